@@ -1,0 +1,310 @@
+"""Configuration: YAML -> validated, typed settings. Every error names file, line and field.
+
+Validation is complete before anything is written: a config error is exit status 2.
+A missing secret environment variable is *not* a config error: it fails only that client,
+at collection time, so the other clients are still produced.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reportgen.checks import CHECK_IDS
+from reportgen.demo import PROFILES
+from reportgen.yamlsrc import YamlError, load_yaml
+
+SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
+DEFAULT_SERVICE_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
+
+CLOUDS = {
+    "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+    "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
+}
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Certificate(_Strict):
+    private_key: Path
+    public_certificate: Path
+
+
+class GraphSettings(_Strict):
+    cloud: Literal["global", "usgov", "usgov-dod", "china"] = "global"
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    certificate: Certificate | None = None
+    authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(:\d+)?/?$")
+    graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(:\d+)?/?$")
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    max_tenant_seconds: float = Field(default=1800.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> "GraphSettings":
+        if not self.client_secret_env and not self.certificate:
+            raise ValueError("give client_secret_env (name of an environment variable) or certificate")
+        return self
+
+    @property
+    def authority(self) -> str:
+        return (self.authority_host or CLOUDS[self.cloud][0]).rstrip("/")
+
+    @property
+    def endpoint(self) -> str:
+        return (self.graph_endpoint or CLOUDS[self.cloud][1]).rstrip("/")
+
+
+class ExceptionEntry(_Strict):
+    id: str = Field(min_length=1, max_length=64)
+    check: str
+    subject: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1)
+    approved_on: date
+    expires_on: date | None = None
+    compensating_control: str = Field(min_length=1)
+    reference: str = ""
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, v: str) -> str:
+        if v not in CHECK_IDS:
+            hint = difflib.get_close_matches(v, CHECK_IDS, n=1)
+            raise ValueError(f"unknown check {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        return v
+
+    def state_on(self, day: date) -> str:
+        if day < self.approved_on:
+            return "not_yet_valid"
+        if self.expires_on is not None and day > self.expires_on:
+            return "expired"
+        return "in_force"
+
+
+class Attestations(_Strict):
+    phase2_postponed: bool | Literal["unknown"] | None = None
+
+
+class Client(_Strict):
+    slug: str = Field(pattern=SLUG_RE)
+    name: str = Field(min_length=1)
+    institution_type: Literal["bank", "credit_union", "nonbank"]
+    tenant_id: str = ""
+    source: Literal["graph", "demo", "evidence"]
+    demo_profile: str | None = None
+    evidence_dir: Path | None = None
+    graph: GraphSettings | None = None
+    emergency_access_accounts: list[str] = Field(default_factory=list)
+    attestations: Attestations = Field(default_factory=Attestations)
+    exceptions: list[ExceptionEntry] = Field(default_factory=list)
+    service_account_pattern: str | None = None
+    lookback_days: int | None = Field(default=None, ge=1, le=30)
+    dormant_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> "Client":
+        if self.source == "demo":
+            if self.demo_profile not in PROFILES:
+                raise ValueError(f"demo_profile must be one of {', '.join(sorted(PROFILES))}")
+        elif self.source == "graph":
+            if self.graph is None:
+                raise ValueError("source: graph needs a 'graph' section")
+            if not re.fullmatch(r"[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,}", self.tenant_id):
+                raise ValueError("source: graph needs tenant_id (a GUID or a verified domain)")
+        elif self.source == "evidence" and self.evidence_dir is None:
+            raise ValueError("source: evidence needs evidence_dir")
+        ids = [e.id for e in self.exceptions]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate exception id {dup[0]!r}")
+        if self.service_account_pattern:
+            try:
+                re.compile(self.service_account_pattern)
+            except re.error as e:
+                raise ValueError(f"service_account_pattern is not a valid regular expression: {e}")
+        return self
+
+
+class FirmSettings(_Strict):
+    name: str = Field(min_length=1)
+    logo: Path | None = None
+    primary_color: str = Field(default="#0B3D91", pattern=COLOR_RE)
+    accent_color: str = Field(default="#F2A900", pattern=COLOR_RE)
+    contact: str = ""
+    disclaimer: str = ""
+
+
+class Defaults(_Strict):
+    lookback_days: int = Field(default=30, ge=1, le=30)
+    dormant_days: int = Field(default=90, ge=1, le=3650)
+    output_dir: str = "out"
+    service_account_pattern: str = DEFAULT_SERVICE_PATTERN
+    max_rows_in_pdf: int = Field(default=25, ge=5, le=500)
+
+
+class Config(_Strict):
+    firm: FirmSettings
+    defaults: Defaults = Field(default_factory=Defaults)
+    clients_dir: Path | None = None
+    clients: list[Client] = Field(default_factory=list)
+    # set by the loader, not by YAML
+    path: Path | None = Field(default=None, exclude=True)
+
+    def client(self, slug: str) -> Client:
+        return next(c for c in self.clients if c.slug == slug)
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] = ()) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        line = lines.line_of(prefix + loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            field = str(loc[-1])
+            model = _model_at(Config, loc[:-1])
+            hint = difflib.get_close_matches(field, list(model.model_fields) if model else [], n=1)
+            msg = f"unknown key {field!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        out.append(f"{path}:{line}: {_fmt_loc(prefix + loc)}: {msg}")
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that sits at a location of the config tree (for did-you-mean)."""
+    import typing
+    cur: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
+            return None
+        ann = cur.model_fields[part].annotation
+        for arg in (typing.get_args(ann) or (ann,)):
+            inner = typing.get_args(arg) or (arg,)
+            cand = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+            if cand:
+                cur = cand
+                break
+        else:
+            return None
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+def _resolve(base: Path, p: Path | None) -> Path | None:
+    if p is None:
+        return None
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    problems: list[str] = []
+    try:
+        data, lines = load_yaml(path)
+    except YamlError as e:
+        raise ConfigError([str(e)]) from e
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the configuration must be a mapping (firm:, defaults:, clients: ...)"])
+    base = path.resolve().parent
+
+    # Client files: one per client (Maester-style), each validated with its own file and line.
+    extra_clients: list[tuple[Client, Path]] = []
+    clients_dir = data.get("clients_dir")
+    if clients_dir is not None:
+        cdir = _resolve(base, Path(str(clients_dir)))
+        if not cdir.is_dir():
+            problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
+        else:
+            for f in sorted(cdir.glob("*.y*ml")):
+                try:
+                    cdata, clines = load_yaml(f)
+                    extra_clients.append((_client_from(cdata, f, clines), f))
+                except YamlError as e:
+                    problems.append(str(e))
+                except ConfigError as e:
+                    problems.extend(e.problems)
+
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(problems + _problems(e, path, lines)) from e
+
+    # Paths inside a client file are relative to that file.
+    inline = [(c, path) for c in cfg.clients]
+    all_clients = inline + extra_clients
+    for c, f in all_clients:
+        _fix_client_paths(c, f.resolve().parent)
+    cfg.clients = [c for c, _ in all_clients]
+    cfg.path = path
+
+    seen: dict[str, Path] = {}
+    for i, (c, f) in enumerate(all_clients):
+        line = lines.line_of(("clients", i, "slug")) if f == path else 1
+        if c.slug in seen:
+            problems.append(f"{f}:{line}: slug: duplicate client slug {c.slug!r} (also in {seen[c.slug]})")
+        seen.setdefault(c.slug, f)
+        if c.graph and c.graph.certificate:
+            for attr in ("private_key", "public_certificate"):
+                p = getattr(c.graph.certificate, attr)
+                if not p.is_file():
+                    problems.append(f"{f}:{line}: {c.slug}: graph.certificate.{attr}: file {p} not found")
+        if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
+            problems.append(f"{f}:{line}: {c.slug}: evidence_dir: {c.evidence_dir} has no collection.json")
+
+    cfg.firm.logo = _resolve(base, cfg.firm.logo)
+    if cfg.firm.logo is not None and not cfg.firm.logo.is_file():
+        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: file {cfg.firm.logo} not found")
+    if cfg.firm.logo is not None and cfg.firm.logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
+        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: must be .svg, .png or .jpg")
+    try:
+        re.compile(cfg.defaults.service_account_pattern)
+    except re.error as e:
+        problems.append(f"{path}:{lines.line_of(('defaults', 'service_account_pattern'))}: "
+                        f"defaults.service_account_pattern: invalid regular expression: {e}")
+    if not cfg.clients and not problems:
+        problems.append(f"{path}:1: no clients configured (clients: or clients_dir:)")
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _client_from(data: Any, f: Path, lines) -> Client:
+    if not isinstance(data, dict):
+        raise ConfigError([f"{f}:1: a client file must be a mapping (slug:, name:, ...)"])
+    try:
+        return Client.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_problems(e, f, lines)) from e
+
+
+def _fix_client_paths(c: Client, base: Path) -> None:
+    c.evidence_dir = _resolve(base, c.evidence_dir)
+    if c.graph and c.graph.certificate:
+        c.graph.certificate.private_key = _resolve(base, c.graph.certificate.private_key)
+        c.graph.certificate.public_certificate = _resolve(base, c.graph.certificate.public_certificate)
+
+
+def output_root(cfg: Config, out: str | None) -> Path:
+    if out:
+        return Path(out)
+    p = Path(cfg.defaults.output_dir)
+    return p if p.is_absolute() else Path.cwd() / p

@@ -1,0 +1,1 @@
+"""Renderers: ReportData -> PDF / Excel. They never see raw Graph JSON."""

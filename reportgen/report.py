@@ -1,0 +1,114 @@
+"""The view model that renderers consume: results plus tables, never raw Graph JSON.
+
+Everything here is plain data (str, int, float, bool, None, lists, dicts). Tenant text in
+it is untrusted: renderers must escape it (PDF) and store it as strings (Excel).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Firm:
+    name: str
+    logo: Path | None          # absolute path to an SVG/PNG file, already validated
+    primary_color: str         # "#RRGGBB", validated
+    accent_color: str
+    contact: str
+    disclaimer: str
+
+
+@dataclass
+class UserRow:
+    upn: str
+    display_name: str
+    enabled: bool
+    user_type: str
+    mfa_registered: bool | None      # None: registration data not collected
+    methods: list[str]
+    privileged_roles: list[str]
+    last_sign_in: str | None         # ISO 8601 UTC, None: never / unknown
+    covered_by_mfa_policy: bool | None
+
+
+@dataclass
+class PrivilegedRow:
+    upn: str
+    display_name: str
+    roles: list[str]
+    assignment: str                  # active | eligible | active+eligible
+    mfa_registered: bool | None
+    methods: list[str]
+    phishing_resistant_only: bool | None
+    covered_by_mfa_policy: bool | None
+
+
+@dataclass
+class EmergencyRow:
+    upn: str
+    exists: bool
+    enabled: bool | None
+    global_admin_active: bool | None
+    methods: list[str]
+    phishing_resistant: bool | None
+    soft_or_phone_methods: list[str]
+    excluded_from: list[str]         # names of MFA policies that exclude it
+
+
+@dataclass
+class PolicyRow:
+    name: str
+    state: str
+    users: str                       # human summary of include/exclude
+    applications: str
+    grant: str
+    client_app_types: str
+    is_mfa_policy: bool
+
+
+@dataclass
+class SignInRow:
+    upn: str
+    display_name: str
+    app: str
+    single_factor: int
+    multi_factor: int
+    non_interactive: int
+    last: str                        # ISO 8601 UTC
+
+
+@dataclass
+class ExceptionRow:
+    id: str
+    check: str
+    subject: str
+    approved_by: str
+    approved_on: str
+    expires_on: str | None
+    compensating_control: str
+    reference: str
+    state: str                       # in_force | expired | not_yet_valid
+    applied: bool                    # covered at least one failing subject this period
+
+
+@dataclass
+class ReportData:
+    results: dict[str, Any]          # exactly the results.json document
+    firm: Firm
+    check_meta: dict[str, dict[str, Any]]   # id -> title, severity, rationale, remediation, references
+    frameworks: list[dict[str, Any]]        # id, name, version, binding, status, source_url
+    users: list[UserRow] = field(default_factory=list)
+    privileged: list[PrivilegedRow] = field(default_factory=list)
+    emergency: list[EmergencyRow] = field(default_factory=list)
+    policies: list[PolicyRow] = field(default_factory=list)
+    phase2_sign_ins: list[SignInRow] = field(default_factory=list)
+    exceptions: list[ExceptionRow] = field(default_factory=list)
+    # Facts the phase-2 walkthrough fills in (see reportgen.facts.phase2_facts)
+    phase2: dict[str, Any] = field(default_factory=dict)
+    # Month over month; None before a first earlier period exists
+    trend: list[dict[str, Any]] | None = None     # [{period, mfa_registered_pct, open: {critical..low}}]
+    changes: dict[str, list[str]] | None = None   # {"new": [ids], "resolved": [...], "still_open": [...]}
+    evidence_index: list[dict[str, Any]] = field(default_factory=list)  # [{path, sha256, size}]
+    generated_at: str = ""            # ISO date used as the document date (= collection time)
