@@ -1,0 +1,370 @@
+"""Control catalogs: shipped files load, mappings are complete, bad files are refused with
+file:line, and check statuses roll up to control statuses as checks.md says."""
+from __future__ import annotations
+
+import itertools
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from reportgen.controls import (CHECK_IDS, INSTITUTION_TYPES, CatalogError, Catalogs, control_status,
+                                evaluate_controls, frameworks_for, load_catalogs)
+from reportgen.model import CheckResult
+from reportgen.paths import CATALOG_DIR
+from reportgen.yamlsrc import YamlError, load_yaml, load_yaml_text
+
+REGULATORS = {"bank": {"glba-interagency", "ffiec-auth-2021"},
+              "credit_union": {"ncua-748", "ffiec-auth-2021"},
+              "nonbank": {"glba-ftc"}}
+FOR_ALL = {"ms-mandatory-mfa", "nist-csf-2", "cis-controls-8.1", "cis-m365", "cisa-scuba-aad"}
+FILES = {"ms-mandatory-mfa": "microsoft-mandatory-mfa.yaml", "glba-ftc": "glba-ftc.yaml",
+         "glba-interagency": "glba-interagency.yaml", "ncua-748": "ncua-748.yaml",
+         "ffiec-auth-2021": "ffiec-2021.yaml", "nist-csf-2": "nist-csf-2.yaml",
+         "cis-controls-8.1": "cis-controls-8.1.yaml", "cis-m365": "cis-m365.yaml",
+         "cisa-scuba-aad": "cisa-scuba-aad.yaml"}
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return load_catalogs()
+
+
+# --------------------------------------------------------------------------- shipped catalogs
+
+def test_shipped_catalogs_load(catalogs):
+    assert {f.id: f.path.name for f in catalogs.frameworks} == FILES
+    assert list(catalogs.check_meta) == list(CHECK_IDS)
+    assert len(CHECK_IDS) == 21
+    for meta in catalogs.check_meta.values():
+        assert meta["severity"] in {"critical", "high", "medium", "low", "info"}
+        assert meta["title"] and meta["rationale"] and meta["remediation"] and meta["references"]
+
+
+def test_shipped_catalogs_load_against_engine_registry():
+    # The check engine passes its own registry; it matches checks.md.
+    assert load_catalogs(CATALOG_DIR, known_checks=set(CHECK_IDS)).frameworks
+
+
+def test_check_ids_match_the_engine():
+    from reportgen import checks
+    assert tuple(checks.CHECK_IDS) == CHECK_IDS
+    assert tuple(checks.CHECKS) == CHECK_IDS
+
+
+def test_examiner_severities(catalogs):
+    sev = {cid: m["severity"] for cid, m in catalogs.check_meta.items()}
+    for cid in ("EA-04", "MFA-01", "MMFA-02", "MFA-03"):
+        assert sev[cid] == "critical", cid
+
+
+def test_every_check_is_referenced_by_a_control(catalogs):
+    referenced = {c for f in catalogs.frameworks for ctl in f.controls for c in ctl.checks}
+    assert referenced == set(CHECK_IDS)
+
+
+def test_framework_order_is_stable(catalogs):
+    ids = [f.id for f in catalogs.frameworks]
+    assert ids[0] == "ms-mandatory-mfa"
+    bindings = [f.binding for f in catalogs.frameworks]
+    assert bindings == sorted(bindings, key=["vendor", "regulation", "guidance", "benchmark"].index)
+    assert ids == [f.id for f in load_catalogs().frameworks]
+
+
+@pytest.mark.parametrize("itype", INSTITUTION_TYPES)
+def test_each_institution_type_selects_its_regulator(catalogs, itype):
+    chosen = {f.id for f in frameworks_for(catalogs, itype)}
+    regulators = {"glba-interagency", "ffiec-auth-2021", "ncua-748", "glba-ftc"}
+    assert chosen & regulators == REGULATORS[itype]
+    assert FOR_ALL <= chosen
+    assert chosen == REGULATORS[itype] | FOR_ALL
+
+
+def test_unknown_institution_type(catalogs):
+    with pytest.raises(ValueError):
+        frameworks_for(catalogs, "thrift")
+
+
+def test_key_mappings(catalogs):
+    ftc = {c.id: c for c in catalogs.framework("glba-ftc").controls}
+    c5 = ftc["314.4(c)(5)"]
+    assert {"MFA-01", "MFA-02", "MFA-03", "MMFA-02"} <= set(c5.checks)
+    assert c5.admits_exceptions and c5.exception_basis
+    assert ftc["314.4(c)(8)"].checks == ("LOG-01",)
+    for manual in ("314.4(a)", "314.4(d)(1)-(2)", "314.4(i)", "314.6"):
+        assert ftc[manual].manual and ftc[manual].checks == () and ftc[manual].manual_evidence
+    assert sum(c.admits_exceptions for f in catalogs.frameworks for c in f.controls) == 1
+    ids = {f.id: [c.id for c in f.controls] for f in catalogs.frameworks}
+    assert ids["glba-interagency"] == ["III.C.1.a", "III.C.1.f", "III.C.3", "III.F"]
+    assert {"III.C.1.a", "III.C.1.f", "III.F"} <= set(ids["ncua-748"])
+    assert ids["nist-csf-2"] == ["PR.AA-01", "PR.AA-03", "PR.AA-05"]
+    assert ids["cis-controls-8.1"] == ["6.3", "6.4", "6.5"]
+    assert all(i.startswith("MS.AAD.") and "v" in i.rsplit(".", 1)[1] for i in ids["cisa-scuba-aad"])
+    ncua = catalogs.framework("ncua-748")
+    assert ncua.status == "proposed_removal" and "3133-AF76" in ncua.note
+    assert catalogs.framework("cis-m365").version == "6.0.0"
+
+
+def test_versions_for_manifest(catalogs):
+    versions = catalogs.versions()
+    assert [v["id"] for v in versions] == [f.id for f in catalogs.frameworks] + ["checks"]
+    for v in versions:
+        assert set(v) == {"id", "version", "sha256"} and len(v["sha256"]) == 64 and v["version"]
+
+
+# --------------------------------------------------------------------------- refused catalogs
+
+@pytest.fixture
+def catdir(tmp_path) -> Path:
+    d = tmp_path / "catalogs"
+    d.mkdir()
+    shutil.copy(CATALOG_DIR / "checks.yaml", d / "checks.yaml")
+    return d
+
+
+GOOD = """\
+framework:
+  id: test-fw
+  name: Test framework
+  version: "1"
+  as_of: 2026-01-01
+  binding: regulation
+  status: active
+  source_url: https://example.com/
+  applies_to: [bank]
+controls:
+  - id: A.1
+    title: First
+    requirement: Do the thing.
+    checks: [MFA-01]
+  - id: A.2
+    title: Second
+    requirement: Do the other thing.
+    checks: [MFA-02, LOG-01]
+"""
+
+
+def _write(d: Path, text: str, name: str = "test.yaml") -> Path:
+    p = d / name
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+def _refused(d: Path, **kw) -> CatalogError:
+    with pytest.raises(CatalogError) as ei:
+        load_catalogs(d, **kw)
+    return ei.value
+
+
+def test_good_tmp_catalog_loads(catdir):
+    _write(catdir, GOOD)
+    cats = load_catalogs(catdir)
+    fw = cats.framework("test-fw")
+    assert fw.as_of == "2026-01-01" and fw.applies_to == ("bank",)
+    assert [c.checks for c in fw.controls] == [("MFA-01",), ("MFA-02", "LOG-01")]
+
+
+def _line_of(text: str, needle: str, nth: int = 1) -> int:
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    return hits[nth - 1]
+
+
+@pytest.mark.parametrize("mutate, needle, nth, words", [
+    # malformed YAML (unclosed flow sequence)
+    (lambda t: t.replace("checks: [MFA-02, LOG-01]", "checks: [MFA-02, LOG-01\n    bad: x"), "bad: x", 1, "malformed"),
+    # duplicate key
+    (lambda t: t.replace("    title: Second\n", "    title: Second\n    title: Again\n"), "title: Again", 1, "duplicate key"),
+    # unknown check id
+    (lambda t: t.replace("[MFA-02, LOG-01]", "[MFA-02, MFA-99]"), "MFA-99", 1, "unknown check id 'MFA-99'"),
+    # bad enums
+    (lambda t: t.replace("binding: regulation", "binding: law"), "binding: law", 1, "framework.binding"),
+    (lambda t: t.replace("status: active", "status: repealed"), "status: repealed", 1, "framework.status"),
+    (lambda t: t.replace("applies_to: [bank]", "applies_to: [bank, thrift]"), "applies_to", 1, "thrift"),
+    # duplicate control id
+    (lambda t: t.replace("id: A.2", "id: A.1"), "id: A.1", 2, "duplicate control id"),
+    # missing required field
+    (lambda t: t.replace("    requirement: Do the other thing.\n", ""), "id: A.2", 1, "missing required key 'requirement'"),
+    # wrong types
+    (lambda t: t.replace("checks: [MFA-01]", "checks: MFA-01"), "checks: MFA-01", 1, "must be a list"),
+    (lambda t: t.replace("title: First", "title: [First]"), "title: [First]", 1, "must be text"),
+    (lambda t: t.replace("as_of: 2026-01-01", "as_of: soon"), "as_of", 1, "as_of"),
+    (lambda t: t.replace("id: A.1", "id: 6.3"), "id: 6.3", 1, "quoted"),
+    # unknown key (a typo must not be silently ignored)
+    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: [MFA-01]\n    admit_exceptions: true\n"),
+     "admit_exceptions", 1, "unknown key 'admit_exceptions'"),
+    # manual control without evidence / with checks
+    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: []\n    manual: true\n"), "id: A.1", 1, "manual_evidence"),
+    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: []\n"), "checks: []", 1, "no checks"),
+])
+def test_bad_framework_is_refused_with_file_and_line(catdir, mutate, needle, nth, words):
+    text = mutate(GOOD)
+    path = _write(catdir, text)
+    err = _refused(catdir)
+    assert err.path == path
+    assert err.line == _line_of(text, needle, nth), str(err)
+    assert str(err).startswith(f"{path}:{err.line}: ")
+    assert words in str(err)
+
+
+def test_bad_severity_in_checks_yaml(catdir):
+    p = catdir / "checks.yaml"
+    text = p.read_text().replace("severity: critical", "severity: severe", 1)
+    p.write_text(text)
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and err.line == _line_of(text, "severity: severe")
+    assert "severe" in str(err)
+
+
+def test_checks_yaml_must_have_exactly_the_21_ids(catdir):
+    p = catdir / "checks.yaml"
+    original = p.read_text()
+    _write(catdir, GOOD)
+    # an extra id
+    p.write_text(original.replace("  LOG-01:", "  LOG-02:\n    title: x\n    severity: low\n    rationale: x\n"
+                                               "    remediation: x\n    references: [x]\n  LOG-01:"))
+    err = _refused(catdir)
+    assert err.path == p and "LOG-02" in str(err)
+    assert err.line == _line_of(p.read_text(), "LOG-02:")
+    # a missing id
+    lines = original.splitlines(keepends=True)
+    start = next(i for i, l in enumerate(lines) if l.startswith("  LOG-01:"))
+    p.write_text("".join(lines[:start]))
+    err = _refused(catdir)
+    assert err.path == p and "missing from checks.yaml: LOG-01" in str(err)
+    assert err.line == _line_of(original, "checks:")
+
+
+def test_engine_check_missing_from_checks_yaml(catdir):
+    _write(catdir, GOOD)
+    err = _refused(catdir, known_checks=set(CHECK_IDS) | {"MFA-11"})
+    assert err.path == catdir / "checks.yaml" and "MFA-11" in str(err)
+
+
+def test_control_must_map_to_a_check_the_engine_knows(catdir):
+    _write(catdir, GOOD)
+    err = _refused(catdir, known_checks=set(CHECK_IDS) - {"LOG-01"})
+    assert err.path == catdir / "test.yaml" and "LOG-01" in str(err)
+    assert err.line == _line_of(GOOD, "[MFA-02, LOG-01]")
+
+
+def test_duplicate_framework_id_across_files(catdir):
+    _write(catdir, GOOD, "a.yaml")
+    _write(catdir, GOOD, "b.yaml")
+    err = _refused(catdir)
+    assert err.path.name == "b.yaml" and err.line == _line_of(GOOD, "id: test-fw") and "a.yaml" in str(err)
+
+
+def test_malformed_checks_yaml(catdir):
+    p = catdir / "checks.yaml"
+    p.write_text("version: '1'\nchecks:\n  MMFA-01: {title: x\n")
+    err = _refused(catdir)
+    assert err.path == p and err.line in (3, 4) and "malformed" in str(err)
+
+
+def test_missing_directory_and_files(tmp_path, catdir):
+    assert "not found" in str(_refused(tmp_path / "nope"))
+    (catdir / "checks.yaml").unlink()
+    assert "checks.yaml" in str(_refused(catdir))
+
+
+# --------------------------------------------------------------------------- yamlsrc
+
+def test_yamlsrc_lines_and_duplicates(tmp_path):
+    data, lines = load_yaml_text("a: 1\nb:\n  - x: 2\n    y: [1, 2]\n  - z\n", "f.yaml")
+    assert data == {"a": 1, "b": [{"x": 2, "y": [1, 2]}, "z"]}
+    assert lines.line_of(("b", 0, "y")) == 4 and lines.line_of(("b", 1)) == 5
+    assert lines.line_of(("b", 0, "missing")) == 3   # nearest ancestor
+    assert lines.line_of(()) == 1
+    with pytest.raises(YamlError) as ei:
+        load_yaml_text("a:\n  b: 1\n  c: 2\n  b: 3\n", "f.yaml")
+    assert str(ei.value).startswith("f.yaml:4: duplicate key 'b'")
+    with pytest.raises(YamlError) as ei:
+        load_yaml(tmp_path / "absent.yaml")
+    assert "absent.yaml" in str(ei.value)
+
+
+# --------------------------------------------------------------------------- roll-up
+
+def _r(cid: str, status: str) -> CheckResult:
+    return CheckResult(id=cid, title=cid, severity="high", status=status, reason="r")
+
+
+@pytest.mark.parametrize("statuses, expected", [
+    (["pass"], "met"),
+    (["excepted"], "met"),
+    (["pass", "excepted"], "met"),
+    (["pass", "warn"], "partially_met"),
+    (["warn", "excepted"], "partially_met"),
+    (["pass", "fail"], "not_met"),
+    (["warn", "fail"], "not_met"),
+    (["excepted", "fail"], "not_met"),
+    (["fail", "not_evaluated"], "not_met"),      # a failure stays visible despite missing evidence
+    (["fail", "manual"], "not_met"),
+    (["pass", "not_evaluated"], "not_assessed"),
+    (["pass", "manual"], "not_assessed"),
+    (["warn", "not_evaluated"], "not_assessed"),  # never 'partially met' on evidence not collected
+    (["excepted", "manual"], "not_assessed"),
+    ([], "not_assessed"),                         # manual control
+])
+def test_roll_up(statuses, expected):
+    assert control_status(statuses) == expected
+
+
+def test_roll_up_every_combination_is_consistent():
+    all_st = ["pass", "fail", "warn", "excepted", "not_evaluated", "manual"]
+    for n in (1, 2, 3):
+        for combo in itertools.product(all_st, repeat=n):
+            got = control_status(list(combo))
+            s = set(combo)
+            if "fail" in s:
+                assert got == "not_met"
+            elif s & {"not_evaluated", "manual"}:
+                assert got == "not_assessed"
+            elif "warn" in s:
+                assert got == "partially_met"
+            else:
+                assert got == "met"
+
+
+def test_roll_up_rejects_unknown_status():
+    with pytest.raises(ValueError):
+        control_status(["passed"])
+
+
+def test_evaluate_controls_output_shape(catdir):
+    _write(catdir, GOOD)
+    _write(catdir, GOOD.replace("id: test-fw", "id: other-fw").replace("binding: regulation", "binding: benchmark")
+           .replace("  - id: A.2", "  - id: M.1\n    title: Board\n    requirement: Report.\n    checks: []\n"
+                    "    manual: true\n    manual_evidence: The report.\n  - id: A.2"), "other.yaml")
+    cats = load_catalogs(catdir)
+    results = [_r("MFA-01", "pass"), _r("MFA-02", "warn"), _r("LOG-01", "pass")]
+    out = evaluate_controls(cats.frameworks, results)
+    assert out == [
+        {"framework": "test-fw", "id": "A.1", "title": "First", "status": "met", "checks": ["MFA-01"]},
+        {"framework": "test-fw", "id": "A.2", "title": "Second", "status": "partially_met",
+         "checks": ["MFA-02", "LOG-01"]},
+        {"framework": "other-fw", "id": "A.1", "title": "First", "status": "met", "checks": ["MFA-01"]},
+        {"framework": "other-fw", "id": "M.1", "title": "Board", "status": "not_assessed", "checks": []},
+        {"framework": "other-fw", "id": "A.2", "title": "Second", "status": "partially_met",
+         "checks": ["MFA-02", "LOG-01"]},
+    ]
+    # a check with no result is treated as not evaluated, never as passing
+    out = evaluate_controls(cats.frameworks, [_r("MFA-02", "pass")])
+    assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_assessed"]
+    out = evaluate_controls(cats.frameworks, [_r("MFA-02", "fail")])
+    assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_met"]
+
+
+def test_evaluate_shipped_catalogs_all_pass(catalogs):
+    results = [_r(c, "pass") for c in CHECK_IDS]
+    for itype in INSTITUTION_TYPES:
+        out = evaluate_controls(frameworks_for(catalogs, itype), results)
+        for entry in out:
+            assert set(entry) == {"framework", "id", "title", "status", "checks"}
+            assert entry["status"] == ("not_assessed" if not entry["checks"] else "met")
+    ftc = [e for e in evaluate_controls(frameworks_for(catalogs, "nonbank"),
+                                        [_r(c, "excepted" if c == "MFA-02" else "pass") for c in CHECK_IDS])
+           if e["framework"] == "glba-ftc" and e["id"] == "314.4(c)(5)"]
+    assert ftc[0]["status"] == "met"
