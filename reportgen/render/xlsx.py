@@ -1,0 +1,390 @@
+"""ReportData -> the client's Excel workbook (<slug>-<period>-mfa-compliance.xlsx).
+
+The workbook is the full-detail companion of the PDF: every user, every affected subject.
+It is written in openpyxl's write-only mode so that large tenants stream to disk; see
+``xlsxutil`` for how tenant text is kept from ever becoming a formula and how the file is
+made byte-identical for identical input.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Font
+
+from reportgen.report import ReportData
+
+from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, SEVERITY_COLOURS, STATUS_COLOURS, TITLE_FONT,
+                       WRAP, YES_GOOD, Col, fill, parse_timestamp, save_deterministic,
+                       set_properties, status_style, text_cell, value_cell, write_table_sheet, yes_no)
+
+SHEETS = ("Summary", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
+          "Conditional Access policies", "Phase 2 sign-ins", "Exceptions")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+CHECK_STATUSES = ("fail", "warn", "excepted", "pass", "not_evaluated", "manual")
+OPEN_LEVELS = ("critical", "high", "medium", "low")
+PHASE2_LABELS = {
+    "postponed": "Phase 2 postponed (attestation)",
+    "cli_users": "Azure CLI users",
+    "powershell_users": "Azure PowerShell users",
+    "mobile_users": "Azure mobile app users",
+    "automation_accounts": "Automation on user accounts",
+    "global_admins_without_email": "Global Administrators without email",
+    "arm_covered_by": "Azure Resource Manager covered by",
+    "security_defaults": "Security defaults on",
+}
+
+_STATUS_COL = dict(width=15, palette=STATUS_COLOURS)
+_SEVERITY_COL = dict(width=11, palette=SEVERITY_COLOURS)
+
+
+def render_xlsx(data: ReportData, out_path: Path) -> None:
+    """Write the client workbook to ``out_path`` (atomically, mode 0600, deterministic bytes)."""
+    r = data.results
+    client = r.get("client") or {}
+    when = parse_timestamp(data.generated_at or r.get("collected_at"))
+
+    wb = Workbook(write_only=True)
+    set_properties(wb, when=when, creator=data.firm.name,
+                   title=f"MFA compliance report: {client.get('name', '')} {r.get('period', '')}",
+                   subject="Microsoft Entra ID MFA compliance",
+                   description=f"Prepared by {data.firm.name}. {data.firm.disclaimer}")
+    used: set[str] = set()
+    checks: list[dict[str, Any]] = list(r.get("checks") or [])
+
+    _summary(wb, data)
+    _controls(wb, data, checks, used)
+    _checks(wb, data, checks, used)
+    _findings(wb, data, checks, used)
+    _users(wb, data, used)
+    _privileged(wb, data, used)
+    _emergency(wb, data, used)
+    _policies(wb, data, used)
+    _sign_ins(wb, data, used)
+    _exceptions(wb, data, used)
+
+    save_deterministic(wb, Path(out_path), when)
+
+
+# ---------------------------------------------------------------- Summary
+
+class _Sheet:
+    """Row-by-row writer for the key/value Summary sheet (write-only: rows go out in order)."""
+
+    def __init__(self, ws, firm_colour: str):
+        self.ws = ws
+        self.row = 0
+        self.header_fill = fill(firm_colour.lstrip("#").upper() or "0B3D91")
+        self.header_font = Font(bold=True, color="FFFFFF")
+
+    def put(self, cells: list[Any]) -> int:
+        self.ws.append(cells)
+        self.row += 1
+        return self.row
+
+    def blank(self) -> None:
+        self.put([])
+
+    def heading(self, text: str) -> None:
+        self.put([text_cell(self.ws, text, font=HEADING_FONT)])
+
+    def kv(self, label: str, value: Any, **style: Any) -> None:
+        cell = value_cell(self.ws, value, **style) if value is not None else text_cell(self.ws, "unknown", **style)
+        self.put([text_cell(self.ws, label, font=BOLD), cell])
+
+    def grid_header(self, headers: list[str]) -> int:
+        return self.put([text_cell(self.ws, h, font=self.header_font, fill=self.header_fill) for h in headers])
+
+
+def _summary(wb: Workbook, data: ReportData) -> None:
+    r = data.results
+    client = r.get("client") or {}
+    ws = wb.create_sheet("Summary")
+    widths = {"A": 34, "B": 46, "C": 12, "D": 12, "E": 12, "F": 14, "G": 14, "H": 12}
+    for letter, w in widths.items():
+        ws.column_dimensions[letter].width = w
+    ws.page_setup.orientation = "landscape"
+    s = _Sheet(ws, data.firm.primary_color or "#0B3D91")
+
+    s.put([text_cell(ws, "MFA compliance report", font=TITLE_FONT)])
+    s.put([text_cell(ws, client.get("name", ""), font=HEADING_FONT)])
+    s.put([text_cell(ws, f"Period {r.get('period', '')} \u2014 prepared by {data.firm.name}")])
+    s.blank()
+
+    s.heading("Client and collection")
+    s.kv("Client", client.get("name", ""))
+    s.kv("Client slug", client.get("slug", ""))
+    s.kv("Institution type", client.get("institution_type", ""))
+    s.kv("Tenant ID", client.get("tenant_id", ""))
+    s.kv("Period", r.get("period", ""))
+    s.kv("Collected at (UTC)", r.get("collected_at", ""))
+    coll = r.get("collection") or {}
+    status = coll.get("status") or "unknown"
+    s.kv("Collection status", status, **status_style(status))
+    gaps = coll.get("gaps") or []
+    if not gaps:
+        s.kv("Collection gaps", NONE_TEXT)
+    for i, g in enumerate(gaps):
+        label = "Collection gaps" if i == 0 else ""
+        s.put([text_cell(ws, label, font=BOLD),
+               text_cell(ws, f"{g.get('source', '')}: {g.get('reason', '')}", alignment=WRAP)])
+    s.blank()
+
+    s.heading("Microsoft mandatory MFA readiness")
+    rd = r.get("readiness") or {}
+    for key, label in (("mandatory_mfa_phase1", "Phase 1 (admin portals)"),
+                       ("mandatory_mfa_phase2", "Phase 2 (Azure Resource Manager)")):
+        v = rd.get(key) or "unknown"
+        s.kv(label, v, **status_style(v))
+    s.blank()
+
+    s.heading("Users")
+    sm = r.get("summary") or {}
+    s.kv("Enabled users", sm.get("enabled_users"))
+    s.kv("MFA registered %", sm.get("mfa_registered_pct"), number_format="0.0")
+    s.kv("Privileged users", sm.get("privileged_users"))
+    s.kv("Users listed in this workbook", len(data.users))
+    s.blank()
+
+    s.heading("Checks by severity and status")
+    s.grid_header(["Severity", *CHECK_STATUSES, "Total"])
+    counts: dict[tuple[str, str], int] = {}
+    for c in r.get("checks") or []:
+        key = (c.get("severity", ""), c.get("status", ""))
+        counts[key] = counts.get(key, 0) + 1
+    severities = list(SEVERITIES) + sorted({k[0] for k in counts} - set(SEVERITIES))
+    for sev in severities:
+        row = [counts.get((sev, st), 0) for st in CHECK_STATUSES]
+        total = sum(v for (sv, _), v in counts.items() if sv == sev)
+        s.put([text_cell(ws, sev, **status_style(sev, SEVERITY_COLOURS)),
+               *[value_cell(ws, v) for v in row], value_cell(ws, total)])
+    s.put([text_cell(ws, "Total", font=BOLD),
+           *[value_cell(ws, sum(v for (_, st), v in counts.items() if st == status), font=BOLD)
+             for status in CHECK_STATUSES],
+           value_cell(ws, sum(counts.values()), font=BOLD)])
+    s.blank()
+
+    if data.trend:
+        _trend(s, data.trend)
+    if data.changes:
+        _changes(s, data)
+    if data.phase2:
+        s.heading("Phase 2 facts")
+        for key in data.phase2:
+            v = data.phase2[key]
+            label = PHASE2_LABELS.get(key) or str(key).replace("_", " ").capitalize()
+            if v is None or v == [] or v == "":
+                v = NONE_TEXT
+            s.kv(label, v)
+        s.blank()
+
+    if data.frameworks:
+        s.heading("Frameworks assessed")
+        s.grid_header(["Framework", "Identifier", "Version", "Binding", "Status"])
+        for f in data.frameworks:
+            s.put([text_cell(ws, f.get("name", ""), alignment=WRAP), text_cell(ws, f.get("id", "")),
+                   text_cell(ws, f.get("version", "")), text_cell(ws, f.get("binding", "")),
+                   text_cell(ws, f.get("status", ""))])
+        s.blank()
+
+    s.heading("About this report")
+    s.kv("Prepared by", data.firm.name)
+    s.kv("Contact", data.firm.contact)
+    s.kv("Disclaimer", data.firm.disclaimer, alignment=WRAP)
+    tool = r.get("tool") or {}
+    s.kv("Tool", f"{tool.get('name', 'reportgen')} {tool.get('version', '')}".strip())
+    s.kv("Document date (UTC)", data.generated_at)
+    s.kv("Evidence files", len(data.evidence_index))
+
+
+def _trend(s: _Sheet, trend: list[dict[str, Any]]) -> None:
+    ws = s.ws
+    s.heading("Month over month")
+    hdr = s.grid_header(["Period", "MFA registered %", "Open critical", "Open high", "Open medium",
+                         "Open low", "Open total"])
+    first = hdr + 1
+    for t in trend:
+        op = t.get("open") or {}
+        vals = [op.get(k) for k in OPEN_LEVELS]
+        total = sum(v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool))
+        s.put([text_cell(ws, t.get("period", "")),
+               value_cell(ws, t.get("mfa_registered_pct"), number_format="0.0"),
+               *[value_cell(ws, v) for v in vals], value_cell(ws, total)])
+    last = s.row
+    s.blank()
+    if len(trend) < 2:
+        return
+
+    cats = Reference(ws, min_col=1, min_row=first, max_row=last)
+    line = LineChart()
+    line.title = "MFA registered %"
+    line.y_axis.title = "%"
+    line.y_axis.scaling.min = 0
+    line.y_axis.scaling.max = 100
+    line.x_axis.title = "Period"
+    line.x_axis.delete = False
+    line.y_axis.delete = False
+    line.legend = None
+    line.add_data(Reference(ws, min_col=2, min_row=hdr, max_row=last), titles_from_data=True)
+    line.set_categories(cats)
+    line.width, line.height = 16, 7.5
+    ws.add_chart(line, "J2")
+
+    bar = BarChart()
+    bar.type = "col"
+    bar.grouping = "stacked"
+    bar.overlap = 100
+    bar.title = "Open findings by severity"
+    bar.y_axis.title = "Checks"
+    bar.x_axis.title = "Period"
+    bar.x_axis.delete = False
+    bar.y_axis.delete = False
+    bar.add_data(Reference(ws, min_col=3, max_col=6, min_row=hdr, max_row=last), titles_from_data=True)
+    bar.set_categories(cats)
+    for series, colour in zip(bar.series, ("C00000", "FF6A6A", "F2A900", "5B9BD5")):
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    bar.width, bar.height = 16, 7.5
+    ws.add_chart(bar, "J18")
+
+
+def _changes(s: _Sheet, data: ReportData) -> None:
+    ws = s.ws
+    titles = _titles(data)
+    s.heading("Changes since last period")
+    for key, label in (("new", "New findings"), ("resolved", "Resolved"), ("still_open", "Still open")):
+        ids = list((data.changes or {}).get(key) or [])
+        if not ids:
+            s.put([text_cell(ws, label, font=BOLD), text_cell(ws, NONE_TEXT)])
+        for i, cid in enumerate(ids):
+            title = titles.get(cid, "")
+            s.put([text_cell(ws, label if i == 0 else "", font=BOLD),
+                   text_cell(ws, f"{cid} \u2014 {title}" if title else cid)])
+    others = sorted(set(data.changes or {}) - {"new", "resolved", "still_open"})
+    for key in others:
+        s.kv(str(key).replace("_", " ").capitalize(), list(data.changes[key] or []) or NONE_TEXT)
+    s.blank()
+
+
+def _titles(data: ReportData) -> dict[str, str]:
+    out = {cid: str(m.get("title", "")) for cid, m in data.check_meta.items()}
+    for c in data.results.get("checks") or []:
+        if c.get("title"):
+            out[c["id"]] = c["title"]
+    return out
+
+
+# ---------------------------------------------------------------- list sheets
+
+def _controls(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
+    fw_names = {f.get("id"): f.get("name") or f.get("id") for f in data.frameworks}
+    status_of = {c.get("id"): c.get("status", "") for c in checks}
+    cols = [Col("Framework", 34, wrap=True), Col("Framework id", 22), Col("Control", 16),
+            Col("Title", 44, wrap=True), Col("Status", **_STATUS_COL), Col("Checks", 26),
+            Col("Check statuses", 44, wrap=True)]
+
+    def rows() -> Iterator[list[Any]]:
+        for c in data.results.get("controls") or []:
+            ids = list(c.get("checks") or [])
+            yield [fw_names.get(c.get("framework"), c.get("framework", "")), c.get("framework", ""),
+                   c.get("id", ""), c.get("title", ""), c.get("status", ""), ", ".join(ids),
+                   "; ".join(f"{i}: {status_of.get(i, 'unknown')}" for i in ids)]
+    write_table_sheet(wb, "Controls", "Controls", cols, rows(), used)
+
+
+def _checks(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
+    cols = [Col("Check", 10), Col("Title", 40, wrap=True), Col("Severity", **_SEVERITY_COL),
+            Col("Status", **_STATUS_COL), Col("Reason", 60, wrap=True), Col("Affected", 10),
+            Col("Rationale", 50, wrap=True), Col("Remediation", 50, wrap=True),
+            Col("References", 40, wrap=True)]
+
+    def rows() -> Iterator[list[Any]]:
+        for c in checks:
+            meta = data.check_meta.get(c.get("id", "")) or {}
+            refs = meta.get("references") or []
+            yield [c.get("id", ""), c.get("title") or meta.get("title", ""), c.get("severity", ""),
+                   c.get("status", ""), c.get("reason", ""), len(c.get("affected") or []),
+                   meta.get("rationale", ""), meta.get("remediation", ""),
+                   "\n".join(str(x) for x in refs) if isinstance(refs, (list, tuple)) else refs]
+    write_table_sheet(wb, "Checks", "Checks", cols, rows(), used)
+
+
+def _findings(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
+    cols = [Col("Check", 10), Col("Title", 36), Col("Severity", **_SEVERITY_COL), Col("Status", **_STATUS_COL),
+            Col("Reason", 50), Col("UPN", 36), Col("Display name", 28), Col("Detail", 50),
+            Col("Exception", 16)]
+
+    def rows() -> Iterator[list[Any]]:
+        for c in checks:
+            head = [c.get("id", ""), c.get("title", ""), c.get("severity", ""), c.get("status", ""),
+                    c.get("reason", "")]
+            affected = c.get("affected") or []
+            if not affected:
+                yield head + [None, None, None, None]
+            for a in affected:
+                yield head + [a.get("upn", ""), a.get("display_name", ""), a.get("detail", ""),
+                              a.get("exception")]
+    write_table_sheet(wb, "Findings", "Findings", cols, rows(), used)
+
+
+def _users(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    cols = [Col("UPN", 38), Col("Display name", 28), Col("Enabled", 9), Col("Type", 10),
+            Col("MFA registered", 15, palette=YES_GOOD), Col("Methods", 40), Col("Privileged roles", 30),
+            Col("Last sign-in (UTC)", 21), Col("Covered by an MFA policy", 24, palette=YES_GOOD)]
+    rows = ([u.upn, u.display_name, yes_no(u.enabled), u.user_type, yes_no(u.mfa_registered),
+             u.methods, u.privileged_roles, u.last_sign_in or "never or unknown",
+             yes_no(u.covered_by_mfa_policy)] for u in data.users)
+    write_table_sheet(wb, "Users", "Users", cols, rows, used)
+
+
+def _privileged(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    cols = [Col("UPN", 38), Col("Display name", 28), Col("Roles", 40, wrap=True), Col("Assignment", 16),
+            Col("MFA registered", 15, palette=YES_GOOD), Col("Methods", 40),
+            Col("Phishing-resistant only", 22, palette=YES_GOOD),
+            Col("Covered by an MFA policy", 24, palette=YES_GOOD)]
+    rows = ([p.upn, p.display_name, p.roles, p.assignment, yes_no(p.mfa_registered), p.methods,
+             yes_no(p.phishing_resistant_only), yes_no(p.covered_by_mfa_policy)] for p in data.privileged)
+    write_table_sheet(wb, "Privileged users", "PrivilegedUsers", cols, rows, used)
+
+
+def _emergency(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    cols = [Col("UPN", 38), Col("Exists", 9, palette=YES_GOOD), Col("Enabled", 9, palette=YES_GOOD),
+            Col("Global Administrator (active)", 28, palette=YES_GOOD), Col("Methods", 40),
+            Col("Phishing-resistant method", 24, palette=YES_GOOD), Col("Soft token or phone methods", 34),
+            Col("Excluded from MFA policies", 40, wrap=True)]
+    rows = ([e.upn, yes_no(e.exists), yes_no(e.enabled), yes_no(e.global_admin_active), e.methods,
+             yes_no(e.phishing_resistant), e.soft_or_phone_methods, e.excluded_from] for e in data.emergency)
+    write_table_sheet(wb, "Emergency access", "EmergencyAccess", cols, rows, used)
+
+
+def _policies(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    state_palette = {"enabled": STATUS_COLOURS["pass"], "enabledForReportingButNotEnforced": STATUS_COLOURS["warn"],
+                     "disabled": GREY}
+    cols = [Col("Policy", 40, wrap=True), Col("State", 30, palette=state_palette), Col("Users", 40, wrap=True),
+            Col("Applications", 36, wrap=True), Col("Grant", 30, wrap=True), Col("Client app types", 22),
+            Col("MFA policy", 12, palette=YES_GOOD)]
+    rows = ([p.name, p.state, p.users, p.applications, p.grant, p.client_app_types, yes_no(p.is_mfa_policy)]
+            for p in data.policies)
+    write_table_sheet(wb, "Conditional Access policies", "ConditionalAccessPolicies", cols, rows, used)
+
+
+def _sign_ins(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    cols = [Col("UPN", 38), Col("Display name", 28), Col("App", 22), Col("Single-factor sign-ins", 22),
+            Col("Multi-factor sign-ins", 20), Col("Non-interactive sign-ins", 22), Col("Last sign-in (UTC)", 21)]
+    rows = ([s.upn, s.display_name, s.app, s.single_factor, s.multi_factor, s.non_interactive, s.last]
+            for s in data.phase2_sign_ins)
+    write_table_sheet(wb, "Phase 2 sign-ins", "Phase2SignIns", cols, rows, used,
+                      row_rules=[("$D2>0", STATUS_COLOURS["fail"])])
+
+
+def _exceptions(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    state_palette = {"in_force": STATUS_COLOURS["pass"], "expired": STATUS_COLOURS["fail"],
+                     "not_yet_valid": STATUS_COLOURS["warn"]}
+    cols = [Col("Exception", 16), Col("Check", 10), Col("Subject", 36), Col("Approved by", 30),
+            Col("Approved on", 12), Col("Expires on", 12), Col("Compensating control", 50, wrap=True),
+            Col("Reference", 24), Col("State", 14, palette=state_palette), Col("Applied this period", 19)]
+    rows = ([e.id, e.check, e.subject, e.approved_by, e.approved_on, e.expires_on or "no expiry",
+             e.compensating_control, e.reference, e.state, yes_no(e.applied)] for e in data.exceptions)
+    write_table_sheet(wb, "Exceptions", "Exceptions", cols, rows, used)
