@@ -42,7 +42,7 @@ def _rows(rows: list[dict[str, Any]]) -> Iterator[list[Any]]:
     for r in rows:
         op = r.get("open") or {}
         pct = r.get("mfa_registered_pct")
-        yield [r.get("name", ""), r.get("slug", ""), r.get("institution_type", ""), r.get("status", ""),
+        yield [r.get("name") or r.get("slug", ""), r.get("slug", ""), r.get("institution_type", ""), r.get("status", ""),
                r.get("error"), r.get("phase1"), r.get("phase2"),
                float(pct) if isinstance(pct, (int, float)) and not isinstance(pct, bool) else None,
                *[_count(op.get(k)) if r.get("open") is not None else None for k in LEVELS],
