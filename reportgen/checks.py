@@ -458,8 +458,8 @@ def mfa_01(f: Facts) -> Outcome:
         aff.append(_aff(u, "excluded from " + "; ".join(paths) if paths else "not covered"))
     metrics = {"policies": len(everyone), "excluded_users": len(aff)}
     if aff:
-        return (FAIL, f"{len(aff)} user(s) are excluded from the MFA policy for all users without an exception "
-                      "approved by the Qualified Individual.", aff, metrics)
+        return (FAIL, f"{len(aff)} user(s) other than emergency access accounts are excluded from the MFA policy "
+                      "for all users.", aff, metrics)
     return (PASS, f"MFA is required for all users and all cloud apps ({', '.join(p.name for p in everyone)}); only "
                   "emergency access accounts are excluded, if any.", [], metrics)
 

@@ -115,6 +115,7 @@ class Client(_Strict):
     service_account_pattern: str | None = None
     lookback_days: int | None = Field(default=None, ge=1, le=30)
     dormant_days: int | None = Field(default=None, ge=1, le=3650)
+    history: Path | None = None   # earlier periods' summaries, used where the output tree has none
 
     @model_validator(mode="after")
     def _source_fields(self) -> "Client":
@@ -298,6 +299,7 @@ def _client_from(data: Any, f: Path, lines) -> Client:
 
 def _fix_client_paths(c: Client, base: Path) -> None:
     c.evidence_dir = _resolve(base, c.evidence_dir)
+    c.history = _resolve(base, c.history)
     if c.graph and c.graph.certificate:
         c.graph.certificate.private_key = _resolve(base, c.graph.certificate.private_key)
         c.graph.certificate.public_certificate = _resolve(base, c.graph.certificate.public_certificate)

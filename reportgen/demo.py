@@ -124,7 +124,7 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     n = users if users is not None else p.users
     rng = random.Random(hashlib.sha256(f"{seed}|{profile_name}|{n}".encode()).hexdigest())
     now = collection_time(period)
-    slug = "".join(ch for ch in seed.lower() if ch.isalnum())[:12] or "demo"
+    slug = "".join(ch for ch in seed.lower() if ch.isalnum())[:20] or "demo"
     domain = f"{slug}.example"
     onms = f"{slug}.onmicrosoft.com"
     t = Tenant(tenant_id=_uuid(rng), domain=domain)
@@ -142,11 +142,11 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     methods: dict[str, list[str]] = {}  # user id -> registered method names
 
     def add_user(upn, name, *, enabled=True, guest=False, mail="default", meths=None, last=None, created=None,
-                 noninteractive=None):
+                 noninteractive=None, other_mails=()):
         uid = _uuid(rng)
         if mail == "default":
             mail = None if upn.endswith(".onmicrosoft.com") or guest else upn
-        people.append({"id": uid, "userPrincipalName": upn, "displayName": name, "mail": mail, "otherMails": [],
+        people.append({"id": uid, "userPrincipalName": upn, "displayName": name, "mail": mail, "otherMails": list(other_mails),
                        "accountEnabled": enabled, "userType": "Guest" if guest else "Member",
                        "onPremisesSyncEnabled": None if guest else (rng.random() < 0.3),
                        "createdDateTime": _iso(created or now - timedelta(days=rng.randint(60, 2000))),
@@ -157,16 +157,20 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
         return uid
 
     recent = lambda: now - timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1440))  # noqa: E731
-    # Emergency access accounts
+    # Emergency access accounts: a well-run tenant routes their notices to a monitored mailbox
+    alerts = () if p.problems else (f"it-alerts@{domain}",)
     if p.problems:
         bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["microsoftAuthenticatorPush"], last=now - timedelta(days=200))
         bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["fido2SecurityKey"], last=now - timedelta(days=150))
     elif p.security_defaults:
-        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey", "mobilePhone"], last=now - timedelta(days=100))
+        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey", "mobilePhone"],
+                       last=now - timedelta(days=100), other_mails=alerts)
         bg2 = None
     else:
-        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey"], last=now - timedelta(days=95))
-        bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["x509Certificate", "fido2SecurityKey"], last=now - timedelta(days=95))
+        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey"], last=now - timedelta(days=95),
+                       other_mails=alerts)
+        bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["x509Certificate", "fido2SecurityKey"],
+                       last=now - timedelta(days=95), other_mails=alerts)
 
     # Administrators
     admin_meths = (["fido2SecurityKey", "windowsHelloForBusiness"] if not (p.problems or p.security_defaults)

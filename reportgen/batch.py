@@ -1,0 +1,173 @@
+"""The monthly batch: clients in parallel worker processes, each failure isolated.
+
+A client that fails (bad secret, 403, a crash in rendering, even a worker process that dies)
+is recorded in batch.json and on screen; the others are still produced.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from reportgen import __version__
+from reportgen.package import verify, write_json
+
+MAX_ERROR = 500
+
+
+def _worker(job, queue) -> dict[str, Any]:
+    from reportgen.pipeline import ClientError, open_findings, run_client
+    slug = job.client.slug
+
+    def progress(msg: str) -> None:
+        if queue is not None:
+            try:
+                queue.put_nowait((slug, msg))
+            except Exception:  # progress is best-effort; never fail a client over it
+                pass
+    try:
+        out = run_client(job, progress)
+    except ClientError as e:
+        return {"slug": slug, "status": "failed", "error": str(e)[:MAX_ERROR]}
+    except Exception as e:  # isolate: any bug or bad data fails this client only
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+        return {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}{where}"[:MAX_ERROR]}
+    doc = out["doc"]
+    return {"slug": slug, "status": "ok", "error": None, "timings": out["timings"],
+            **_portfolio_fields(doc), "direction": out["direction"]}
+
+
+def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    from reportgen.pipeline import open_findings
+    return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
+            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": open_findings(doc),
+            "collection_status": doc["collection"]["status"]}
+
+
+class Progress:
+    """One live status line on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO):
+        self.total, self.done, self.stream = total, 0, stream
+        self.tty = stream.isatty()
+        self.current: dict[str, str] = {}
+
+    def step(self, slug: str, msg: str) -> None:
+        self.current[slug] = msg
+        if self.tty:
+            active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
+            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
+            self.stream.flush()
+
+    def finish(self, entry: dict[str, Any]) -> None:
+        self.done += 1
+        self.current.pop(entry["slug"], None)
+        if entry["status"] == "ok":
+            line = f"[{self.done}/{self.total}] ok      {entry['slug']}  ({entry.get('timings', {}).get('total', 0):.1f}s)"
+        else:
+            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {entry['error']}"
+        self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+
+def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
+              stream: TextIO = sys.stderr, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    names = names or {}
+    entries: dict[str, dict[str, Any]] = {}
+    todo = []
+    for job in jobs_list:
+        folder = job.final_dir
+        if resume and folder.is_dir() and not verify(folder):
+            doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
+                                        "timings": {}, **_portfolio_fields(doc), "direction": None}
+            stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
+        else:
+            todo.append(job)
+    progress = Progress(len(todo), stream)
+    attempts: dict[str, int] = {}
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Manager() as manager:
+        queue = manager.Queue() if progress.tty else None
+        pending = list(todo)
+        while pending:
+            batch, pending = pending, []
+            with ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))), mp_context=ctx) as pool:
+                futures = {pool.submit(_worker, job, queue): job for job in batch}
+                not_done = set(futures)
+                while not_done:
+                    done, not_done = wait(not_done, timeout=0.2, return_when=FIRST_COMPLETED)
+                    _drain(queue, progress)
+                    for fut in done:
+                        job = futures[fut]
+                        slug = job.client.slug
+                        try:
+                            entry = fut.result()
+                        except BrokenProcessPool:
+                            # A worker died (killed, out of memory, native crash). Retry once alone.
+                            attempts[slug] = attempts.get(slug, 0) + 1
+                            if attempts[slug] < 2:
+                                pending.append(job)
+                                continue
+                            entry = {"slug": slug, "status": "failed",
+                                     "error": "the worker process died while producing this client (out of memory or killed)"}
+                        except Exception as e:
+                            entry = {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}"[:MAX_ERROR]}
+                        entries[slug] = entry
+                        progress.finish(entry)
+            if pending:
+                workers = 1
+    out = []
+    for job in jobs_list:
+        e = entries[job.client.slug]
+        e.setdefault("timings", {})
+        out.append({"slug": e["slug"], "name": names.get(e["slug"], job.client.name),
+                    "institution_type": job.client.institution_type, **{k: v for k, v in e.items() if k != "slug"}})
+    return out
+
+
+def _drain(queue, progress: Progress) -> None:
+    if queue is None:
+        return
+    while True:
+        try:
+            slug, msg = queue.get_nowait()
+        except Exception:
+            return
+        progress.step(slug, msg)
+
+
+def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float) -> list[dict[str, Any]]:
+    """batch.json and portfolio.xlsx. Entries of clients not in this run are kept from the last run."""
+    path = period_dir / "batch.json"
+    merged: dict[str, dict[str, Any]] = {}
+    try:
+        for e in json.loads(path.read_text(encoding="utf-8")).get("clients", []):
+            if isinstance(e, dict) and isinstance(e.get("slug"), str) and (period_dir / e["slug"]).is_dir():
+                merged[e["slug"]] = e
+    except (FileNotFoundError, ValueError, AttributeError):
+        pass
+    for e in entries:
+        merged[e["slug"]] = e
+    clients = [merged[k] for k in sorted(merged)]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_json(path, {"tool": {"name": "reportgen", "version": __version__}, "period": period, "finished_at": now,
+                      "duration_seconds": round(time.monotonic() - started, 3),
+                      "ok": sum(1 for c in clients if c["status"] == "ok"),
+                      "failed": sum(1 for c in clients if c["status"] != "ok"), "clients": clients})
+    from reportgen.render.portfolio import render_portfolio
+    render_portfolio(clients, period_dir / "portfolio.xlsx", period, now)
+    return clients
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,173 @@
+"""Posture + check results -> the tables and facts the reports show (ReportData rows)."""
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen import model as m
+from reportgen.checks import ALL_APPS, ARM_APPS, Facts, Inputs, _Missing
+from reportgen.model import CAPolicy, CheckResult, Posture
+from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
+
+
+def _iso(dt) -> str | None:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except _Missing:
+        return default
+
+
+class Tables:
+    def __init__(self, p: Posture, inp: Inputs):
+        self.p, self.f = p, Facts(p, inp)
+        self.roles = _safe(lambda: self.f.role_holders(("active", "eligible")), None)
+        self.active = _safe(lambda: self.f.role_holders(("active",)), {})
+
+    def _covered(self, u, roles) -> bool | None:
+        if self.p.security_defaults is True:
+            return True
+        if self.p.ca_policies is None:
+            return None
+        return _safe(lambda: self.f.covered(u, roles, ALL_APPS), None)
+
+    def users(self) -> list[UserRow]:
+        regs = self.p.registrations
+        out = []
+        for u in sorted(self.p.users or [], key=lambda u: u.upn.lower()):
+            r = regs.get(u.id) if regs is not None else None
+            roles = (self.roles or {}).get(u.id, set())
+            out.append(UserRow(
+                upn=u.upn, display_name=u.display_name, enabled=u.enabled, user_type=u.user_type,
+                mfa_registered=None if regs is None or r is None else r.mfa_registered,
+                methods=list(r.methods) if r else [],
+                privileged_roles=sorted(m.PRIVILEGED_ROLES[x] for x in roles if x in m.PRIVILEGED_ROLES),
+                last_sign_in=_iso(u.last_sign_in), covered_by_mfa_policy=self._covered(u, roles)))
+        return out
+
+    def privileged(self) -> list[PrivilegedRow]:
+        if self.roles is None:
+            return []
+        regs = self.p.registrations
+        out = []
+        for uid, roles in self.roles.items():
+            priv = {x for x in roles if x in m.PRIVILEGED_ROLES}
+            if not priv:
+                continue
+            u = self.f.users_by_id[uid]
+            r = regs.get(uid) if regs is not None else None
+            active = self.active.get(uid, set()) & priv
+            mfa = set(r.methods) - m.NON_MFA_METHODS if r else set()
+            out.append(PrivilegedRow(
+                upn=u.upn, display_name=u.display_name,
+                roles=sorted(m.PRIVILEGED_ROLES[x] for x in priv),
+                assignment="active" if active == priv else ("eligible" if not active else "active+eligible"),
+                mfa_registered=None if r is None else r.mfa_registered, methods=list(r.methods) if r else [],
+                phishing_resistant_only=None if r is None else bool(mfa) and mfa <= m.PHISHING_RESISTANT_METHODS,
+                covered_by_mfa_policy=self._covered(u, roles)))
+        return sorted(out, key=lambda r: r.upn.lower())
+
+    def emergency(self) -> list[EmergencyRow]:
+        out = []
+        regs = self.p.registrations
+        pols = [p for p in self.p.ca_policies or [] if p.requires_mfa and p.state != "disabled"]
+        for name, u in self.f.emergency():
+            if u is None:
+                out.append(EmergencyRow(upn=name, exists=False, enabled=None,
+                                        global_admin_active=None, methods=[], phishing_resistant=None,
+                                        soft_or_phone_methods=[], excluded_from=[]))
+                continue
+            r = regs.get(u.id) if regs is not None else None
+            roles = (self.roles or {}).get(u.id, set())
+            excluded = _safe(lambda: [p.name for p in pols if self.f.exclusion_paths(p, u, roles)], [])
+            out.append(EmergencyRow(
+                upn=u.upn, exists=True, enabled=u.enabled,
+                global_admin_active=None if self.p.role_assignments is None else m.GLOBAL_ADMIN in self.active.get(u.id, set()),
+                methods=list(r.methods) if r else [],
+                phishing_resistant=None if r is None else bool(set(r.methods) & m.PHISHING_RESISTANT_METHODS),
+                soft_or_phone_methods=sorted(set(r.methods) & m.SOFT_OR_PHONE_METHODS) if r else [],
+                excluded_from=excluded))
+        return out
+
+    def policies(self) -> list[PolicyRow]:
+        return [_policy_row(p, self.p) for p in sorted(self.p.ca_policies or [], key=lambda p: p.name.lower())]
+
+    def phase2_sign_ins(self) -> list[SignInRow]:
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for s in self.p.sign_ins or []:
+            if s.app_id not in m.PHASE2_APPS or not s.success:
+                continue
+            row = rows.setdefault((s.upn, s.app_id), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
+            row["sf" if s.requirement == "singleFactorAuthentication" else "mf"] += 1
+            row["ni"] += 0 if s.interactive else 1
+            row["last"] = max(row["last"], s.created)
+        out = []
+        for (upn, app), r in sorted(rows.items()):
+            u = self.f.by_upn.get(upn.lower())
+            out.append(SignInRow(upn=upn, display_name=u.display_name if u else "", app=m.PHASE2_APPS[app],
+                                 single_factor=r["sf"], multi_factor=r["mf"], non_interactive=r["ni"],
+                                 last=_iso(r["last"])))
+        return out
+
+
+def _names(ids, p: Posture, kind: str) -> str:
+    if kind == "users":
+        by = {u.id: u.upn for u in p.users or []}
+    else:
+        by = m.PRIVILEGED_ROLES if kind == "roles" else {}
+    special = {"All": "All users", "None": "nobody", "GuestsOrExternalUsers": "guests"}
+    return ", ".join(sorted(special.get(i, by.get(i, i)) for i in ids))
+
+
+def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
+    inc, exc = [], []
+    for label, ids, kind in (("users", pol.include_users, "users"), ("groups", pol.include_groups, "groups"),
+                             ("roles", pol.include_roles, "roles")):
+        if ids:
+            inc.append(_names(ids, p, kind) if kind == "users" else f"{len(ids)} {label}")
+    if pol.include_guests:
+        inc.append("guests")
+    for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
+                             ("roles", pol.exclude_roles, "roles")):
+        if ids:
+            exc.append(f"{len(ids)} {label}")
+    users = "; ".join(inc) or "nobody"
+    if exc:
+        users += " — excludes " + ", ".join(exc)
+    apps = {"All": "All cloud apps", "Office365": "Office 365", "MicrosoftAdminPortals": "Microsoft admin portals",
+            m.APP_ARM: "Azure Resource Manager", m.APP_AZURE_PORTAL: "Azure portal"}
+    app_text = ", ".join(sorted(apps.get(a, a) for a in pol.include_apps)) or \
+        ", ".join(sorted(pol.include_user_actions)) or "none"
+    grant = sorted(pol.builtin_controls)
+    if pol.auth_strength_id:
+        grant.append({m.STRENGTH_MFA: "MFA strength", m.STRENGTH_PASSWORDLESS: "passwordless strength",
+                      m.STRENGTH_PHISHING_RESISTANT: "phishing-resistant strength"}.get(pol.auth_strength_id, "custom strength"))
+    return PolicyRow(name=pol.name, state=pol.state, users=users, applications=app_text,
+                     grant=", ".join(grant) or "none", client_app_types=", ".join(sorted(pol.client_app_types)),
+                     is_mfa_policy=pol.is_mfa_policy)
+
+
+def phase2_facts(p: Posture, results: list[CheckResult], inp: Inputs) -> dict[str, Any]:
+    by = {r.id: r for r in results}
+    users_per_app: dict[str, set[str]] = {}
+    for s in p.sign_ins or []:
+        if s.app_id in m.PHASE2_APPS and s.success:
+            users_per_app.setdefault(s.app_id, set()).add(s.upn)
+    known = p.sign_ins is not None
+    arm = [pol.name for pol in p.ca_policies or [] if pol.is_mfa_policy and
+           ("All" in pol.include_apps or ARM_APPS & pol.include_apps)]
+    return {
+        "postponed": {True: "yes", False: "no"}.get(inp.phase2_postponed, "unknown"),
+        "cli_users": len(users_per_app.get(m.APP_AZURE_CLI, ())) if known else None,
+        "powershell_users": len(users_per_app.get(m.APP_AZURE_POWERSHELL, ())) if known else None,
+        "mobile_users": len(users_per_app.get(m.APP_AZURE_MOBILE, ())) if known else None,
+        "single_factor_users": [a.upn for a in by["MMFA-03"].affected],
+        "automation_accounts": [a.upn for a in by["MMFA-04"].affected],
+        "global_admins_without_email": [a.upn for a in by["MMFA-05"].affected],
+        "arm_covered_by": ", ".join(arm) if arm else None,
+        "security_defaults": p.security_defaults,
+        "emergency_accounts": list(inp.emergency_accounts),
+        "sign_ins_collected": known,
+    }

@@ -1,0 +1,232 @@
+"""One client, start to finish: collect -> posture -> checks -> controls -> render -> package.
+
+Runs in a worker process. Everything is built in a staging folder and published only when
+complete, so a failure or a kill never leaves a complete-looking partial report.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from reportgen import __version__
+from reportgen.checks import Inputs, apply_exceptions, readiness, run_checks
+from reportgen.config import Client, Config
+from reportgen.controls import Catalogs, evaluate_controls, frameworks_for, load_catalogs
+from reportgen.evidence import EvidenceReader, EvidenceWriter
+from reportgen.facts import Tables, phase2_facts
+from reportgen.package import clean_leftovers, publish, write_json, write_manifest
+from reportgen.posture import build_posture
+from reportgen.report import ExceptionRow, Firm, ReportData
+from reportgen import history
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+class ClientError(Exception):
+    """This client failed; the message says why in plain words."""
+
+
+def pdf_name(slug: str, period: str) -> str:
+    return f"{slug}-{period}-mfa-compliance.pdf"
+
+
+def xlsx_name(slug: str, period: str) -> str:
+    return f"{slug}-{period}-mfa-compliance.xlsx"
+
+
+@dataclass
+class Job:
+    client: Client
+    firm: dict[str, Any]           # FirmSettings as plain data (logo as absolute path)
+    defaults: dict[str, Any]
+    period: str
+    out_root: Path                 # <out>; the client lands in <out>/<period>/<slug>
+    evidence_from: Path | None = None   # re-render: a stored client folder
+    target: Path | None = None          # re-render in place: publish here instead of <out>/<period>/<slug>
+
+    @property
+    def final_dir(self) -> Path:
+        return self.target or self.out_root / self.period / self.client.slug
+
+
+def job_for(cfg: Config, client: Client, period: str, out_root: Path) -> Job:
+    return Job(client=client, firm=cfg.firm.model_dump(), defaults=cfg.defaults.model_dump(),
+               period=period, out_root=out_root)
+
+
+def _inputs(job: Job) -> Inputs:
+    c, d = job.client, job.defaults
+    return Inputs(emergency_accounts=list(c.emergency_access_accounts),
+                  phase2_postponed=c.attestations.phase2_postponed,
+                  service_account_pattern=c.service_account_pattern or d["service_account_pattern"],
+                  dormant_days=c.dormant_days or d["dormant_days"],
+                  lookback_days=c.lookback_days or d["lookback_days"])
+
+
+def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
+    c = job.client
+    lookback = c.lookback_days or job.defaults["lookback_days"]
+    if job.evidence_from is not None:
+        shutil.copytree(job.evidence_from / "evidence", evidence)
+        return
+    if c.source == "demo":
+        from reportgen import demo
+        at = demo.collection_time(job.period)
+        tenant = demo.build_tenant(c.demo_profile, c.slug, job.period)
+        progress("generating demo evidence")
+        demo.write_evidence(tenant, EvidenceWriter(evidence), lookback_days=lookback, collected_at=at)
+    elif c.source == "evidence":
+        progress(f"copying evidence from {c.evidence_dir}")
+        shutil.copytree(c.evidence_dir, evidence)
+    else:
+        from reportgen.collect.graph import CollectionError, collect_graph
+        writer = EvidenceWriter(evidence)
+        try:
+            collect_graph(c, writer, lookback_days=lookback, now=datetime.now(timezone.utc), progress=progress)
+        except CollectionError as e:
+            raise ClientError(f"collection failed: {e}") from e
+
+
+def _firm(job: Job, folder: Path) -> Firm:
+    f = job.firm
+    logo = Path(f["logo"]) if f.get("logo") else None
+    return Firm(name=f["name"], logo=logo, primary_color=f["primary_color"], accent_color=f["accent_color"],
+                contact=f.get("contact", ""), disclaimer=f.get("disclaimer", ""))
+
+
+def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any], ReportData]:
+    """Evidence in ``folder/evidence`` -> results.json document and the report view model."""
+    c = job.client
+    ev = EvidenceReader(folder / "evidence")
+    posture = build_posture(ev)
+    inp = _inputs(job)
+    results = run_checks(posture, inp, catalogs.check_meta)
+    day = posture.collected_at.date()
+    applied = apply_exceptions(results, c.exceptions, day)
+    controls = evaluate_controls(frameworks_for(catalogs, c.institution_type), results)
+    by = {r.id: r for r in results}
+    mfa02 = by["MFA-02"].metrics
+    app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
+    collection = {"status": ev.meta.get("status", "failed"),
+                  "gaps": [{"source": g.source, "reason": g.reason} for g in posture.gaps]}
+    if collection["status"] == "complete" and posture.gaps:
+        collection["status"] = "partial"
+    for key in ("granted_permissions", "missing_permissions", "write_permissions"):
+        if app.get(key) is not None:
+            collection[key] = app[key]
+    tables = Tables(posture, inp)
+    priv = tables.privileged()
+    doc = {
+        "schema_version": 1,
+        "tool": {"name": "reportgen", "version": __version__},
+        "client": {"slug": c.slug, "name": c.name, "tenant_id": c.tenant_id or posture.tenant_id,
+                   "institution_type": c.institution_type},
+        "period": job.period,
+        "collected_at": posture.collected_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collection": collection,
+        "readiness": readiness(results, posture),
+        "summary": {"enabled_users": sum(1 for u in posture.users if u.enabled) if posture.users is not None else None,
+                    "mfa_registered_pct": mfa02.get("pct"),
+                    "privileged_users": len(priv) if posture.role_assignments is not None else None},
+        "checks": [r.as_dict() for r in results],
+        "controls": controls,
+    }
+    exceptions = [ExceptionRow(id=e.id, check=e.check, subject=e.subject, approved_by=e.approved_by,
+                               approved_on=e.approved_on.isoformat(),
+                               expires_on=e.expires_on.isoformat() if e.expires_on else None,
+                               compensating_control=e.compensating_control, reference=e.reference,
+                               state=e.state_on(day), applied=applied.get(e.id, False)) for e in c.exceptions]
+    data = ReportData(
+        results=doc, firm=_firm(job, folder), check_meta=catalogs.check_meta,
+        frameworks=[{"id": f.id, "name": f.name, "version": f.version, "binding": f.binding, "status": f.status,
+                     "source_url": f.source_url} for f in frameworks_for(catalogs, c.institution_type)],
+        users=tables.users(), privileged=priv, emergency=tables.emergency(), policies=tables.policies(),
+        phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
+        phase2=phase2_facts(posture, results, inp), generated_at=doc["collected_at"])
+    return doc, data
+
+
+def open_findings(doc: dict[str, Any]) -> dict[str, int]:
+    out = {s: 0 for s in SEVERITIES[:4]}
+    for chk in doc["checks"]:
+        if chk["status"] in ("fail", "warn") and chk["severity"] in out:
+            out[chk["severity"]] += 1
+    return out
+
+
+def client_record(job: Job) -> dict[str, Any]:
+    """The client's configuration as stored beside its report: secrets are never in it (only the
+    name of the variable that holds one)."""
+    return {"client": job.client.model_dump(mode="json"), "firm": {**job.firm, "logo": None},
+            "defaults": job.defaults, "period": job.period}
+
+
+def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
+               catalogs: Catalogs | None = None) -> dict[str, Any]:
+    slug, period = job.client.slug, job.period
+    period_dir = job.final_dir.parent
+    period_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    clean_leftovers(period_dir, job.final_dir.name)
+    staging = period_dir / f".{job.final_dir.name}.partial-{int(time.time() * 1000)}"
+    staging.mkdir(mode=0o700)
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    try:
+        catalogs = catalogs or load_catalogs()
+        progress("collecting")
+        _collect(job, staging / "evidence", progress)
+        timings["collect"] = round(time.monotonic() - t0, 3)
+        t1 = time.monotonic()
+        progress("evaluating")
+        doc, data = evaluate(job, staging, catalogs)
+        hist = history.load(job.out_root, slug, period, job.evidence_from, seed_file=job.client.history)
+        data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
+        timings["evaluate"] = round(time.monotonic() - t1, 3)
+        if doc["collection"]["status"] == "failed":
+            raise ClientError("collection failed: " + "; ".join(g["reason"] for g in doc["collection"]["gaps"][:3]))
+        write_json(staging / "results.json", doc)
+        write_json(staging / "history.json", hist)
+        record = client_record(job)
+        if data.firm.logo is not None:
+            logo = staging / "branding" / f"logo{data.firm.logo.suffix.lower()}"
+            logo.parent.mkdir(mode=0o700)
+            shutil.copyfile(data.firm.logo, logo)
+            logo.chmod(0o600)
+            record["firm"]["logo"] = logo.relative_to(staging).as_posix()
+            data.firm = Firm(**{**data.firm.__dict__, "logo": logo})
+        write_json(staging / "client.json", record)
+        t2 = time.monotonic()
+        progress("rendering")
+        _render(job, staging, doc, data)
+        timings["render"] = round(time.monotonic() - t2, 3)
+        ev_meta = json.loads((staging / "evidence" / "collection.json").read_text())
+        write_manifest(staging, {
+            "tool": {"name": "reportgen", "version": __version__},
+            "client": doc["client"], "period": period, "collected_at": doc["collected_at"],
+            "collection_window": ev_meta.get("window"), "collection_status": doc["collection"]["status"],
+            "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
+        })
+        publish(staging, job.final_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    timings["total"] = round(time.monotonic() - t0, 3)
+    return {"doc": doc, "timings": timings, "direction": history.direction(hist, doc)}
+
+
+def _render(job: Job, folder: Path, doc: dict[str, Any], data: ReportData) -> None:
+    from reportgen.package import dumps, file_index
+    from reportgen.render.pdf import render_pdf
+    from reportgen.render.xlsx import render_xlsx
+    slug, period = job.client.slug, job.period
+    data.evidence_index = [f for f in file_index(folder) if f["path"].startswith("evidence/")]
+    index = dumps({"files": data.evidence_index})
+    render_pdf(data, folder / pdf_name(slug, period), max_rows=job.defaults.get("max_rows_in_pdf", 25),
+               attachments=[("results.json", dumps(doc), "Machine-readable results (schema_version 1)"),
+                            ("evidence-index.json", index, "Evidence files with SHA-256 hashes")])
+    render_xlsx(data, folder / xlsx_name(slug, period))
