@@ -194,7 +194,7 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     for i in range(max(0, n - specials)):
         guest = rng.random() < p.guests_pct
         fn, ln = rng.choice(FIRST), rng.choice(LAST)
-        upn = (f"{fn.lower()}.{ln.lower()}_partner.example#EXT#@{onms}" if guest
+        upn = (f"{fn.lower()}.{ln.lower()}{i}_partner.example#EXT#@{onms}" if guest
                else f"{fn.lower()}.{ln.lower()}{i}@{domain}")
         enabled = rng.random() > 0.04
         unreg = rng.random() < p.unregistered_pct

@@ -62,7 +62,8 @@ class EvidenceWriter:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
-        (self.root / "pages").mkdir(parents=True, exist_ok=True)
+        (self.root / "pages").mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root.chmod(0o700)
         self._datasets: dict[str, dict[str, Any]] = {}
         self._gaps: list[dict[str, str]] = []
         self._log = open(self.root / "log.jsonl", "a", encoding="utf-8")
