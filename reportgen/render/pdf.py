@@ -232,11 +232,24 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+_LIST_ITEM_RE = re.compile(r"\s*(\d{1,2}[.)]|[-*•])\s")
+
+
 def _paragraphs(value: Any) -> list[str]:
-    """Catalog prose (str or list of str) split into paragraphs."""
+    """Catalog prose (str or list of str) as paragraphs: a blank line or a list marker ("1.", "-")
+    starts a new one; other line breaks are YAML wrapping and join with a space."""
     out: list[str] = []
     for item in _as_list(value):
-        out.extend(p.strip() for p in re.split(r"\n\s*\n|\n", _text(item)) if p.strip())
+        current: list[str] = []
+        for line in _text(item).splitlines():
+            if not line.strip() or _LIST_ITEM_RE.match(line):
+                if current:
+                    out.append(" ".join(current))
+                current = [line.strip()] if line.strip() else []
+            else:
+                current.append(line.strip())
+        if current:
+            out.append(" ".join(current))
     return out
 
 
@@ -354,14 +367,21 @@ def _phase2_view(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str
         return _cap([_text(v) for v in _as_list(facts.get(key))], LIST_ITEMS)
 
     postponed = facts.get("postponed")
-    if postponed is True or (isinstance(postponed, str) and postponed.lower() == "true"):
+    word = postponed.strip().lower() if isinstance(postponed, str) else None
+    if postponed is True or word in ("yes", "true"):
         postponed_state = "yes"
-    elif postponed is False or (isinstance(postponed, str) and postponed.lower() == "false"):
+    elif postponed is False or word in ("no", "false"):
         postponed_state = "no"
     else:
         postponed_state = "unknown"
     automation, automation_more = names("automation_accounts")
     no_mail, no_mail_more = names("global_admins_without_email")
+    single, single_more = names("single_factor_users")
+
+    def known(key: str, cid: str) -> bool:
+        view = by_id.get(cid)
+        evaluated = view is not None and view["status"] not in ("not_evaluated", "manual")
+        return facts.get(key) is not None and evaluated
     sd = facts.get("security_defaults")
     return {
         "postponed": postponed_state,
@@ -369,9 +389,11 @@ def _phase2_view(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str
         "powershell_users": count("powershell_users"),
         "mobile_users": count("mobile_users"),
         "automation": automation, "automation_more": automation_more,
-        "automation_known": "automation_accounts" in facts and facts.get("automation_accounts") is not None,
+        "automation_known": known("automation_accounts", "MMFA-04"),
         "no_mail": no_mail, "no_mail_more": no_mail_more,
-        "no_mail_known": "global_admins_without_email" in facts and facts.get("global_admins_without_email") is not None,
+        "no_mail_known": known("global_admins_without_email", "MMFA-05"),
+        "single": single, "single_more": single_more,
+        "sign_ins_collected": facts.get("sign_ins_collected"),
         "arm_covered_by": _text(facts.get("arm_covered_by")) if facts.get("arm_covered_by") else "",
         "security_defaults": None if sd is None else bool(sd),
         "ea_count": len(data.emergency),
@@ -579,6 +601,8 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
     stamp = moment  # UTC; WeasyPrint writes it as D:YYYYMMDDHHMMSSZ
     files = []
     for name, content, description in attachments:
+        if isinstance(content, str):
+            content = content.encode("utf-8")
         files.append(Attachment(string=bytes(content), url_fetcher=fetcher, base_url=None,
                                 name=_attachment_name(name),
                                 description=_text(description), created=stamp, modified=stamp,
