@@ -113,7 +113,10 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any]
     mfa02 = by["MFA-02"].metrics
     app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
     collection = {"status": ev.meta.get("status", "failed"),
-                  "gaps": [{"source": g.source, "reason": g.reason} for g in posture.gaps]}
+                  "gaps": [{"source": g.source, "reason": g.reason} for g in posture.gaps],
+                  "window": {"start": posture.window_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             "end": posture.window_end.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                  "lookback_days": inp.lookback_days}
     if collection["status"] == "complete" and posture.gaps:
         collection["status"] = "partial"
     for key in ("granted_permissions", "missing_permissions", "write_permissions"):

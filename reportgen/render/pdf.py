@@ -609,7 +609,7 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
                                 relationship="Data"))
     document = HTML(string=html, base_url=path2url(str(TEMPLATE_DIR) + os.sep), url_fetcher=fetcher)
     return document.write_pdf(font_config=FontConfiguration(), pdf_variant="pdf/a-3b",
-                              attachments=files, uncompressed_pdf=False)
+                              attachments=files, uncompressed_pdf=False, pdf_tags=True)
 
 
 def render_pdf(data: ReportData, out_path: Path, *, max_rows: int = 25,
