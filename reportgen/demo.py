@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reportgen import model as m
-from reportgen.evidence import GAP_NO_P1, DATASETS, EvidenceWriter, source_of
+from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, DATASETS, EvidenceWriter, permission_for, source_of
 
 GRAPH = "https://graph.microsoft.com"
 
@@ -368,7 +368,8 @@ def write_evidence(t: Tenant, writer: EvidenceWriter, *, lookback_days: int, col
                "namedLocations", "roleAssignments", "roleEligibilitySchedules", "signIns", "signInsNonInteractive"):
         if ds in t.errors:
             status, code, msg = t.errors[ds]
-            reason = GAP_NO_P1 if code.startswith("Authentication_RequestFromNonPremium") else msg
+            reason = (GAP_NO_P1 if code.startswith("Authentication_RequestFromNonPremium") else
+                      GAP_PERMISSION.format(perm=permission_for(ds)) if code == "Authorization_RequestDenied" else msg)
             writer.add_gap(source_of(ds), reason, status=status, code=code)
             continue
         size = users_size if ds == "users" else PAGE_SIZE.get(ds, 999)

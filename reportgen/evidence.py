@@ -38,6 +38,22 @@ DATASETS: dict[str, str] = {
     "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
 }
 
+# dataset -> the application permission Graph requires for it (graph.md)
+PERMISSION_FOR: dict[str, str] = {
+    "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
+    "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",
+    "userRegistrationDetails": "AuditLog.Read.All", "userMethods": "UserAuthenticationMethod.Read.All",
+    "conditionalAccessPolicies": "Policy.Read.All", "namedLocations": "Policy.Read.All",
+    "securityDefaults": "Policy.Read.All", "authenticationMethodsPolicy": "Policy.Read.All",
+    "roleAssignments": "RoleManagement.Read.Directory", "roleEligibilitySchedules": "RoleManagement.Read.Directory",
+    "groupMembers": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
+}
+
+
+def permission_for(dataset: str) -> str:
+    return PERMISSION_FOR.get(dataset) or PERMISSION_FOR.get(dataset.split(".", 1)[0], "?")
+
+
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 

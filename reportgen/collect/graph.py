@@ -38,23 +38,14 @@ NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 DENIED_CODE = "Authorization_RequestDenied"
 
 # dataset (base name) -> the application permission that reads it (graph.md)
-PERMISSION_FOR: dict[str, str] = {
-    "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
-    "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",
-    "userRegistrationDetails": "AuditLog.Read.All", "userMethods": "UserAuthenticationMethod.Read.All",
-    "conditionalAccessPolicies": "Policy.Read.All", "namedLocations": "Policy.Read.All",
-    "securityDefaults": "Policy.Read.All", "authenticationMethodsPolicy": "Policy.Read.All",
-    "roleAssignments": "RoleManagement.Read.Directory", "roleEligibilitySchedules": "RoleManagement.Read.Directory",
-    "groupMembers": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
-}
+from reportgen.evidence import PERMISSION_FOR, permission_for  # noqa: E402,F401  (Graph facts live beside DATASETS)
 
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _perm(dataset: str) -> str:
-    return PERMISSION_FOR.get(dataset) or PERMISSION_FOR.get(dataset.split(".", 1)[0], "?")
+_perm = permission_for
 
 
 class DatasetGap(Exception):
