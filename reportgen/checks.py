@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from reportgen import model as m
+from reportgen.evidence import DATASETS
 from reportgen.model import Affected, CAPolicy, CheckResult, Posture, User
 
 CHECK_IDS = ("MMFA-01", "MMFA-02", "MMFA-03", "MMFA-04", "MMFA-05", "MMFA-06",
@@ -65,11 +66,13 @@ class Facts:
     def groups_of(self, uid: str) -> set[str]:
         if self._groups_of is None:
             members = self.p.group_members
+            groups_used = {g for pl in self.p.ca_policies or [] for g in pl.include_groups | pl.exclude_groups}
             if members is None:
-                groups_used = any(pl.include_groups or pl.exclude_groups for pl in self.p.ca_policies or [])
                 if groups_used or any(r.principal_type == "group" for r in self.p.role_assignments or []):
                     self.need(None, "groups/{id}/transitiveMembers")
                 members = {}
+            elif groups_used - members.keys():
+                self.need(None, "groups/{id}/transitiveMembers")  # a policy's group whose members were not read
             inv: dict[str, set[str]] = {}
             for gid, mem in members.items():
                 for x in mem:
@@ -84,8 +87,8 @@ class Facts:
                    "eligible": (self.p.eligible_assignments, "roleManagement/directory/roleEligibilitySchedules")}
         for kind in kinds:
             items, src = sources[kind]
-            if kind == "eligible" and items is None:
-                continue  # eligible schedules need PIM (P2); active assignments still evidence roles
+            if kind == "eligible" and items is None and self.p.has_p2 is False:
+                continue  # eligible schedules need PIM (P2); without P2 there are none to miss
             for r in self.need(items, src):
                 if r.principal_type == "group":
                     mem = self.need(self.p.group_members, "groups/{id}/transitiveMembers").get(r.principal_id)
@@ -130,11 +133,13 @@ class Facts:
         return out
 
     def user_roles(self) -> dict[str, set[str]]:
-        if self.p.role_assignments is None:
-            return {}
+        """Roles for policy applicability. Unknown roles only narrow inclusions (never a pass), but they
+        would hide an exclusion by role: then the data is needed."""
         try:
             return self.role_holders(("active", "eligible"))
         except _Missing:
+            if any(pl.exclude_roles for pl in self.p.ca_policies or []):
+                raise
             return {}
 
     def covered(self, u: User, roles: set[str], apps: set[str], client_type: str | None = None,
@@ -152,10 +157,13 @@ class Facts:
         return False
 
     def emergency(self) -> list[tuple[str, User | None]]:
-        out = []
+        out, seen = [], set()
         for name in self.inp.emergency_accounts:
             u = self.by_upn.get(name.lower()) or self.users_by_id.get(name)
-            out.append((name, u))
+            key = u.id if u is not None else name.lower()
+            if key not in seen:  # the same account listed twice (UPN and object id, or another case) is one
+                seen.add(key)
+                out.append((name, u))
         return out
 
     def registration(self, uid: str) -> m.Registration | None:
@@ -171,6 +179,7 @@ def covers_app(pol: CAPolicy, apps: set[str]) -> bool:
     return "All" in inc or bool(apps & inc)
 
 
+NON_INTERACTIVE_SIGN_INS = DATASETS["signInsNonInteractive"]
 ALL_APPS = {"All"}
 PORTAL_APPS = {m.APP_AZURE_PORTAL, "MicrosoftAdminPortals"}
 ARM_APPS = {m.APP_ARM}
@@ -280,12 +289,15 @@ def mmfa_04(f: Facts) -> Outcome:
     for u in f.enabled:
         if u.user_type.lower() != "guest" and (pattern.search(u.upn.split("@")[0]) or pattern.search(u.display_name)):
             found.setdefault(u.upn, (u, []))[1].append("name matches the service-account pattern")
-    if f.p.sign_ins is None:
+    # scripted use shows in the non-interactive log: without it, a clean result proves nothing
+    missing = ("auditLogs/signIns" if f.p.sign_ins is None else
+               NON_INTERACTIVE_SIGN_INS if f.p.gap_reason(NON_INTERACTIVE_SIGN_INS) is not None else None)
+    if missing:
         if found:
             return (FAIL, f"{len(found)} user account(s) look like automation; sign-in logs were not collected, so "
                           "scripted CLI/PowerShell use could not be measured.",
                     [_aff(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], {"accounts": len(found)})
-        f.need(None, "auditLogs/signIns")
+        f.need(None, missing)
     counts: dict[str, int] = {}
     for s in f.p.sign_ins:
         if s.app_id in (m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL) and not s.interactive:
@@ -492,6 +504,7 @@ def mfa_03(f: Facts) -> Outcome:
     sd = f.p.security_defaults is True
     if not sd:
         f.policies
+    f.need(f.p.registrations, "reports/authenticationMethods/userRegistrationDetails")  # needed even if all holders are disabled
     aff = []
     for uid, roles in sorted(priv.items(), key=lambda kv: f.users_by_id[kv[0]].upn):
         u = f.users_by_id[uid]
@@ -568,16 +581,20 @@ def mfa_05(f: Facts) -> Outcome:
 
 def mfa_06(f: Facts) -> Outcome:
     regs = f.need(f.p.registrations, "reports/authenticationMethods/userRegistrationDetails")
-    aff = []
+    aff, unknown = [], []
     for u in f.enabled:
         r = regs.get(u.id)
         if r is None:
+            unknown.append(_aff(u, "authentication methods not reported"))
             continue
         mfa = set(r.methods) - {"temporaryAccessPass", "securityQuestion", "password"}
         if mfa and mfa <= m.WEAK_METHODS:
             aff.append(_aff(u, f"only {', '.join(sorted(mfa))}"))
     if aff:
         return (FAIL, f"{len(aff)} user(s) rely only on SMS, voice or email for MFA.", aff, {"weak_only_users": len(aff)})
+    if unknown:
+        return (NOT_EVALUATED, f"The authentication methods of {len(unknown)} enabled user(s) were not reported.",
+                unknown, {"unknown_users": len(unknown)})
     policy = f.need(f.p.methods_policy, "policies/authenticationMethodsPolicy")
     weak_on = [k for k in ("sms", "voice") if policy.get(k) == "enabled"]
     if weak_on:
@@ -661,6 +678,9 @@ def mfa_10(f: Facts) -> Outcome:
 
 def log_01(f: Facts) -> Outcome:
     days = (f.p.window_end - f.p.window_start).days
+    if f.p.sign_ins is not None and f.p.window_end - f.p.window_start < timedelta(days=f.inp.lookback_days, hours=-1):
+        return (NOT_EVALUATED, f"Sign-in logs were collected for {days} day(s) only, less than the {f.inp.lookback_days}-day "
+                               "lookback window.", [], {"window_days": days})
     if f.p.sign_ins is not None:
         return (PASS, f"Sign-in logs were read for the {days}-day lookback window ({len(f.p.sign_ins)} relevant sign-ins).",
                 [], {"window_days": days, "sign_ins": len(f.p.sign_ins)})

@@ -234,13 +234,16 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
 
     # Groups and roles
     g_bg, g_admins, g_kiosk = _uuid(rng), _uuid(rng), _uuid(rng)
+    names = {g_bg: "Emergency Access Accounts", g_admins: "IT Administrators", g_kiosk: "Lobby Kiosks"}
     t.groups[g_bg] = [_member(by_id[x]) for x in (bg1, bg2) if x]
     t.groups[g_admins] = [_member(by_id[x]) for x in (ga1, ga2, secadm)]
     if kiosk:
         nested = _uuid(rng)
         t.groups[nested] = [_member(by_id[kiosk])]
+        names[nested] = "Lobby devices"
         t.groups[g_kiosk] = [{"@odata.type": "#microsoft.graph.group", "id": nested, "displayName": "Lobby devices"},
                              _member(by_id[kiosk])]
+    t.objects["groups"] = [{"id": gid, "displayName": names[gid]} for gid in t.groups]
     ga = m.GLOBAL_ADMIN
     assignments = [(ga, bg1), (ga, ga1), (ga, ga2), ("194ae4cb-b126-40b2-bd5b-6091b380977d", secadm),
                    ("729827e3-9c14-49f7-bb1b-9608f156bbb8", helpdesk)]
@@ -346,6 +349,7 @@ def _member(u: dict[str, Any]) -> dict[str, Any]:
             "displayName": u["displayName"]}
 
 
+GROUP_NAME_CHUNK = 15   # Graph accepts at most 15 values in an `id in (...)` filter
 PAGE_SIZE = {"users": 999, "userRegistrationDetails": 999, "signIns": 1000, "signInsNonInteractive": 1000,
              "roleAssignments": 999, "groupMembers": 999}
 
@@ -383,6 +387,11 @@ def write_evidence(t: Tenant, writer: EvidenceWriter, *, lookback_days: int, col
     for gid in sorted(t.groups):
         for body in _pages(f"groupMembers.{gid}", t.groups[gid], PAGE_SIZE["groupMembers"]):
             writer.add_page(f"groupMembers.{gid}", body)
+    wanted = sorted(t.groups)
+    for n, start in enumerate(range(0, len(wanted), GROUP_NAME_CHUNK)):
+        chunk = set(wanted[start:start + GROUP_NAME_CHUNK])
+        for body in _pages("groups", [g for g in t.objects.get("groups", []) if g["id"] in chunk], 999):
+            writer.add_page(f"groups.{n + 1}", body)
     if "userRegistrationDetails" in t.errors:
         # Fallback: per-user methods through $batch, 20 per call, answers as Graph returns them.
         ids = [u["id"] for u in t.objects["users"]]

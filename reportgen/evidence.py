@@ -34,6 +34,7 @@ DATASETS: dict[str, str] = {
     "roleAssignments": "roleManagement/directory/roleAssignments",
     "roleEligibilitySchedules": "roleManagement/directory/roleEligibilitySchedules",
     "groupMembers": "groups/{id}/transitiveMembers",
+    "groups": "groups",
     "signIns": "auditLogs/signIns",
     "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
 }
@@ -46,7 +47,7 @@ PERMISSION_FOR: dict[str, str] = {
     "conditionalAccessPolicies": "Policy.Read.All", "namedLocations": "Policy.Read.All",
     "securityDefaults": "Policy.Read.All", "authenticationMethodsPolicy": "Policy.Read.All",
     "roleAssignments": "RoleManagement.Read.Directory", "roleEligibilitySchedules": "RoleManagement.Read.Directory",
-    "groupMembers": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
+    "groupMembers": "GroupMember.Read.All", "groups": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
 }
 
 

@@ -113,10 +113,8 @@ class Tables:
 
 
 def _names(ids, p: Posture, kind: str) -> str:
-    if kind == "users":
-        by = {u.id: u.upn for u in p.users or []}
-    else:
-        by = m.PRIVILEGED_ROLES if kind == "roles" else {}
+    by = ({u.id: u.upn for u in p.users or []} if kind == "users" else
+          m.PRIVILEGED_ROLES if kind == "roles" else p.group_names)
     special = {"All": "All users", "None": "nobody", "GuestsOrExternalUsers": "guests"}
     return ", ".join(sorted(special.get(i, by.get(i, i)) for i in ids))
 
@@ -126,13 +124,13 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
     for label, ids, kind in (("users", pol.include_users, "users"), ("groups", pol.include_groups, "groups"),
                              ("roles", pol.include_roles, "roles")):
         if ids:
-            inc.append(_names(ids, p, kind) if kind == "users" else f"{len(ids)} {label}")
+            inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
     if pol.include_guests:
         inc.append("guests")
     for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
                              ("roles", pol.exclude_roles, "roles")):
         if ids:
-            exc.append(f"{len(ids)} {label}")
+            exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
     users = "; ".join(inc) or "nobody"
     if exc:
         users += " — excludes " + ", ".join(exc)

@@ -181,6 +181,7 @@ class Posture:
     granted_permissions: tuple[str, ...] | None
     gaps: list[Gap] = field(default_factory=list)
     domains: tuple[str, ...] = ()
+    group_names: dict[str, str] = field(default_factory=dict)   # cosmetic: ids are shown where absent
 
     def gap_reason(self, *sources: str) -> str | None:
         for g in self.gaps:

@@ -30,6 +30,9 @@ METHOD_NAMES = {
 }
 
 
+KNOWN_MFA_METHODS = frozenset(METHOD_NAMES.values()) - m.NON_MFA_METHODS
+
+
 class PostureError(Exception):
     pass
 
@@ -40,6 +43,10 @@ def _s(v: Any) -> str:
 
 def _strs(v: Any) -> frozenset[str]:
     return frozenset(x for x in v if isinstance(x, str)) if isinstance(v, list) else frozenset()
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
 
 
 def parse_time(v: Any) -> datetime | None:
@@ -57,7 +64,12 @@ def parse_time(v: Any) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     # 0001-01-01 is Graph's "never"
-    return None if dt.year < 1900 else dt.astimezone(timezone.utc)
+    if dt.year < 1900:
+        return None
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31 with a negative offset
+        return None
 
 
 def _user(o: dict[str, Any]) -> User | None:
@@ -102,8 +114,9 @@ def _policy(o: dict[str, Any]) -> CAPolicy | None:
                                           "signInRiskLevels", "servicePrincipalRiskLevels", "insiderRiskLevels"))
     client_types = _strs(cond.get("clientAppTypes")) or frozenset({"all"})
     builtin = _strs(grant.get("builtInControls"))
-    # With OR, another control (compliant device, ...) can satisfy the grant instead of MFA.
-    if grant.get("operator") == "OR" and builtin - {"mfa", "block"}:
+    # With OR, another control (compliant device, ...) can satisfy the grant instead of MFA; an operator
+    # that is not plainly AND is read as OR.
+    if grant.get("operator") != "AND" and builtin - {"mfa", "block"}:
         builtin = builtin - {"mfa"}
         strength_id = None
     return CAPolicy(
@@ -152,6 +165,8 @@ def _dedupe(items: Iterable[Any], key) -> list[Any]:
 def _collect_members(ev: EvidenceReader) -> dict[str, frozenset[str]]:
     direct: dict[str, set[str]] = {}
     for ds in ev.datasets("groupMembers"):
+        if "." not in ds:
+            continue  # no group id: nothing to attribute the members to
         gid = ds.split(".", 1)[1]
         direct[gid] = {o["id"] for o in ev.values(ds) if isinstance(o.get("id"), str)}
     # transitiveMembers already flattens; close over nested groups anyway (demo, or odd servers)
@@ -203,7 +218,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
     if skus is not None:
         plans = {(_s(sp.get("servicePlanId")).lower(), _s(sp.get("provisioningStatus")))
                  for s in skus if s.get("capabilityStatus", "Enabled") == "Enabled"
-                 for sp in (s.get("servicePlans") or []) if isinstance(sp, dict)}
+                 for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)}
         active = {pid for pid, st in plans if st in ("Success", "")}
         p2 = m.PLAN_P2 in active
         p1 = p2 or m.PLAN_P1 in active
@@ -217,7 +232,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
         registrations = {}
         for o in ev.values("userRegistrationDetails"):
             if isinstance(o.get("id"), str):
-                meths = tuple(x for x in (o.get("methodsRegistered") or []) if isinstance(x, str))
+                meths = tuple(x for x in _list(o.get("methodsRegistered")) if isinstance(x, str))
                 registrations[o["id"]] = Registration(
                     user_id=o["id"], mfa_registered=o.get("isMfaRegistered") is True,
                     mfa_capable=o.get("isMfaCapable") is True, methods=meths)
@@ -225,15 +240,18 @@ def build_posture(ev: EvidenceReader) -> Posture:
         reg_source = "methods"
         registrations = {}
         for page in ev.pages("userMethods"):
-            for resp in (page.get("responses") or []) if isinstance(page, dict) else []:
+            for resp in _list(page.get("responses")) if isinstance(page, dict) else []:
                 if not isinstance(resp, dict) or resp.get("status") != 200 or not isinstance(resp.get("id"), str):
                     continue  # a user whose methods did not arrive stays unknown
                 body = resp.get("body") if isinstance(resp.get("body"), dict) else {}
+                if not isinstance(body.get("value"), list):
+                    continue  # an answer without a method list is no answer: unknown, not "no methods"
                 names = []
-                for item in body.get("value") or []:
+                for item in body["value"]:
                     t = _s(item.get("@odata.type") if isinstance(item, dict) else "").rsplit(".", 1)[-1]
                     names.append(METHOD_NAMES.get(t, t or "unknown"))
-                mfa = tuple(sorted({x for x in names if x not in m.NON_MFA_METHODS and x != "unknown"}))
+                # only method types we know to be a second factor count: an unknown type is not MFA
+                mfa = tuple(sorted({x for x in names if x in KNOWN_MFA_METHODS}))
                 registrations[resp["id"]] = Registration(user_id=resp["id"], mfa_registered=bool(mfa),
                                                          mfa_capable=bool(mfa),
                                                          methods=tuple(sorted(set(names) - {"password"})))
@@ -270,6 +288,9 @@ def build_posture(ev: EvidenceReader) -> Posture:
         sign_ins = [s for s in (_signin(o) for ds in ("signIns", "signInsNonInteractive") if have(ds)
                                 for o in ev.values(ds)) if s]
         sign_ins = _dedupe(sign_ins, lambda s: s.id)
+        if not have("signInsNonInteractive") and not any(g.source == source_of("signInsNonInteractive") for g in gaps):
+            # scripted use shows in the non-interactive log only; say that it is missing
+            gaps.append(Gap(source=source_of("signInsNonInteractive"), reason="not collected"))
 
     app = meta.get("app") if isinstance(meta.get("app"), dict) else {}
     granted = app.get("granted_permissions")
@@ -285,5 +306,5 @@ def build_posture(ev: EvidenceReader) -> Posture:
         role_assignments=roles, eligible_assignments=eligible, group_members=members, sign_ins=sign_ins,
         granted_permissions=tuple(granted) if isinstance(granted, list) else None,
         gaps=gaps,
-        domains=tuple(_s(d.get("name")) for d in (org.get("verifiedDomains") or []) if isinstance(d, dict)),
+        domains=tuple(_s(d.get("name")) for d in _list(org.get("verifiedDomains")) if isinstance(d, dict)),
     )

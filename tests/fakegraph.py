@@ -72,6 +72,7 @@ ROUTES: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
      "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/groups/([^/]+)/transitiveMembers$"), "groupMembers", "GroupMember.Read.All",
      _DIRECTORY + ("Group.Read.All",)),
+    (re.compile(r"^/(v1\.0|beta)/groups$"), "groups", "GroupMember.Read.All", _DIRECTORY + ("Group.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/auditLogs/signIns$"), "signIns", "AuditLog.Read.All", ()),
 ]
 SINGLE = {"securityDefaults", "authenticationMethodsPolicy"}
@@ -460,6 +461,10 @@ class FakeGraph:
             if gid not in t.groups:
                 return 404, {}, _err("Request_ResourceNotFound", f"Resource '{gid}' does not exist.")
             items, err = t.groups[gid], None
+        elif ds == "groups":
+            ids = set(re.findall(r"'([^']+)'", params.get("$filter", "")))
+            items = [g for g in t.objects.get("groups", []) if not ids or g.get("id") in ids]
+            err = t.errors.get("groups")
         elif ds == "userMethods":
             uid = unquote(mt.group(2))
             if uid not in t.methods:

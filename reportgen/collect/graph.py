@@ -45,6 +45,7 @@ def _iso(dt: datetime) -> str:
 
 
 _perm = permission_for
+GROUP_NAME_CHUNK = 15  # Graph accepts at most 15 values in an `id in (...)` filter
 
 
 class DatasetGap(Exception):
@@ -291,6 +292,10 @@ class _Run:
         self.paged(f"groupMembers.{gid}", self.url("v1.0", f"groups/{quote(gid, safe='')}/transitiveMembers",
                                                    {"$select": "id,userPrincipalName,displayName", "$top": "999"}))
 
+    def group_names(self, n: int, ids: list[str]) -> None:
+        flt = "id in (" + ",".join(f"'{g}'" for g in ids) + ")"
+        self.paged(f"groups.{n}", self.url("v1.0", "groups", {"$filter": flt, "$select": "id,displayName"}))
+
     def sign_ins(self, dataset: str) -> None:
         apps = " or ".join(f"appId eq '{a}'" for a in MFA_APPS)
         kind = "nonInteractiveUser" if dataset == "signInsNonInteractive" else "interactiveUser"
@@ -509,6 +514,10 @@ def _collect(run: _Run, tokens: TokenProvider) -> None:
                     for gid in sorted(run.groups):
                         ds = f"groupMembers.{gid}"
                         futs[pool.submit(run.run, ds, lambda gid=gid: run.group_members(gid))] = ds
+                    wanted = sorted(run.groups)
+                    for n, start in enumerate(range(0, len(wanted), GROUP_NAME_CHUNK), 1):
+                        chunk = wanted[start:start + GROUP_NAME_CHUNK]
+                        futs[pool.submit(run.run, f"groups.{n}", lambda n=n, c=chunk: run.group_names(n, c))] = f"groups.{n}"
                 if not methods_started and "users" in results and "userRegistrationDetails" in results:
                     methods_started = True
                     if run.need_methods:
