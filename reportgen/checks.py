@@ -125,7 +125,8 @@ class Facts:
         if u.id in pol.exclude_users:
             out.append("directly")
         for g in sorted(self.groups_of(u.id) & pol.exclude_groups):
-            out.append(f"through group {g}")
+            name = self.p.group_names.get(g)
+            out.append(f"through group '{name}' ({g})" if name else f"through group {g}")
         for r in sorted(roles & pol.exclude_roles):
             out.append(f"through role {m.PRIVILEGED_ROLES.get(r, r)}")
         if u.user_type.lower() == "guest" and pol.exclude_guests:
@@ -428,7 +429,7 @@ def ea_04(f: Facts) -> Outcome:
     existing = _ea_existing(f)
     if f.p.ca_policies is None and f.p.security_defaults is True:
         return (PASS, "Security defaults apply to every account and allow no exclusions.", [], {})
-    policies = [p for p in f.policies if p.requires_mfa and p.state in ("enabled", "enabledForReportingButNotEnforced")]
+    policies = [p for p in f.policies if p.is_mfa_policy]  # "MFA policy" is an enabled one (checks.md)
     roles = f.user_roles()
     aff = []
     for u in existing:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -147,14 +149,18 @@ def cmd_render(args) -> int:
     # the stored folder is read before anything is published over it
     job = Job(client=client, firm=firm, defaults=record["defaults"], period=period, out_root=out_root,
               evidence_from=folder, target=target)
+    snap = None
     if target is not None:
-        import shutil
-        import tempfile
+        # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
         snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
         shutil.copytree(folder, snap / "src")
         job.evidence_from = snap / "src"
         job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
-    entries = run_batch([job], job.final_dir.parent, workers=1)
+    try:
+        entries = run_batch([job], job.final_dir.parent, workers=1)
+    finally:
+        if snap is not None:
+            shutil.rmtree(snap, ignore_errors=True)
     if target is None:
         write_batch(job.final_dir.parent, period, entries, started)
     failed = [e for e in entries if e["status"] != "ok"]

@@ -306,5 +306,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
         role_assignments=roles, eligible_assignments=eligible, group_members=members, sign_ins=sign_ins,
         granted_permissions=tuple(granted) if isinstance(granted, list) else None,
         gaps=gaps,
+        group_names={g["id"]: _s(g.get("displayName")) for ds in ev.datasets("groups") for g in ev.values(ds)
+                     if isinstance(g.get("id"), str) and g.get("displayName")},
         domains=tuple(_s(d.get("name")) for d in _list(org.get("verifiedDomains")) if isinstance(d, dict)),
     )

@@ -168,3 +168,15 @@ def test_results_carry_no_demo_or_live_difference_in_shape(demo_run: Path):
     first_users = json.loads((demo_run / "first-example-bank" / "evidence" / meta["datasets"]["users"]["pages"][0]).read_text())
     assert "@odata.context" in first_users and isinstance(first_users["value"], list)
     assert {"id", "userPrincipalName", "accountEnabled", "signInActivity"} <= set(first_users["value"][0])
+
+
+def test_render_in_place_replaces_the_folder_with_identical_bytes(demo_run: Path, tmp_path: Path):
+    slug = "first-example-bank"
+    folder = tmp_path / PERIOD / slug
+    shutil.copytree(demo_run / slug, folder)
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    r = cli("render", "--evidence", str(folder / "evidence"))
+    assert r.returncode == 0, r.stderr
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
