@@ -450,3 +450,18 @@ def test_demo_tenant_via_fake_gives_same_checks_as_demo_evidence(start, tmp_path
                          ev.meta["status"])
     assert results["live"] == results["demo"]
     assert doc["status"] == ("partial" if profile == "no-p1" else "complete")
+
+
+def test_endpoint_without_beta_or_group_filter_still_collects(start, tmp_path):
+    """A Graph-compatible endpoint that lacks beta sign-ins and `id in` filters loses nothing it can give."""
+    t = tenant("seed-problems")
+    fg = start(t)
+    for _ in range(2):
+        fg.script("/beta/auditLogs/signIns", error(400, "Request_BadRequest", "beta not supported"))
+    t.errors["groups"] = (400, "Request_UnsupportedQuery", "Unsupported query.")
+    doc, _ = collect(fg, t, tmp_path / "ev")
+    assert "signIns" in doc["datasets"], doc["gaps"]
+    assert not any(g["source"] == "groups" for g in doc["gaps"])
+    assert any(k.startswith("groupMembers.") for k in doc["datasets"])
+    log = (tmp_path / "ev" / "log.jsonl").read_text()
+    assert "falling back to v1.0" in log and "group names not read" in log
