@@ -5,22 +5,39 @@ is recorded in batch.json and on screen; the others are still produced.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, TextIO
 
 from reportgen import __version__
-from reportgen.package import verify, write_json
+from reportgen.package import clean_leftovers, verify, write_json
 
 MAX_ERROR = 500
+
+
+def _die_with_parent(parent: int) -> None:
+    """Initializer of the worker and manager processes: when the batch process dies (SIGKILL, out of
+    memory), they die too, instead of living on as orphans that keep collecting and publishing
+    clients behind the back of the re-run (Linux only: PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def _worker(job, queue) -> dict[str, Any]:
@@ -86,6 +103,10 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
     todo = []
     for job in jobs_list:
         folder = job.final_dir
+        if resume:
+            # what a killed run left: a swap cut short is undone (the previous output comes back),
+            # staging folders go, also for a client skipped below
+            clean_leftovers(folder.parent, folder.name)
         if resume and folder.is_dir() and not verify(folder):
             doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
             entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
@@ -96,12 +117,17 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
     progress = Progress(len(todo), stream)
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ctx.Manager() as manager:
-        queue = manager.Queue() if progress.tty else None
+    # the progress queue is needed on a terminal only; no manager process otherwise
+    manager = SyncManager(ctx=ctx) if progress.tty else None
+    if manager is not None:
+        manager.start(_die_with_parent, (os.getpid(),))
+    with manager if manager is not None else contextlib.nullcontext():
+        queue = manager.Queue() if manager is not None else None
         pending = list(todo)
         while pending:
             batch, pending = pending, []
-            with ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))), mp_context=ctx,
+                                     initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(_worker, job, queue): job for job in batch}
                 not_done = set(futures)
                 while not_done:

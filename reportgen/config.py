@@ -174,7 +174,10 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] = ()) -> list[str]:
+def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] = (),
+              root: type[BaseModel] | None = None) -> list[str]:
+    """One ``file:line: field: message`` per error; ``root`` is the model at the top of ``path``
+    (Config for the main file, Client for a client file), for the did-you-mean hint."""
     out = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
@@ -182,7 +185,7 @@ def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] =
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             field = str(loc[-1])
-            model = _model_at(Config, loc[:-1])
+            model = _model_at(root or Config, loc[:-1])
             hint = difflib.get_close_matches(field, list(model.model_fields) if model else [], n=1)
             msg = f"unknown key {field!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
         out.append(f"{path}:{line}: {_fmt_loc(prefix + loc)}: {msg}")
@@ -229,6 +232,7 @@ def load_config(path: Path | str) -> Config:
 
     # Client files: one per client (Maester-style), each validated with its own file and line.
     extra_clients: list[tuple[Client, Path]] = []
+    client_lines: dict[Path, Any] = {}
     clients_dir = data.get("clients_dir")
     if clients_dir is not None:
         cdir = _resolve(base, Path(str(clients_dir)))
@@ -239,6 +243,7 @@ def load_config(path: Path | str) -> Config:
                 try:
                     cdata, clines = load_yaml(f)
                     extra_clients.append((_client_from(cdata, f, clines), f))
+                    client_lines[f] = clines
                 except YamlError as e:
                     problems.append(str(e))
                 except ConfigError as e:
@@ -259,7 +264,11 @@ def load_config(path: Path | str) -> Config:
 
     seen: dict[str, Path] = {}
     for i, (c, f) in enumerate(all_clients):
-        line = lines.line_of(("clients", i, "slug")) if f == path else 1
+        if f == path:
+            at, flines = ("clients", i), lines
+        else:
+            at, flines = (), client_lines[f]
+        line = flines.line_of(at + ("slug",))
         if c.slug in seen:
             problems.append(f"{f}:{line}: slug: duplicate client slug {c.slug!r} (also in {seen[c.slug]})")
         seen.setdefault(c.slug, f)
@@ -267,9 +276,11 @@ def load_config(path: Path | str) -> Config:
             for attr in ("private_key", "public_certificate"):
                 p = getattr(c.graph.certificate, attr)
                 if not p.is_file():
-                    problems.append(f"{f}:{line}: {c.slug}: graph.certificate.{attr}: file {p} not found")
+                    problems.append(f"{f}:{flines.line_of(at + ('graph', 'certificate', attr))}: {c.slug}: "
+                                    f"graph.certificate.{attr}: file {p} not found")
         if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
-            problems.append(f"{f}:{line}: {c.slug}: evidence_dir: {c.evidence_dir} has no collection.json")
+            problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
+                            f"{c.evidence_dir} has no collection.json")
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
     if cfg.firm.logo is not None and not cfg.firm.logo.is_file():
@@ -294,7 +305,7 @@ def _client_from(data: Any, f: Path, lines) -> Client:
     try:
         return Client.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_problems(e, f, lines)) from e
+        raise ConfigError(_problems(e, f, lines, root=Client)) from e
 
 
 def _fix_client_paths(c: Client, base: Path) -> None:
