@@ -50,8 +50,8 @@ class GraphSettings(_Strict):
     client_id: str = Field(min_length=1)
     client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     certificate: Certificate | None = None
-    authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(:\d+)?/?$")
-    graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(:\d+)?/?$")
+    authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
+    graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     max_tenant_seconds: float = Field(default=1800.0, gt=0)
 

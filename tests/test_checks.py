@@ -487,6 +487,12 @@ class TestEA04:
         b = good().policy(phishing_resistant_admin_policy(exclude_users=[EA1]))
         assert check(b, "EA-04").status == "fail"
 
+    def test_exclusion_from_report_only_policy_is_not_an_ea04_failure(self):
+        # checks.md: an MFA policy is an *enabled* one; idle policies are MFA-08's business
+        b = good().policy(ca_policy("Pilot MFA", state="enabledForReportingButNotEnforced", controls=["mfa"],
+                                    exclude_users=[EA1]))
+        assert check(b, "EA-04").status == "pass"
+
     def test_exclusion_from_block_policy_is_allowed(self):
         b = good().policy(ca_policy("Block outside US", controls=["block"], conditions=True, exclude_users=[EA1, EA2]))
         b._policies[1] = block_legacy_policy(exclude_users=[EA1])

@@ -101,3 +101,14 @@ def test_default_period_is_the_month_just_ended():
     from datetime import date
     assert previous_month(date(2026, 1, 5)) == "2025-12"
     assert previous_month(date(2026, 11, 28)) == "2026-10"
+
+
+def test_graph_endpoints_must_be_https_and_may_carry_a_path():
+    from pydantic import ValidationError
+    from reportgen.config import GraphSettings
+    g = GraphSettings(client_id="x", client_secret_env="S", graph_endpoint="https://127.0.0.1:8443/graph/",
+                      authority_host="https://login.example")
+    assert g.endpoint == "https://127.0.0.1:8443/graph" and g.authority == "https://login.example"
+    for bad in ("http://graph.example", "https://", "graph.example", "https://a b"):
+        with pytest.raises(ValidationError):
+            GraphSettings(client_id="x", client_secret_env="S", graph_endpoint=bad)

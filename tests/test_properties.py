@@ -153,7 +153,7 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
     privileged = [u for u in enabled if u.id in holders]
     pols = p.ca_policies or []
     mfa_pols = [pl for pl in pols if pl.is_mfa_policy and not pl.has_conditions]
-    ea_pols = [pl for pl in pols if pl.requires_mfa and pl.state in ("enabled", "enabledForReportingButNotEnforced")]
+    ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # checks.md: an "MFA policy" is an enabled one
     block_pols = [pl for pl in pols if pl.blocks and pl.state == "enabled" and not pl.has_conditions]
     pr_pols = [pl for pl in mfa_pols if pl.auth_strength_id == m.STRENGTH_PHISHING_RESISTANT]
     not_ea = [u for u in enabled if u.id not in ea]
