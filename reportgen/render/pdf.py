@@ -86,12 +86,12 @@ PHASE1_MEANING = {
 PHASE2_MEANING = {
     "ready": "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code): "
              "the phase 2 roll-out changes nothing for you.",
-    "at_risk": "Phase 2 should not stop your operations, but your tenant does not itself require MFA for "
-               "Azure management yet; close the gaps listed in this report.",
+    "at_risk": "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
+               "confirmed for every user; close the gaps listed in this report before enforcement does.",
     "not_ready": "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
                  "without MFA; once phase 2 reaches your tenant these operations will fail.",
-    "unknown": "The sign-in data needed to judge phase 2 impact was not collected, and your policies do not "
-               "already require MFA for Azure management.",
+    "unknown": "The sign-in data needed to judge phase 2 impact was not collected, and it could not be "
+               "confirmed that your policies already require MFA for Azure management.",
 }
 
 GRAPH_SOURCES = [
