@@ -6,6 +6,7 @@ severities come from the YAML catalog (config/catalogs/checks.yaml), not from he
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -172,9 +173,22 @@ class Facts:
                          "users/{id}/authentication/methods").get(uid)
 
 
+def _norm_app_ids(ids) -> frozenset[str]:
+    return frozenset(a.lower() if len(a) == 36 else a for a in ids)
+
+
+_norm_app_ids_cached = functools.lru_cache(maxsize=1024)(_norm_app_ids)
+
+
+def _app_ids(ids) -> frozenset[str]:
+    """App ids as compared: GUIDs lower-cased, names (All, Office365, ...) as written. Cached, as it
+    is asked per user x policy (a posture's app sets are frozensets; anything else is not cached)."""
+    return _norm_app_ids_cached(ids) if isinstance(ids, frozenset) else _norm_app_ids(ids)
+
+
 def covers_app(pol: CAPolicy, apps: set[str]) -> bool:
-    inc = {a.lower() if len(a) == 36 else a for a in pol.include_apps}
-    exc = {a.lower() if len(a) == 36 else a for a in pol.exclude_apps}
+    inc = _app_ids(pol.include_apps)
+    exc = _app_ids(pol.exclude_apps)
     if apps & exc:
         return False
     return "All" in inc or bool(apps & inc)

@@ -25,7 +25,7 @@ from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, PERMISSION_FOR, Eviden
 
 __all__ = ["CollectionError", "collect_graph"]
 
-WORKERS = 4            # datasets fetched concurrently within a tenant
+WORKERS = 12           # datasets fetched concurrently within a tenant (all first-wave datasets at once)
 BATCH_WORKERS = 4      # $batch calls in flight for the per-user methods fallback
 BATCH_SIZE = 20        # Graph's limit per $batch
 MAX_PAGES = 100_000    # a runaway nextLink chain is a fault

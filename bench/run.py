@@ -1,0 +1,355 @@
+"""reportgen performance harness (on demand; not part of the test suite).
+
+    python bench/run.py [--sizes 100,5000,50000] [--latency 0.08] [--batch 100] [--quick]
+
+1. For each tenant size: a synthetic tenant (bench/tenants.py) served by the HTTPS fake Graph
+   (tests/fakegraph.py) in this process, with per-request latency and report-API pacing
+   (5 requests / 10 s); one client's whole run (collect -> evaluate -> PDF -> XLSX -> manifest)
+   in a fresh child process (bench/child.py), so its peak RSS is its own.
+2. An offline batch of demo tenants through the real CLI with --jobs 1 and --jobs 2.
+3. cProfile (top 15 cumulative) of evaluate + render of the largest tenant, from its stored evidence.
+Prints a table and writes bench/RESULTS.md. Work files go to bench/work/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORK = BENCH / "work"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SECRET_ENV = "REPORTGEN_BENCH_SECRET"
+SECRET = "bench-secret-value"
+FIRM = {"name": "Bench Security Partners", "contact": "bench@example.com"}
+
+TARGETS = {"requests": 1.10, "wall": 1.25, "rss_mb": 600, "pdf_s": 10, "xlsx_s": 20, "tpm": 30, "speedup": 1.7}
+
+
+# ---------------------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    import openpyxl
+    import weasyprint
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    return {"CPU": cpu, "cores": str(os.cpu_count()), "RAM": ram, "OS": platform.platform(),
+            "Python": platform.python_version(), "WeasyPrint": weasyprint.__version__,
+            "openpyxl": openpyxl.__version__, "commit": commit or "?",
+            "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def previous_month(today: date) -> str:
+    y, m = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return f"{y:04d}-{m:02d}"
+
+
+def write_yaml(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+# ---------------------------------------------------------------------------------------------
+def run_size(n: int, args, period: str) -> dict:
+    from reportgen.collect import graph as G
+    from reportgen.collect import http as H
+    from tests.fakegraph import FakeGraph
+    from bench.tenants import bench_tenant, floor
+
+    now = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    tenant = bench_tenant(n, period, now)
+    build_s = time.perf_counter() - t0
+    wdir = WORK / f"size-{n}"
+    shutil.rmtree(wdir, ignore_errors=True)
+    wdir.mkdir(parents=True)
+    fg = FakeGraph(tenant, client_secret=SECRET, latency=args.latency, pacing=(args.pace_limit, args.pace_window))
+    fg.start()
+    try:
+        cfg = wdir / "bench.yaml"
+        write_yaml(cfg, {"firm": FIRM, "defaults": {"lookback_days": 30, "output_dir": str(wdir / "out")},
+                         "clients": [{"slug": f"bench-{n}", "name": f"Bench Bank {n}", "institution_type": "bank",
+                                      "tenant_id": tenant.tenant_id, "source": "graph",
+                                      "graph": {"client_id": "11111111-2222-3333-4444-555555555555",
+                                                "client_secret_env": SECRET_ENV, "authority_host": fg.url,
+                                                "graph_endpoint": fg.url, "timeout_seconds": 60,
+                                                "max_tenant_seconds": 3600}}]})
+        env = {**os.environ, SECRET_ENV: SECRET, "REQUESTS_CA_BUNDLE": fg.ca_bundle_path, "PYTHONPATH": str(ROOT)}
+        env.pop("CURL_CA_BUNDLE", None)
+        result = wdir / "result.json"
+        print(f"  size {n}: tenant built in {build_s:.1f}s; collecting from {fg.url} ...", file=sys.stderr, flush=True)
+        t1 = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(BENCH / "child.py"), str(cfg), str(wdir / "out"), str(result),
+                               "--period", period],
+                              env=env, cwd=ROOT, capture_output=True, text=True)
+        child_wall = time.perf_counter() - t1
+        if proc.returncode != 0:
+            raise SystemExit(f"size {n}: child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        res = json.loads(result.read_text())
+        counts = dict(fg.counts)
+        statuses = [e["status"] for e in fg.log]
+        violations = fg.pacing_violations
+    finally:
+        fg.stop()
+    graph_req = sum(v for k, v in counts.items() if k.startswith(("/v1.0/", "/beta/")))
+    auth_req = sum(v for k, v in counts.items() if not k.startswith(("/v1.0/", "/beta/")))
+    fl = floor(tenant, latency=args.latency, limit=args.pace_limit, window=args.pace_window, lookback_days=30,
+               now=now, group_names=hasattr(G._Run, "group_names"), auth_requests=auth_req)
+    collect_s = res["collector"]["duration"] or res["timings"]["collect"]
+    return {"users": n, "signIns": len(tenant.objects["signIns"]),
+            "signInsNonInteractive": len(tenant.objects["signInsNonInteractive"]),
+            "groups": len(tenant.groups), "group_members": sum(len(v) for v in tenant.groups.values()),
+            "graph_requests": graph_req, "auth_requests": auth_req, "http_429": statuses.count(429),
+            "pacing_violations": violations, "collector_requests": res["collector"]["requests"],
+            "collector_retries": res["collector"]["retries"], "collection_status": res["collector"]["status"],
+            "floor_requests": fl.requests, "floor_paced": fl.paced, "floor_chains": fl.chains,
+            "floor_seconds": fl.seconds, "floor_formula": fl.formula,
+            "collect_s": collect_s, "collect_stage_s": res["timings"]["collect"], "evaluate_s": res["timings"]["evaluate"], "pdf_s": res["stages"].get("pdf"),
+            "xlsx_s": res["stages"].get("xlsx"), "render_s": res["timings"]["render"], "total_s": res["timings"]["total"],
+            "child_wall_s": round(child_wall, 2), "peak_rss_mb": res["peak_rss_mb"], "stages": res["stages"],
+            "sizes": res["sizes"], "folder": res["folder"], "pacing": [args.pace_limit, args.pace_window],
+            "latency": args.latency, "client_pacer": [H.REPORT_API_LIMIT, H.REPORT_API_WINDOW, H.PACING_SLACK],
+            "workers": G.WORKERS}
+
+
+def profile_rerender(size_res: dict, period: str) -> str:  # noqa: C901
+    """cProfile of evaluate + render (no network) of a stored client folder."""
+    folder = Path(size_res["folder"])
+    wdir = WORK / "profile"
+    shutil.rmtree(wdir, ignore_errors=True)
+    wdir.mkdir(parents=True)
+    cfg = wdir / "bench.yaml"
+    write_yaml(cfg, {"firm": FIRM, "defaults": {"lookback_days": 30},
+                     "clients": [{"slug": folder.name, "name": f"Bench Bank {size_res['users']}",
+                                  "institution_type": "bank", "source": "demo", "demo_profile": "typical"}]})
+    prof = wdir / "profile.txt"
+    proc = subprocess.run([sys.executable, str(BENCH / "child.py"), str(cfg), str(wdir / "out"), str(wdir / "r.json"),
+                           "--rerender", str(folder), "--profile", str(prof), "--period", period],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if proc.returncode != 0:
+        return f"(profile failed: {proc.stderr[-2000:]})"
+    r = json.loads((wdir / "r.json").read_text())
+    head = (f"evaluate {r['timings']['evaluate']} s, PDF {r['stages'].get('pdf')} s, XLSX {r['stages'].get('xlsx')} s "
+            f"(under cProfile; re-render of the {size_res['users']:,}-user evidence, peak RSS {r['peak_rss_mb']} MB)\n")
+    return head + prof.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+BATCH_MIX = [("typical", 88), ("ready", 3), ("seed-problems", 3), ("exceptions", 3), ("no-p1", 3)]
+
+
+def batch_config(n: int) -> Path:
+    total = sum(k for _, k in BATCH_MIX)
+    profiles: list[str] = []
+    for name, k in BATCH_MIX:
+        profiles += [name] * max(0, round(k * n / total))
+    profiles = (profiles + ["typical"] * n)[:n]
+    # interleave so that each worker sees the mix
+    profiles = sorted(profiles, key=lambda p: (profiles.index(p) % 7, p)) if n > 10 else profiles
+    kinds = ["bank", "credit_union", "nonbank"]
+    clients = [{"slug": f"bench-{i:03d}-{p}", "name": f"Bench Institution {i:03d}", "institution_type": kinds[i % 3],
+                "source": "demo", "demo_profile": p} for i, p in enumerate(profiles)]
+    cfg = WORK / "batch" / "batch.yaml"
+    write_yaml(cfg, {"firm": FIRM, "defaults": {"lookback_days": 30}, "clients": clients})
+    return cfg
+
+
+def run_batch(n: int, jobs: int, period: str) -> dict:
+    cfg = batch_config(n)
+    out = WORK / "batch" / f"out-j{jobs}"
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"  batch of {n}: --jobs {jobs} ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--config", str(cfg), "--out", str(out),
+                           "--jobs", str(jobs), "--period", period], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
+    try:
+        b = json.loads((out / period / "batch.json").read_text())
+    except (OSError, ValueError):
+        b = {"ok": 0, "failed": n, "clients": []}
+    tot = [c.get("timings", {}).get("total") for c in b["clients"] if c.get("timings", {}).get("total")]
+    return {"jobs": jobs, "tenants": n, "wall_s": round(wall, 2), "ok": b["ok"], "failed": b["failed"],
+            "rc": proc.returncode, "tenants_per_min": round(n / wall * 60, 1),
+            "median_client_s": round(sorted(tot)[len(tot) // 2], 2) if tot else None,
+            "stderr_tail": proc.stderr[-600:] if proc.returncode else ""}
+
+
+# ---------------------------------------------------------------------------------------------
+def ok(flag: bool) -> str:
+    return "yes" if flag else "**NO**"
+
+
+def tables(m: dict, sizes: list[dict], batches: list[dict], args) -> tuple[str, list[str]]:
+    missed: list[str] = []
+    L = [f"| users | sign-ins (int/non-int) | groups | Graph requests | floor | ratio (≤{TARGETS['requests']}) "
+         f"| auth req | 429s | collect s | floor s | ratio (≤{TARGETS['wall']}) | evaluate s | PDF s | XLSX s "
+         f"| whole run s | peak RSS MB |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in sizes:
+        rr = s["graph_requests"] / s["floor_requests"]
+        wr = s["collect_s"] / s["floor_seconds"]
+        L.append(f"| {s['users']:,} | {s['signIns']:,}/{s['signInsNonInteractive']:,} | {s['groups']} "
+                 f"| {s['graph_requests']:,} | {s['floor_requests']:,} | {rr:.2f} {ok(rr <= TARGETS['requests'])} "
+                 f"| {s['auth_requests']} | {s['http_429']} | {s['collect_s']:.1f} | {s['floor_seconds']:.1f} "
+                 f"| {wr:.2f} {ok(wr <= TARGETS['wall'])} | {s['evaluate_s']:.2f} | {s['pdf_s']:.2f} | {s['xlsx_s']:.2f} "
+                 f"| {s['total_s']:.1f} | {s['peak_rss_mb']:.0f} |")
+        if rr > TARGETS["requests"]:
+            missed.append(f"{s['users']:,} users: requests {rr:.2f}x floor")
+        if wr > TARGETS["wall"]:
+            missed.append(f"{s['users']:,} users: collection wall {wr:.2f}x floor")
+    big = max(sizes, key=lambda s: s["users"]) if sizes else None
+    T = ["| target | result | met |", "|---|---|---|"]
+    if big:
+        for label, val, lim, unit in (("whole-run peak RSS", big["peak_rss_mb"], TARGETS["rss_mb"], "MB"),
+                                      ("PDF", big["pdf_s"], TARGETS["pdf_s"], "s"),
+                                      ("XLSX", big["xlsx_s"], TARGETS["xlsx_s"], "s")):
+            T.append(f"| {big['users']:,} users: {label} ≤ {lim} {unit} | {val:.1f} {unit} | {ok(val <= lim)} |")
+            if val > lim:
+                missed.append(f"{big['users']:,} users: {label} {val:.1f} {unit} > {lim} {unit}")
+    B = ["| --jobs | tenants | ok | wall s | tenants/min | median client s |", "|---:|---:|---:|---:|---:|---:|"]
+    for b in batches:
+        B.append(f"| {b['jobs']} | {b['tenants']} | {b['ok']} | {b['wall_s']:.1f} | {b['tenants_per_min']:.1f} "
+                 f"| {b['median_client_s']} |")
+    by = {b["jobs"]: b for b in batches}
+    if 2 in by:
+        tpm = by[2]["tenants_per_min"]
+        T.append(f"| offline batch --jobs 2 ≥ {TARGETS['tpm']} tenants/min | {tpm:.1f} | {ok(tpm >= TARGETS['tpm'])} |")
+        if tpm < TARGETS["tpm"]:
+            missed.append(f"batch --jobs 2: {tpm:.1f} tenants/min < {TARGETS['tpm']}")
+    if 1 in by and 2 in by:
+        sp = by[2]["tenants_per_min"] / by[1]["tenants_per_min"]
+        T.append(f"| --jobs 2 ≥ {TARGETS['speedup']}× --jobs 1 | {sp:.2f}× | {ok(sp >= TARGETS['speedup'])} |")
+        if sp < TARGETS["speedup"]:
+            missed.append(f"batch speed-up {sp:.2f}x < {TARGETS['speedup']}x")
+    text = "\n".join(["### Collection and whole run, per tenant size", "", *L, "", "### Offline batch", "", *B, "",
+                      "### Targets", "", *T])
+    return text, missed
+
+
+def results_md(m: dict, sizes: list[dict], batches: list[dict], prof: str, args, started: str, dur: float) -> str:
+    text, missed = tables(m, sizes, batches, args)
+    floors = "\n".join(f"- {s['users']:,} users: {s['floor_requests']} requests "
+                       f"({s['floor_paced']} paced; pages {s['floor_chains']}); time {s['floor_formula']}"
+                       for s in sizes)
+    mach = "\n".join(f"- **{k}**: {v}" for k, v in m.items())
+    return f"""# reportgen benchmark results
+
+Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {started} (took {dur / 60:.1f} min).
+See `bench/README.md` for what is measured and how. Single run per row (not a median of several).
+
+## Machine
+
+{mach}
+
+## Settings
+
+- fake Graph (tests/fakegraph.py, HTTPS on 127.0.0.1, in the harness process): latency {args.latency * 1000:.0f} ms per
+  request, report-API pacing {args.pace_limit} requests / {args.pace_window:g} s (429 + Retry-After beyond that)
+- collector: {sizes[0]['workers'] if sizes else '?'} dataset workers; client-side pacer
+  {sizes[0]['client_pacer'][0] if sizes else '?'} per {sizes[0]['client_pacer'][1] if sizes else '?'} s
+  + {sizes[0]['client_pacer'][2] if sizes else '?'} s slack
+- one client's whole run in a fresh child process (`bench/child.py` → `pipeline.run_client`); peak RSS = the child's VmHWM
+- offline batch: `python -m reportgen.cli run --config bench/work/batch/batch.yaml --jobs N` ({', '.join(f'{k}× {p}' for p, k in BATCH_MIX)} per 100)
+
+{text}
+
+Floors (fewest requests at maximum page sizes: users 500 with signInActivity, registration details 999,
+sign-ins 1000, group members 999, one request for each single-page endpoint; auth requests are shown apart):
+
+{floors}
+
+Targets missed: {'; '.join(missed) if missed else 'none'}.
+
+## Where the time goes
+
+cProfile, top 15 by cumulative time, then top 15 by own time:
+
+```
+{prof.strip()}
+```
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100,5000,50000")
+    ap.add_argument("--latency", type=float, default=0.08)
+    ap.add_argument("--batch", type=int, default=100, help="tenants in the offline batch (0: skip)")
+    ap.add_argument("--jobs", default="1,2", help="--jobs values for the batch")
+    ap.add_argument("--pace-limit", type=int, default=5)
+    ap.add_argument("--pace-window", type=float, default=10.0)
+    ap.add_argument("--quick", action="store_true", help="sizes 100,5000; batch of 10; no RESULTS.md unless --write")
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--write", action="store_true", help="write RESULTS.md even with --quick")
+    ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.batch = "100,5000", min(args.batch, 10)
+    sizes_n = [int(x) for x in args.sizes.split(",") if x.strip()]
+    WORK.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    t0 = time.perf_counter()
+    period = previous_month(date.today())
+    m = machine()
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in m.items()), file=sys.stderr)
+    sizes = []
+    for n in sizes_n:
+        sizes.append(run_size(n, args, period))
+        s = sizes[-1]
+        print(f"  size {n}: collect {s['collect_s']}s (floor {s['floor_seconds']}s), {s['graph_requests']} requests "
+              f"(floor {s['floor_requests']}), evaluate {s['evaluate_s']}s, PDF {s['pdf_s']}s, XLSX {s['xlsx_s']}s, "
+              f"peak RSS {s['peak_rss_mb']} MB", file=sys.stderr, flush=True)
+    batches = []
+    if args.batch:
+        for j in [int(x) for x in args.jobs.split(",")]:
+            batches.append(run_batch(args.batch, j, period))
+            b = batches[-1]
+            print(f"  batch --jobs {j}: {b['wall_s']}s, {b['tenants_per_min']} tenants/min, ok {b['ok']}, "
+                  f"failed {b['failed']} {b['stderr_tail']}", file=sys.stderr, flush=True)
+    prof = ""
+    if sizes and not args.no_profile:
+        print("  profiling evaluate + render of the largest tenant ...", file=sys.stderr, flush=True)
+        prof = profile_rerender(max(sizes, key=lambda s: s["users"]), period)
+    m["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    (WORK / "results.json").write_text(json.dumps({"machine": m, "sizes": sizes, "batches": batches}, indent=2))
+    text, missed = tables(m, sizes, batches, args)
+    print(text)
+    print("\nTargets missed: " + ("; ".join(missed) if missed else "none"))
+    if not args.quick or args.write:
+        Path(args.results).write_text(results_md(m, sizes, batches, prof, args, started, time.perf_counter() - t0))
+        print(f"wrote {args.results}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
