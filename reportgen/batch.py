@@ -41,7 +41,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker(job, queue) -> dict[str, Any]:
-    from reportgen.pipeline import ClientError, open_findings, run_client
+    from reportgen.pipeline import ClientError, run_client
     slug = job.client.slug
 
     def progress(msg: str) -> None:

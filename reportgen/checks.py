@@ -745,7 +745,7 @@ def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date
         covered = sum(1 for a in r.affected if a.exception)
         if covered == len(r.affected):
             r.status = EXCEPTED
-            r.reason += f" Every affected subject is covered by an exception approved by the Qualified Individual."
+            r.reason += " Every affected subject is covered by an exception approved by the Qualified Individual."
         elif covered:
             r.reason += f" {covered} of {len(r.affected)} affected subjects are covered by an approved exception."
     return applied

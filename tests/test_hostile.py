@@ -150,7 +150,7 @@ def test_hostile_tenant_text_is_shown_as_text_never_fetched_never_a_formula(tmp_
         "slug": "hostile-cu", "name": "<img src=file:///etc/passwd> " + '=HYPERLINK("http://x","y")' + CONTROL
         + " \u202eCU\u202c \U0001f3e6 \u4fe1\u7528\u5408\u4f5c\u793e",
         "institution_type": "credit_union", "source": "evidence", "evidence_dir": str(ev),
-        "emergency_access_accounts": [f"bg-01@harborfederalcu.onmicrosoft.com"],
+        "emergency_access_accounts": ["bg-01@harborfederalcu.onmicrosoft.com"],
         "exceptions": [{
             "id": "EXC-<b>1</b>", "check": "MFA-02", "subject": next(iter(injected.values()))[0],
             "approved_by": '=HYPERLINK("http://x","y")', "approved_on": "2026-01-01", "expires_on": "2027-01-01",

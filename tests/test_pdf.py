@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("weasyprint")
 
-from sample_report import HOSTILE, sample_report_data  # noqa: E402
+from sample_report import sample_report_data  # noqa: E402
 
 from reportgen.render import pdf as pdfmod  # noqa: E402
 from reportgen.render.pdf import (ASSETS_DIR, AssetOnlyFetcher, FetchRefused, render_html,  # noqa: E402

@@ -21,7 +21,7 @@ from reportgen.collect import http as H
 from reportgen.collect.auth import TokenProvider, analyse_permissions
 from reportgen.collect.errors import CollectionError, origin
 from reportgen.collect.http import BudgetExhausted, GraphHttp, TransportFailure, safe_url, same_origin
-from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, PERMISSION_FOR, EvidenceWriter, permission_for, source_of
+from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceWriter, permission_for, source_of
 
 __all__ = ["CollectionError", "collect_graph"]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,6 +28,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
 from ..paths import TEMPLATE_DIR
+from ..package import write_bytes
 from ..report import ReportData
 
 __all__ = ["render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
@@ -623,18 +623,4 @@ def render_pdf(data: ReportData, out_path: Path, *, max_rows: int = 25,
     """Render ``data`` to ``out_path`` (PDF/A-3b), atomically and with mode 0600."""
     out_path = Path(out_path)
     pdf = render_pdf_bytes(data, max_rows=max_rows, attachments=attachments)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(pdf)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_bytes(Path(out_path), pdf)

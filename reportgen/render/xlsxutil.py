@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -31,6 +29,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.xml.functions import tostring
+
+from reportgen.package import write_bytes
 
 MAX_CELL_CHARS = 32_767
 TRUNCATED = " [truncated]"
@@ -330,22 +330,4 @@ def save_deterministic(wb: Workbook, out_path: Path, when: datetime) -> None:
             zi.create_system = 3
             zi.external_attr = 0o600 << 16
             zout.writestr(zi, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-    write_atomic(Path(out_path), out.getvalue())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_bytes(Path(out_path), out.getvalue())
