@@ -165,7 +165,7 @@ def open_findings(doc: dict[str, Any]) -> dict[str, int]:
 def client_record(job: Job) -> dict[str, Any]:
     """The client's configuration as stored beside its report: secrets are never in it (only the
     name of the variable that holds one)."""
-    return {"client": job.client.model_dump(mode="json"), "firm": {**job.firm, "logo": None},
+    return {"client": job.client.model_dump(mode="json", exclude={"history"}), "firm": {**job.firm, "logo": None},
             "defaults": job.defaults, "period": job.period}
 
 
