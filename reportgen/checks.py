@@ -47,6 +47,7 @@ class Facts:
         self.users_by_id = {u.id: u for u in p.users} if p.users is not None else {}
         self.by_upn = {u.upn.lower(): u for u in p.users or []}
         self._groups_of: dict[str, set[str]] | None = None
+        self._user_roles: dict[str, set[str]] | None = None   # computed once; every check asks
 
     # --- data presence -------------------------------------------------------------------
     def need(self, value: Any, *sources: str) -> Any:
@@ -137,12 +138,14 @@ class Facts:
     def user_roles(self) -> dict[str, set[str]]:
         """Roles for policy applicability. Unknown roles only narrow inclusions (never a pass), but they
         would hide an exclusion by role: then the data is needed."""
-        try:
-            return self.role_holders(("active", "eligible"))
-        except _Missing:
-            if any(pl.exclude_roles for pl in self.p.ca_policies or []):
-                raise
-            return {}
+        if self._user_roles is None:
+            try:
+                self._user_roles = self.role_holders(("active", "eligible"))
+            except _Missing:
+                if any(pl.exclude_roles for pl in self.p.ca_policies or []):
+                    raise
+                self._user_roles = {}
+        return self._user_roles
 
     def covered(self, u: User, roles: set[str], apps: set[str], client_type: str | None = None,
                 policies: list[CAPolicy] | None = None) -> bool:
