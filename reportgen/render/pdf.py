@@ -429,6 +429,9 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     gaps = [{"source": _text(g.get("source")), "reason": _text(g.get("reason"))}
             for g in _as_list(collection.get("gaps")) if isinstance(g, dict)]
     collection_status = _text(collection.get("status")) or "unknown"
+    permissions = {k: [_text(p) for p in _as_list(collection.get(k))]
+                   for k in ("granted_permissions", "missing_permissions", "write_permissions")
+                   if isinstance(collection.get(k), list)}
 
     readiness = results.get("readiness") if isinstance(results.get("readiness"), dict) else {}
 
@@ -515,6 +518,7 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "collection_status": collection_status,
         "collection_complete": collection_status == "complete",
         "gaps": gaps,
+        "permissions": permissions,
         "lookback_days": lookback if isinstance(lookback, int) and not isinstance(lookback, bool) else None,
         "phase1": verdict("mandatory_mfa_phase1", PHASE1_MEANING),
         "phase2_verdict": verdict("mandatory_mfa_phase2", PHASE2_MEANING),

@@ -130,6 +130,11 @@ def _summary(wb: Workbook, data: ReportData) -> None:
         label = "Collection gaps" if i == 0 else ""
         s.put([text_cell(ws, label, font=BOLD),
                text_cell(ws, f"{g.get('source', '')}: {g.get('reason', '')}", alignment=WRAP)])
+    for key, label in (("granted_permissions", "Permissions granted to the app"),
+                       ("missing_permissions", "Missing permissions"),
+                       ("write_permissions", "Write permissions held (remove)")):
+        if isinstance(coll.get(key), list):
+            s.kv(label, ", ".join(str(p) for p in coll[key]) or NONE_TEXT)
     s.blank()
 
     s.heading("Microsoft mandatory MFA readiness")
