@@ -24,6 +24,16 @@ from reportgen import __version__
 from reportgen.package import clean_leftovers, verify, write_json
 
 MAX_ERROR = 500
+# Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
+# overlaps well; evaluation and rendering stay limited to --jobs by pipeline.CPU_GATE.
+COLLECT_CONCURRENCY = 8
+
+
+def _init_worker(parent: int, gate) -> None:
+    _die_with_parent(parent)
+    if gate is not None:
+        from reportgen import pipeline
+        pipeline.CPU_GATE = gate
 
 
 def _die_with_parent(parent: int) -> None:
@@ -126,8 +136,11 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
         pending = list(todo)
         while pending:
             batch, pending = pending, []
-            with ProcessPoolExecutor(max_workers=max(1, min(workers, len(batch))), mp_context=ctx,
-                                     initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            live = sum(1 for j in batch if j.client.source == "graph" and j.evidence_from is None)
+            size = max(1, min(len(batch), workers + min(live, COLLECT_CONCURRENCY)))
+            gate = ctx.BoundedSemaphore(workers) if size > workers else None
+            with ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(os.getpid(), gate)) as pool:
                 futures = {pool.submit(_worker, job, queue): job for job in batch}
                 not_done = set(futures)
                 while not_done:

@@ -5,6 +5,7 @@ complete, so a failure or a kill never leaves a complete-looking partial report.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -25,6 +26,11 @@ from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen import history
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+# Collection waits on Graph (pacing, latency); evaluation and rendering use a CPU. The batch runs
+# more workers than CPUs when it collects live tenants and lets only --jobs of them past this gate
+# at a time (a semaphore shared by the workers; a no-op outside a batch).
+CPU_GATE: Any = contextlib.nullcontext()
 
 
 class ClientError(Exception):
@@ -171,7 +177,6 @@ def client_record(job: Job) -> dict[str, Any]:
 
 def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
                catalogs: Catalogs | None = None) -> dict[str, Any]:
-    slug, period = job.client.slug, job.period
     period_dir = job.final_dir.parent
     period_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     clean_leftovers(period_dir, job.final_dir.name)
@@ -184,42 +189,52 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
         progress("collecting")
         _collect(job, staging / "evidence", progress)
         timings["collect"] = round(time.monotonic() - t0, 3)
-        t1 = time.monotonic()
-        progress("evaluating")
-        doc, data = evaluate(job, staging, catalogs)
-        hist = history.load(job.out_root, slug, period, job.evidence_from, seed_file=job.client.history)
-        data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
-        timings["evaluate"] = round(time.monotonic() - t1, 3)
-        if doc["collection"]["status"] == "failed":
-            raise ClientError("collection failed: " + "; ".join(g["reason"] for g in doc["collection"]["gaps"][:3]))
-        write_json(staging / "results.json", doc)
-        write_json(staging / "history.json", hist)
-        record = client_record(job)
-        if data.firm.logo is not None:
-            logo = staging / "branding" / f"logo{data.firm.logo.suffix.lower()}"
-            logo.parent.mkdir(mode=0o700)
-            shutil.copyfile(data.firm.logo, logo)
-            logo.chmod(0o600)
-            record["firm"]["logo"] = logo.relative_to(staging).as_posix()
-            data.firm = Firm(**{**data.firm.__dict__, "logo": logo})
-        write_json(staging / "client.json", record)
-        t2 = time.monotonic()
-        progress("rendering")
-        _render(job, staging, doc, data)
-        timings["render"] = round(time.monotonic() - t2, 3)
-        ev_meta = json.loads((staging / "evidence" / "collection.json").read_text())
-        write_manifest(staging, {
-            "tool": {"name": "reportgen", "version": __version__},
-            "client": doc["client"], "period": period, "collected_at": doc["collected_at"],
-            "collection_window": ev_meta.get("window"), "collection_status": doc["collection"]["status"],
-            "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
-        })
+        progress("waiting for a CPU")
+        with CPU_GATE:
+            doc, hist = _evaluate_and_render(job, staging, catalogs, progress, timings)
         publish(staging, job.final_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     timings["total"] = round(time.monotonic() - t0, 3)
     return {"doc": doc, "timings": timings, "direction": history.direction(hist, doc)}
+
+
+def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: Callable[[str], None],
+                         timings: dict[str, float]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Evidence in ``staging`` -> results, report files and manifest, all in ``staging``."""
+    slug, period = job.client.slug, job.period
+    t1 = time.monotonic()
+    progress("evaluating")
+    doc, data = evaluate(job, staging, catalogs)
+    hist = history.load(job.out_root, slug, period, job.evidence_from, seed_file=job.client.history)
+    data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
+    timings["evaluate"] = round(time.monotonic() - t1, 3)
+    if doc["collection"]["status"] == "failed":
+        raise ClientError("collection failed: " + "; ".join(g["reason"] for g in doc["collection"]["gaps"][:3]))
+    write_json(staging / "results.json", doc)
+    write_json(staging / "history.json", hist)
+    record = client_record(job)
+    if data.firm.logo is not None:
+        logo = staging / "branding" / f"logo{data.firm.logo.suffix.lower()}"
+        logo.parent.mkdir(mode=0o700)
+        shutil.copyfile(data.firm.logo, logo)
+        logo.chmod(0o600)
+        record["firm"]["logo"] = logo.relative_to(staging).as_posix()
+        data.firm = Firm(**{**data.firm.__dict__, "logo": logo})
+    write_json(staging / "client.json", record)
+    t2 = time.monotonic()
+    progress("rendering")
+    _render(job, staging, doc, data)
+    timings["render"] = round(time.monotonic() - t2, 3)
+    ev_meta = json.loads((staging / "evidence" / "collection.json").read_text())
+    write_manifest(staging, {
+        "tool": {"name": "reportgen", "version": __version__},
+        "client": doc["client"], "period": period, "collected_at": doc["collected_at"],
+        "collection_window": ev_meta.get("window"), "collection_status": doc["collection"]["status"],
+        "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
+    })
+    return doc, hist
 
 
 def _render(job: Job, folder: Path, doc: dict[str, Any], data: ReportData) -> None:
