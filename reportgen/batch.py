@@ -107,8 +107,7 @@ class Progress:
 
 
 def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
-              stream: TextIO = sys.stderr, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    names = names or {}
+              stream: TextIO = sys.stderr) -> list[dict[str, Any]]:
     entries: dict[str, dict[str, Any]] = {}
     todo = []
     for job in jobs_list:
@@ -169,7 +168,7 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
     for job in jobs_list:
         e = entries[job.client.slug]
         e.setdefault("timings", {})
-        out.append({"slug": e["slug"], "name": names.get(e["slug"], job.client.name),
+        out.append({"slug": e["slug"], "name": job.client.name,
                     "institution_type": job.client.institution_type, **{k: v for k, v in e.items() if k != "slug"}})
     return out
 
