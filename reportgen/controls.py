@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from reportgen.checks import CHECK_IDS  # the fixed ids of checks.md, in report order
 from reportgen.model import CheckResult
 from reportgen.paths import CATALOG_DIR
 from reportgen.yamlsrc import YamlError, load_yaml
@@ -29,13 +30,6 @@ __all__ = [
     "load_catalogs", "frameworks_for", "evaluate_controls", "control_status",
 ]
 
-# The fixed check ids of checks.md, in report order.
-CHECK_IDS: tuple[str, ...] = (
-    "MMFA-01", "MMFA-02", "MMFA-03", "MMFA-04", "MMFA-05", "MMFA-06",
-    "EA-01", "EA-02", "EA-03", "EA-04",
-    "MFA-01", "MFA-02", "MFA-03", "MFA-04", "MFA-05", "MFA-06", "MFA-07", "MFA-08", "MFA-09", "MFA-10",
-    "LOG-01",
-)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 BINDINGS = ("vendor", "regulation", "guidance", "benchmark")   # also the order frameworks are listed in
 STATUSES = ("active", "proposed_removal", "retired")
