@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reportgen import __version__
+from reportgen.model import iso_z
 from reportgen.package import clean_leftovers, verify, write_json
 
 MAX_ERROR = 500
@@ -74,9 +75,9 @@ def _worker(job, queue) -> dict[str, Any]:
 
 
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    from reportgen.pipeline import open_findings
+    from reportgen.history import summarize
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": open_findings(doc),
+            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": summarize(doc)["open"],
             "collection_status": doc["collection"]["status"]}
 
 
@@ -197,7 +198,7 @@ def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], st
     for e in entries:
         merged[e["slug"]] = e
     clients = [merged[k] for k in sorted(merged)]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = iso_z(datetime.now(timezone.utc))
     write_json(path, {"tool": {"name": "reportgen", "version": __version__}, "period": period, "finished_at": now,
                       "duration_seconds": round(time.monotonic() - started, 3),
                       "ok": sum(1 for c in clients if c["status"] == "ok"),

@@ -210,7 +210,7 @@ def _aff(u: User | None, detail: str, upn: str = "") -> Affected:
 
 
 def _iso(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else "never"
+    return m.iso_z(dt) if dt else "never"
 
 
 def _methods_text(methods) -> str:
@@ -718,8 +718,10 @@ CHECKS: dict[str, Callable[[Facts], Outcome]] = {
 assert tuple(CHECKS) == CHECK_IDS
 
 
-def run_checks(p: Posture, inp: Inputs, meta: dict[str, dict[str, Any]]) -> list[CheckResult]:
-    facts = Facts(p, inp)
+def run_checks(p: Posture, inp: Inputs, meta: dict[str, dict[str, Any]],
+               facts: Facts | None = None) -> list[CheckResult]:
+    """``facts``: pass the Facts the report tables will use, so role and group maps are built once."""
+    facts = facts or Facts(p, inp)
     out = []
     for cid, fn in CHECKS.items():
         try:

@@ -10,7 +10,7 @@ from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, 
 
 
 def _iso(dt) -> str | None:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+    return m.iso_z(dt) if dt else None
 
 
 def _safe(fn, default):
@@ -21,8 +21,8 @@ def _safe(fn, default):
 
 
 class Tables:
-    def __init__(self, p: Posture, inp: Inputs):
-        self.p, self.f = p, Facts(p, inp)
+    def __init__(self, p: Posture, inp: Inputs, facts: Facts | None = None):
+        self.p, self.f = p, facts or Facts(p, inp)
         self.roles = _safe(lambda: self.f.role_holders(("active", "eligible")), None)
         self.active = _safe(lambda: self.f.role_holders(("active",)), {})
 

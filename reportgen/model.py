@@ -7,8 +7,13 @@ distinction to never pass on data that did not arrive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+def iso_z(dt: datetime) -> str:
+    """The one timestamp format of evidence, results and reports: UTC, whole seconds, 'Z'."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 # Role template ids (graph.md). Ordered: most powerful first.
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reportgen import __version__
-from reportgen.checks import Inputs, apply_exceptions, readiness, run_checks
+from reportgen.checks import Facts, Inputs, apply_exceptions, readiness, run_checks
 from reportgen.config import Client, Config
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for, load_catalogs
 from reportgen.evidence import EvidenceReader, EvidenceWriter
 from reportgen.facts import Tables, phase2_facts
+from reportgen.model import iso_z
 from reportgen.package import clean_leftovers, publish, write_json, write_manifest
 from reportgen.posture import build_posture
 from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen import history
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 # Collection waits on Graph (pacing, latency); evaluation and rendering use a CPU. The batch runs
 # more workers than CPUs when it collects live tenants and lets only --jobs of them past this gate
@@ -111,7 +111,8 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any]
     ev = EvidenceReader(folder / "evidence")
     posture = build_posture(ev)
     inp = _inputs(job)
-    results = run_checks(posture, inp, catalogs.check_meta)
+    facts = Facts(posture, inp)   # shared by the checks and the report tables
+    results = run_checks(posture, inp, catalogs.check_meta, facts)
     day = posture.collected_at.date()
     applied = apply_exceptions(results, c.exceptions, day)
     controls = evaluate_controls(frameworks_for(catalogs, c.institution_type), results)
@@ -120,15 +121,14 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any]
     app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
     collection = {"status": ev.meta.get("status", "failed"),
                   "gaps": [{"source": g.source, "reason": g.reason} for g in posture.gaps],
-                  "window": {"start": posture.window_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             "end": posture.window_end.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                  "window": {"start": iso_z(posture.window_start), "end": iso_z(posture.window_end)},
                   "lookback_days": inp.lookback_days}
     if collection["status"] == "complete" and posture.gaps:
         collection["status"] = "partial"
     for key in ("granted_permissions", "missing_permissions", "write_permissions"):
         if app.get(key) is not None:
             collection[key] = app[key]
-    tables = Tables(posture, inp)
+    tables = Tables(posture, inp, facts)
     priv = tables.privileged()
     doc = {
         "schema_version": 1,
@@ -136,7 +136,7 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any]
         "client": {"slug": c.slug, "name": c.name, "tenant_id": c.tenant_id or posture.tenant_id,
                    "institution_type": c.institution_type},
         "period": job.period,
-        "collected_at": posture.collected_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collected_at": iso_z(posture.collected_at),
         "collection": collection,
         "readiness": readiness(results, posture),
         "summary": {"enabled_users": sum(1 for u in posture.users if u.enabled) if posture.users is not None else None,
@@ -158,14 +158,6 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any]
         phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
         phase2=phase2_facts(posture, results, inp), generated_at=doc["collected_at"])
     return doc, data
-
-
-def open_findings(doc: dict[str, Any]) -> dict[str, int]:
-    out = {s: 0 for s in SEVERITIES[:4]}
-    for chk in doc["checks"]:
-        if chk["status"] in ("fail", "warn") and chk["severity"] in out:
-            out[chk["severity"]] += 1
-    return out
 
 
 def client_record(job: Job) -> dict[str, Any]:

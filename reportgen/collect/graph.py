@@ -40,8 +40,7 @@ DENIED_CODE = "Authorization_RequestDenied"
 # dataset (base name) -> the application permission that reads it (graph.md)
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = m.iso_z
 
 
 _perm = permission_for
