@@ -84,8 +84,8 @@ PHASE1_MEANING = {
                "cannot be confirmed.",
 }
 PHASE2_MEANING = {
-    "ready": "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code): "
-             "the phase 2 roll-out changes nothing for you.",
+    "ready": "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code), "
+             "or every Azure management sign-in used MFA: the phase 2 roll-out should not interrupt your work.",
     "at_risk": "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
                "confirmed for every user; close the gaps listed in this report before enforcement does.",
     "not_ready": "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
