@@ -3,7 +3,7 @@
     python bench/run.py [--sizes 100,5000,50000] [--latency 0.08] [--batch 100] [--quick]
 
 1. For each tenant size: a synthetic tenant (bench/tenants.py) served by the HTTPS fake Graph
-   (tests/fakegraph.py) in this process, with per-request latency and report-API pacing
+   (reportgen/testing/fakegraph.py) in this process, with per-request latency and report-API pacing
    (5 requests / 10 s); one client's whole run (collect -> evaluate -> PDF -> XLSX -> manifest)
    in a fresh child process (bench/child.py), so its peak RSS is its own.
 2. An offline batch of demo tenants through the real CLI with --jobs 1 and --jobs 2.
@@ -82,7 +82,7 @@ def write_yaml(path: Path, doc: dict) -> None:
 def run_size(n: int, args, period: str) -> dict:
     from reportgen.collect import graph as G
     from reportgen.collect import http as H
-    from tests.fakegraph import FakeGraph
+    from reportgen.testing.fakegraph import FakeGraph
     from bench.tenants import bench_tenant, floor
 
     now = datetime.now(timezone.utc)
@@ -273,7 +273,7 @@ See `bench/README.md` for what is measured and how. Single run per row (not a me
 
 ## Settings
 
-- fake Graph (tests/fakegraph.py, HTTPS on 127.0.0.1, in the harness process): latency {args.latency * 1000:.0f} ms per
+- fake Graph (reportgen/testing/fakegraph.py, HTTPS on 127.0.0.1, in the harness process): latency {args.latency * 1000:.0f} ms per
   request, report-API pacing {args.pace_limit} requests / {args.pace_window:g} s (429 + Retry-After beyond that)
 - collector: {sizes[0]['workers'] if sizes else '?'} dataset workers; client-side pacer
   {sizes[0]['client_pacer'][0] if sizes else '?'} per {sizes[0]['client_pacer'][1] if sizes else '?'} s

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # running without an installed package
 def fake_graph(monkeypatch):
     """Factory: ``fake_graph(tenant, **FakeGraph options)`` starts a fake Graph over HTTPS, points
     REQUESTS_CA_BUNDLE at its CA, and stops it after the test."""
-    from tests.fakegraph import FakeGraph
+    from reportgen.testing.fakegraph import FakeGraph
 
     started = []
 

@@ -22,7 +22,7 @@ from reportgen.collect import http as H  # noqa: E402
 from reportgen.config import Client  # noqa: E402
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceReader, EvidenceWriter  # noqa: E402
 from reportgen.posture import build_posture  # noqa: E402
-from tests.fakegraph import (ALL_ROLES, error, foreign_next_link, html, make_client_certificate,  # noqa: E402
+from reportgen.testing.fakegraph import (ALL_ROLES, error, foreign_next_link, html, make_client_certificate,  # noqa: E402
                              redirect, stall, throttle, truncated, unauthorized, unavailable)
 
 PERIOD = "2026-11"

@@ -319,7 +319,7 @@ def _odd_tenant() -> tuple[demo.Tenant, str]:
 
 
 def test_graph_faults_become_per_client_outcomes_never_a_crash_or_a_false_pass(tmp_path, fake_graph):
-    from tests.fakegraph import html, redirect, stall, truncated, unauthorized
+    from reportgen.testing.fakegraph import html, redirect, stall, truncated, unauthorized
 
     def start(t):
         return fake_graph(t, client_secret=GRAPH_SECRET)

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from reportgen import demo
-from tests.fakegraph import make_client_certificate, throttle, unauthorized
+from reportgen.testing.fakegraph import make_client_certificate, throttle, unauthorized
 from tests.test_cli import write_config
 from tests.test_e2e import cli
 from tests.test_hostile import all_pdf_bytes, pdf_text
