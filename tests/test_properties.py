@@ -18,7 +18,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from postures import DATA_FIELDS, NOW, TODAY, PostureBuilder, ca_policy, exception, uid  # noqa: E402
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import CHECK_IDS, NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, readiness, run_checks  # noqa: E402
+from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, readiness as _readiness_pair, run_checks  # noqa: E402
+
+CHECK_IDS = check_ids()
+
+
+def readiness(results, p):
+    phase1, phase2 = _readiness_pair(results, p)
+    return {"mandatory_mfa_phase1": phase1, "mandatory_mfa_phase2": phase2}
 from reportgen.model import Posture  # noqa: E402
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,7 +197,7 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
 @given(scenarios())
 def test_results_well_formed_never_pass_on_missing_data_and_roll_up(scenario):
     p, inp = scenario
-    results = run_checks(p, inp, {})                       # never raises
+    results = run_checks(p, inp)                       # never raises
     assert [r.id for r in results] == list(CHECK_IDS)      # each check exactly once, in catalog order
     for r in results:
         assert r.status in STATUSES, (r.id, r.status)
@@ -237,7 +244,7 @@ def exceptions(draw):
 @given(scenarios(), exceptions())
 def test_excepted_only_with_in_force_exceptions_for_that_check(scenario, excs):
     p, inp = scenario
-    results = run_checks(p, inp, {})
+    results = run_checks(p, inp)
     before = {r.id: r.status for r in results}
     applied = apply_exceptions(results, excs, TODAY)
     by_id = {e.id: e for e in excs}

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from reportgen import model as m
+from reportgen.dates import iso_z
 from reportgen.collect import http as H
 from reportgen.collect.auth import TokenProvider, analyse_permissions
 from reportgen.collect.errors import CollectionError, origin
@@ -40,7 +41,7 @@ DENIED_CODE = "Authorization_RequestDenied"
 # dataset (base name) -> the application permission that reads it (graph.md)
 
 
-_iso = m.iso_z
+_iso = iso_z
 
 
 _perm = permission_for
