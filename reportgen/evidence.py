@@ -39,7 +39,7 @@ DATASETS: dict[str, str] = {
     "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
 }
 
-# dataset -> the application permission Graph requires for it (graph.md)
+# dataset -> the application permission Graph requires for it (docs/graph.md)
 PERMISSION_FOR: dict[str, str] = {
     "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
     "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",

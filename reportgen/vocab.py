@@ -93,7 +93,7 @@ EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet
 DEFAULT_PRIMARY = "#0B3D91"
 DEFAULT_ACCENT = "#F2A900"
 
-# User names that look like automation (MMFA-04); each client may override it.
+# User names that look like automation on a user account; each client may override it.
 DEFAULT_SERVICE_ACCOUNT_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
 
 

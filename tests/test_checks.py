@@ -1,5 +1,5 @@
-"""The 21 checks of checks.md on crafted postures: pass, fail, warn, not_evaluated (with a reason),
-excepted, and the readiness roll-up. The spec is /work/shared/spec/checks.md and contracts.md."""
+"""Every check on crafted postures: pass, fail, warn, not_evaluated (with a reason), excepted, and the
+readiness roll-up (docs/checks.md describes each check)."""
 from __future__ import annotations
 
 import sys
@@ -508,7 +508,7 @@ class TestEA04:
         assert check(b, "EA-04").status == "fail"
 
     def test_exclusion_from_report_only_policy_is_not_an_ea04_failure(self):
-        # checks.md: an MFA policy is an *enabled* one; idle policies are MFA-08's business
+        # an MFA policy is an *enabled* one; idle policies are MFA-08's business
         b = good().policy(ca_policy("Pilot MFA", state="enabledForReportingButNotEnforced", controls=["mfa"],
                                     exclude_users=[EA1]))
         assert check(b, "EA-04").status == "pass"

@@ -1,5 +1,5 @@
 """Control catalogs: shipped files load, mappings are complete, bad files are refused with
-file:line, and check statuses roll up to control statuses as checks.md says."""
+file:line, and check statuses roll up to control statuses as docs/checks.md says."""
 from __future__ import annotations
 
 import itertools

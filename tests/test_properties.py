@@ -2,7 +2,7 @@
 
 For any posture — random users, registrations, CA policies, roles, groups, sign-ins, and any data
 field left "not collected" (None) — run_checks never raises, reports each check once with a known
-status and a reason, never passes a check whose data (checks.md "data" column) is missing, and
+status and a reason, never passes a check whose data (each check's ``reads``) is missing, and
 apply_exceptions marks `excepted` only with in-force exceptions of that check covering every subject.
 """
 from __future__ import annotations
@@ -145,7 +145,7 @@ def membership_ok(p: Posture, subjects, pols) -> bool:
 
 
 def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
-    """Whether the data checks.md names for ``cid`` was collected (security defaults stand in for CA where
+    """Whether the data check ``cid`` needs was collected (security defaults stand in for CA where
     the spec says so)."""
     sd = p.security_defaults is True
     users, regs, ca, sis = p.users is not None, p.registrations is not None, p.ca_policies is not None, p.sign_ins is not None
@@ -160,7 +160,7 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
     privileged = [u for u in enabled if u.id in holders]
     pols = p.ca_policies or []
     mfa_pols = [pl for pl in pols if pl.is_mfa_policy and not pl.has_conditions]
-    ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # checks.md: an "MFA policy" is an enabled one
+    ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # an "MFA policy" is an enabled one
     block_pols = [pl for pl in pols if pl.blocks and pl.state == "enabled" and not pl.has_conditions]
     pr_pols = [pl for pl in mfa_pols if pl.auth_strength_id == m.STRENGTH_PHISHING_RESISTANT]
     not_ea = [u for u in enabled if u.id not in ea]
@@ -213,7 +213,7 @@ def test_results_well_formed_never_pass_on_missing_data_and_roll_up(scenario):
         if r.status == "pass":
             assert data_ok(r.id, p, inp), (r.id, r.reason)
 
-    # the readiness roll-up of checks.md
+    # the readiness roll-up
     st_ = {r.id: r.status for r in results}
     if st_["MMFA-02"] == "pass":
         assert rd["mandatory_mfa_phase2"] == "ready"

@@ -106,7 +106,7 @@ def emergency_accounts_not_excluded_from_mfa(ctx: Context) -> Outcome:
     existing = _ea_existing(ctx)
     if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
         return Outcome(PASS, "Security defaults apply to every account and allow no exclusions.", [], {})
-    policies = [p for p in ctx.policies if p.is_mfa_policy]  # "MFA policy" is an enabled one (checks.md)
+    policies = [p for p in ctx.policies if p.is_mfa_policy]  # an "MFA policy" is an enabled one
     roles = ctx.user_roles()
     aff = []
     for u in existing:

@@ -38,7 +38,7 @@ MFA_APPS = (m.APP_AZURE_PORTAL, m.APP_M365_ADMIN, m.APP_AZURE_CLI, m.APP_AZURE_P
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 DENIED_CODE = "Authorization_RequestDenied"
 
-# dataset (base name) -> the application permission that reads it (graph.md)
+# dataset (base name) -> the application permission that reads it
 
 
 _iso = iso_z
