@@ -1,24 +1,32 @@
-"""The monthly batch: clients in parallel worker processes, each failure isolated.
+"""The monthly batch: clients in warm worker processes, each failure isolated.
 
-A client that fails (bad secret, 403, a crash in rendering, even a worker process that dies)
-is recorded in batch.json and on screen; the others are still produced.
+Worker processes live for the whole batch and load once what every client needs (WeasyPrint,
+fonts, stylesheet, templates, catalogs); each runs one client at a time. A client that fails
+(bad secret, 403, a bug in rendering) is recorded in batch.json and on screen; a worker that dies
+(out of memory, native crash) or a client that runs past its time limit costs only that worker,
+which is replaced, and the batch goes on.
+
+Ctrl-C and SIGTERM stop the batch (see :class:`Stop`): no new client starts, running ones are told
+to stop and killed if they do not within a few seconds, published clients stay as they are, and
+the entries say which clients were interrupted.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from datetime import datetime, timezone
-from multiprocessing.managers import SyncManager
+from multiprocessing.connection import wait as wait_any
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from reportgen import __version__
 from reportgen.dates import iso_z
@@ -28,41 +36,182 @@ MAX_ERROR = 500
 # Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
 # overlaps well; evaluation and rendering stay limited to --jobs by pipeline.CPU_GATE.
 COLLECT_CONCURRENCY = 8
+# One client's time limit, beyond a live tenant's collection budget (graph.max_tenant_seconds):
+# a client still running then is taken as hung, and its worker is killed and replaced.
+CLIENT_TIME_LIMIT = 1800.0
+# Seconds a stopped client gets to tidy up (close its collection, remove its staging folder)
+# before its worker is killed.
+STOP_GRACE = 3.0
+POLL = 0.2
 
 
-def _init_worker(parent: int, gate) -> None:
-    _die_with_parent(parent)
-    if gate is not None:
-        from reportgen import pipeline
-        pipeline.CPU_GATE = gate
+class Interrupted(BaseException):
+    """Raised in a worker told to stop; not an Exception, so no client-level handler takes it."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Signals in the batch process
+
+class Stop:
+    """Ctrl-C (SIGINT) and SIGTERM while a batch runs.
+
+    The handlers only count signals; the batch loop looks at the count. First signal: stop (no new
+    client starts, running ones are told to stop). Second: kill running clients now. Third: leave at
+    once. Nothing is raised in the middle of the batch's own bookkeeping, so there is no traceback
+    and no half-written batch.json.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.count = 0
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        self.signum = self.signum or signum
+        if self.count >= 3:
+            with contextlib.suppress(Exception):
+                sys.stderr.write("\nreportgen: stopped at once; re-run with --resume to complete the period\n")
+                sys.stderr.flush()
+            os._exit(self.exit_status)
+
+    @property
+    def requested(self) -> bool:
+        return self.count > 0
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else ""
+
+    @property
+    def words(self) -> str:
+        return {"SIGINT": "Ctrl-C (SIGINT)"}.get(self.name, self.name)
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator["Stop"]:
+        """Route SIGINT and SIGTERM here for the ``with`` block (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+# ------------------------------------------------------------------------------------------------
+# Worker side
+
+_warm: dict[str, Any] = {}
+
+
+def warm() -> Any:
+    """Load what every client needs, once per process: the output modules (WeasyPrint, openpyxl),
+    whatever each output keeps warm (its ``warm()``: fonts, stylesheet, templates), and the
+    catalogs. Returns the catalogs."""
+    if "catalogs" not in _warm:
+        from reportgen import pipeline  # noqa: F401  (the pipeline's own imports)
+        from reportgen.controls import load_catalogs
+        from reportgen.render import OUTPUTS
+        for out in OUTPUTS:
+            module = importlib.import_module(out.module)
+            if callable(getattr(module, "warm", None)):
+                module.warm()
+        _warm["catalogs"] = load_catalogs()
+    return _warm["catalogs"]
+
+
+WORKER_NAME = b"reportgen-work"   # what ps and top show for a worker (Linux: at most 15 bytes)
 
 
 def _die_with_parent(parent: int) -> None:
-    """Initializer of the worker and manager processes: when the batch process dies (SIGKILL, out of
-    memory), they die too, instead of living on as orphans that keep collecting and publishing
-    clients behind the back of the re-run (Linux only: PR_SET_PDEATHSIG)."""
+    """When the batch process dies (SIGKILL, out of memory), its workers die too, instead of living
+    on as orphans that keep collecting and publishing clients behind the back of the re-run (Linux
+    only: PR_SET_PDEATHSIG)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            libc.prctl(15, ctypes.c_char_p(WORKER_NAME))  # PR_SET_NAME
         except (OSError, AttributeError):
             pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
 
 
-def _worker(job, queue) -> dict[str, Any]:
+def _stop_worker(signum: int, frame: Any) -> None:
+    # once: the unwinding (collection abort, staging removal) must not be cut by a repeat
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # unwinding through C callbacks (lxml, cairo) would print "Exception ignored" noise
+    sys.unraisablehook = lambda unraisable: None
+    raise Interrupted()
+
+
+class _Channel:
+    """The worker's end of its pipe; collection threads report progress through it too."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.lock = conn, threading.Lock()
+
+    def send(self, *msg: Any) -> None:
+        with self.lock:
+            self.conn.send(msg)
+
+
+class _PipeGate:
+    """pipeline.CPU_GATE in a worker: ask the batch process for one of the --jobs CPU slots. The
+    batch process keeps the count, so a worker that dies holding a slot gives it back."""
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+
+    def __enter__(self) -> None:
+        self.channel.send("cpu")
+        self.channel.conn.recv()   # the grant
+
+    def __exit__(self, *exc: Any) -> None:
+        self.channel.send("cpu-done")
+
+
+def _worker_main(conn, parent: int, gated: bool) -> None:
+    try:
+        _die_with_parent(parent)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a terminal's Ctrl-C reaches the whole group: the batch decides
+        signal.signal(signal.SIGTERM, _stop_worker)
+        channel = _Channel(conn)
+        from reportgen import pipeline
+        if gated:
+            pipeline.CPU_GATE = _PipeGate(channel)
+        catalogs = warm()
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:
+                return
+            if job is None:
+                return
+            channel.send("result", _run_one(job, channel, catalogs))
+    except (Interrupted, BrokenPipeError):
+        pass
+
+
+def _run_one(job, channel: _Channel, catalogs) -> dict[str, Any]:
     from reportgen.pipeline import ClientError, run_client
     slug = job.client.slug
 
     def progress(msg: str) -> None:
-        if queue is not None:
-            try:
-                queue.put_nowait((slug, msg))
-            except Exception:  # progress is best-effort; never fail a client over it
-                pass
+        try:
+            channel.send("progress", slug, msg)
+        except (OSError, ValueError):  # progress is best-effort; never fail a client over it
+            pass
     try:
-        out = run_client(job, progress)
+        out = run_client(job, progress, catalogs=catalogs)
     except ClientError as e:
         return {"slug": slug, "status": "failed", "error": str(e)[:MAX_ERROR]}
     except Exception as e:  # isolate: any bug or bad data fails this client only
@@ -80,6 +229,9 @@ def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
             "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": summarize(doc)["open"],
             "collection_status": doc["collection"]["status"]}
 
+
+# ------------------------------------------------------------------------------------------------
+# Batch side
 
 class Progress:
     """One live status line on a terminal; plain lines otherwise."""
@@ -101,70 +253,297 @@ class Progress:
         self.current.pop(entry["slug"], None)
         if entry["status"] == "ok":
             line = f"[{self.done}/{self.total}] ok      {entry['slug']}  ({entry.get('timings', {}).get('total', 0):.1f}s)"
+        elif entry["status"] == "interrupted":
+            line = f"[{self.done}/{self.total}] stopped {entry['slug']}"
         else:
             line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {entry['error']}"
+        self.note(line)
+
+    def note(self, line: str) -> None:
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 
 
-def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
-              stream: TextIO = sys.stderr) -> list[dict[str, Any]]:
-    entries: dict[str, dict[str, Any]] = {}
-    todo = []
-    for job in jobs_list:
-        folder = job.final_dir
-        if resume:
-            # what a killed run left: a swap cut short is undone (the previous output comes back),
-            # staging folders go, also for a client skipped below
-            clean_leftovers(folder.parent, folder.name)
-        if resume and folder.is_dir() and not verify(folder):
-            doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-            entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
-                                        "timings": {}, **_portfolio_fields(doc), "direction": None}
-            stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
+class _Worker:
+    def __init__(self, ctx, gated: bool) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, os.getpid(), gated), daemon=True,
+                                name="reportgen-worker")
+        self.proc.start()
+        child.close()
+        self.job = None
+        self.deadline = 0.0
+        self.cpu = False
+        self.waiting_since: float | None = None
+        self.killed_for: str | None = None
+        self.told_to_stop = False
+
+    def give(self, job, limit: float) -> None:
+        self.job, self.deadline, self.killed_for = job, time.monotonic() + limit, None
+        self.conn.send(job)
+
+    def kill(self, why: str) -> None:
+        self.killed_for = self.killed_for or why
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(self.proc.pid, signal.SIGKILL)
+
+    def terminate(self) -> None:
+        if not self.told_to_stop:
+            self.told_to_stop = True
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+
+
+def _is_live(job) -> bool:
+    return job.client.source == "graph" and job.evidence_from is None
+
+
+def time_limit(job, override: float | None = None) -> float:
+    """Seconds one client may run (not counting time queued for a CPU) before it is taken as hung."""
+    if override is not None:
+        return override
+    budget = job.client.graph.max_tenant_seconds if _is_live(job) and job.client.graph else 0
+    return CLIENT_TIME_LIMIT + budget
+
+
+def _context():
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+class _Runner:
+    """Runs jobs in warm workers: dispatch, CPU slots, deaths, time limits, stopping."""
+
+    def __init__(self, todo: list, jobs: int, stop: Stop, progress: Progress, limit: float | None):
+        self.ctx = _context()
+        live = sum(1 for j in todo if _is_live(j))
+        self.size = max(1, min(len(todo), jobs + min(live, COLLECT_CONCURRENCY)))
+        self.gated = self.size > jobs
+        self.free_cpu = jobs
+        self.cpu_queue: deque[_Worker] = deque()
+        # live tenants first: their collection waits on Graph while the others use the CPUs
+        self.queue = deque(sorted(todo, key=lambda j: not _is_live(j)))
+        self.retry: deque = deque()
+        self.attempts: dict[str, int] = {}
+        self.workers: list[_Worker] = []
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.stop, self.progress, self.limit = stop, progress, limit
+        self.stopping_at: float | None = None
+
+    # -- the loop
+    def run(self) -> dict[str, dict[str, Any]]:
+        if self.ctx.get_start_method() == "fork":
+            warm()   # once here; forked workers start warm and share these pages
+        try:
+            while True:
+                self._check_stop()
+                if self.stopping_at is None:
+                    self._dispatch()
+                busy = [w for w in self.workers if w.job is not None]
+                if not busy and (self.stopping_at is not None or not (self.queue or self.retry)):
+                    break
+                self._wait()
+                self._check_time()
+        finally:
+            self._shutdown()
+        return self.entries
+
+    def _dispatch(self) -> None:
+        for w in [w for w in self.workers if w.job is None]:
+            self._give(w)
+        while len(self.workers) < self.size and self._next(peek=True) is not None:
+            w = _Worker(self.ctx, self.gated)
+            self.workers.append(w)
+            self._give(w)
+
+    def _next(self, peek: bool = False):
+        if self.queue:
+            return self.queue[0] if peek else self.queue.popleft()
+        # a client whose worker died is retried once, alone: the death may have been memory
+        if self.retry and not any(w.job is not None for w in self.workers):
+            return self.retry[0] if peek else self.retry.popleft()
+        return None
+
+    def _give(self, w: _Worker) -> None:
+        job = self._next()
+        if job is None:
+            return
+        try:
+            w.give(job, time_limit(job, self.limit))
+        except OSError:   # the worker died idle; its death is handled below, the job goes back
+            w.job = None
+            self.queue.appendleft(job)
+
+    def _wait(self) -> None:
+        by_conn = {w.conn: w for w in self.workers}
+        by_sentinel = {w.proc.sentinel: w for w in self.workers}
+        ready = wait_any(list(by_conn) + list(by_sentinel), timeout=POLL)
+        for obj in ready:
+            if obj in by_conn:
+                self._read(by_conn[obj])
+        for obj in ready:
+            if obj in by_sentinel:
+                self._died(by_sentinel[obj])
+
+    def _read(self, w: _Worker) -> None:
+        try:
+            while w.conn.poll():
+                self._message(w, w.conn.recv())
+        except (EOFError, OSError):
+            pass
+
+    def _message(self, w: _Worker, msg: tuple) -> None:
+        kind = msg[0]
+        if kind == "progress":
+            self.progress.step(msg[1], msg[2])
+        elif kind == "cpu":
+            w.waiting_since = time.monotonic()
+            self.cpu_queue.append(w)
+            self._grant()
+        elif kind == "cpu-done":
+            self._release_cpu(w)
+        elif kind == "result" and w.job is not None:
+            self._release_cpu(w)
+            self._record(msg[1])
+            w.job = None
+
+    def _grant(self) -> None:
+        while self.free_cpu > 0 and self.cpu_queue:
+            w = self.cpu_queue.popleft()
+            if w.job is None or not w.proc.is_alive():
+                continue
+            try:
+                w.conn.send("go")
+            except OSError:
+                continue
+            self.free_cpu -= 1
+            w.cpu = True
+            if w.waiting_since is not None:   # time queued for a CPU does not count against the limit
+                w.deadline += time.monotonic() - w.waiting_since
+                w.waiting_since = None
+
+    def _release_cpu(self, w: _Worker) -> None:
+        if w in self.cpu_queue:
+            self.cpu_queue.remove(w)
+        if w.cpu:
+            w.cpu = False
+            self.free_cpu += 1
+            self._grant()
+
+    def _died(self, w: _Worker) -> None:
+        self._read(w)   # a result sent just before the end still counts
+        w.proc.join()
+        self.workers.remove(w)
+        w.conn.close()
+        self._release_cpu(w)
+        job = w.job
+        if job is None:
+            return
+        slug = job.client.slug
+        clean_leftovers(job.final_dir.parent, job.final_dir.name)
+        if self.stopping_at is not None and w.killed_for != "time":
+            self._record(self._interrupted(slug, running=True))
+        elif w.killed_for == "time":
+            limit = time_limit(job, self.limit)
+            self._record({"slug": slug, "status": "failed",
+                          "error": f"stopped after {limit:.0f} s: the client did not finish within its time limit "
+                                   f"(it may hang; see --client-timeout)"})
         else:
-            todo.append(job)
-    progress = Progress(len(todo), stream)
-    attempts: dict[str, int] = {}
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    # the progress queue is needed on a terminal only; no manager process otherwise
-    manager = SyncManager(ctx=ctx) if progress.tty else None
-    if manager is not None:
-        manager.start(_die_with_parent, (os.getpid(),))
-    with manager if manager is not None else contextlib.nullcontext():
-        queue = manager.Queue() if manager is not None else None
-        pending = list(todo)
-        while pending:
-            batch, pending = pending, []
-            live = sum(1 for j in batch if j.client.source == "graph" and j.evidence_from is None)
-            size = max(1, min(len(batch), workers + min(live, COLLECT_CONCURRENCY)))
-            gate = ctx.BoundedSemaphore(workers) if size > workers else None
-            with ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(os.getpid(), gate)) as pool:
-                futures = {pool.submit(_worker, job, queue): job for job in batch}
-                not_done = set(futures)
-                while not_done:
-                    done, not_done = wait(not_done, timeout=0.2, return_when=FIRST_COMPLETED)
-                    _drain(queue, progress)
-                    for fut in done:
-                        job = futures[fut]
-                        slug = job.client.slug
-                        try:
-                            entry = fut.result()
-                        except BrokenProcessPool:
-                            # A worker died (killed, out of memory, native crash). Retry once alone.
-                            attempts[slug] = attempts.get(slug, 0) + 1
-                            if attempts[slug] < 2:
-                                pending.append(job)
-                                continue
-                            entry = {"slug": slug, "status": "failed",
-                                     "error": "the worker process died while producing this client (out of memory or killed)"}
-                        except Exception as e:
-                            entry = {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}"[:MAX_ERROR]}
-                        entries[slug] = entry
-                        progress.finish(entry)
-            if pending:
-                workers = 1
+            self.attempts[slug] = self.attempts.get(slug, 0) + 1
+            if self.attempts[slug] < 2:
+                self.retry.append(job)
+            else:
+                self._record({"slug": slug, "status": "failed",
+                              "error": "the worker process died while producing this client (out of memory or killed)"})
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self.entries[entry["slug"]] = entry
+        self.progress.finish(entry)
+
+    def _check_time(self) -> None:
+        now = time.monotonic()
+        for w in self.workers:
+            if w.job is not None and w.waiting_since is None and now > w.deadline:
+                w.kill("time")
+        if self.stopping_at is not None and now > self.stopping_at + STOP_GRACE:
+            for w in self.workers:
+                w.kill("stop")
+
+    def _check_stop(self) -> None:
+        if not self.stop.requested:
+            return
+        if self.stopping_at is None:
+            self.stopping_at = time.monotonic()
+            running = [w for w in self.workers if w.job is not None]
+            waiting = list(self.queue) + list(self.retry)
+            self.queue.clear()
+            self.retry.clear()
+            self.progress.note(f"{self.stop.words}: stopping {len(running)} running client(s); "
+                               f"{len(waiting)} not started")
+            for job in waiting:
+                slug = job.client.slug
+                self.entries[slug] = self._interrupted(slug, running=False)
+            for w in self.workers:
+                w.terminate()
+        if self.stop.count >= 2:
+            for w in self.workers:
+                w.kill("stop")
+
+    def _interrupted(self, slug: str, *, running: bool) -> dict[str, Any]:
+        what = "stopped while running" if running else "not started"
+        return {"slug": slug, "status": "interrupted",
+                "error": f"{what}: the batch was interrupted by {self.stop.words}; re-run with --resume"}
+
+    def _shutdown(self) -> None:
+        for w in self.workers:
+            if w.job is None and w.proc.is_alive():
+                with contextlib.suppress(OSError, ValueError):
+                    w.conn.send(None)
+            else:
+                w.kill("stop")
+        end = time.monotonic() + 5
+        for w in self.workers:
+            w.proc.join(max(0.0, end - time.monotonic()))
+            if w.proc.is_alive():
+                w.kill("stop")
+                w.proc.join(5)
+            with contextlib.suppress(OSError):
+                w.conn.close()
+        self.workers.clear()
+
+
+def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
+              stream: TextIO = sys.stderr, stop: Stop | None = None,
+              client_timeout: float | None = None) -> list[dict[str, Any]]:
+    """Produce every job; one entry per job (in the order given), whatever happened to it.
+
+    ``stop``: the batch's signal state (a CLI command installs it for its whole run); without one,
+    Ctrl-C and SIGTERM are routed to a fresh one for the duration of this call."""
+    with contextlib.ExitStack() as scope:
+        if stop is None:
+            stop = scope.enter_context(Stop().installed())
+        entries: dict[str, dict[str, Any]] = {}
+        todo = []
+        for job in jobs_list:
+            if stop.requested:
+                entries[job.client.slug] = {"slug": job.client.slug, "status": "interrupted",
+                                            "error": f"not started: the batch was interrupted by {stop.words}; "
+                                                     f"re-run with --resume"}
+                continue
+            folder = job.final_dir
+            if resume:
+                # what a killed run left: a swap cut short is undone (the previous output comes back),
+                # staging folders go, also for a client skipped below
+                clean_leftovers(folder.parent, folder.name)
+            if resume and folder.is_dir() and not verify(folder):
+                doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+                entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
+                                            "timings": {}, **_portfolio_fields(doc), "direction": None}
+                stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
+            else:
+                todo.append(job)
+        if todo:
+            progress = Progress(len(todo), stream)
+            entries.update(_Runner(todo, max(1, workers), stop, progress, client_timeout).run())
     out = []
     for job in jobs_list:
         e = entries[job.client.slug]
@@ -174,23 +553,29 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
     return out
 
 
-def _drain(queue, progress: Progress) -> None:
-    if queue is None:
-        return
-    while True:
-        try:
-            slug, msg = queue.get_nowait()
-        except Exception:
-            return
-        progress.step(slug, msg)
+# ------------------------------------------------------------------------------------------------
+# batch.json, shard files, portfolio
+
+def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **extra: Any) -> dict[str, Any]:
+    return {"tool": {"name": "reportgen", "version": __version__}, "period": period,
+            "finished_at": iso_z(datetime.now(timezone.utc)), "duration_seconds": round(duration, 3),
+            "ok": sum(1 for c in clients if c["status"] == "ok"),
+            "failed": sum(1 for c in clients if c["status"] != "ok"), **extra, "clients": clients}
 
 
-def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float) -> list[dict[str, Any]]:
+def publish_batch(period_dir: Path, doc: dict[str, Any]) -> None:
+    """batch.json and the consultant's portfolio.xlsx from one batch document."""
+    write_json(period_dir / "batch.json", doc)
+    from reportgen.render.portfolio import render_portfolio
+    render_portfolio(doc["clients"], period_dir / "portfolio.xlsx", doc["period"], doc["finished_at"])
+
+
+def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float,
+                **extra: Any) -> list[dict[str, Any]]:
     """batch.json and portfolio.xlsx. Entries of clients not in this run are kept from the last run."""
-    path = period_dir / "batch.json"
     merged: dict[str, dict[str, Any]] = {}
     try:
-        for e in json.loads(path.read_text(encoding="utf-8")).get("clients", []):
+        for e in json.loads((period_dir / "batch.json").read_text(encoding="utf-8")).get("clients", []):
             if isinstance(e, dict) and isinstance(e.get("slug"), str) and (period_dir / e["slug"]).is_dir():
                 merged[e["slug"]] = e
     except (FileNotFoundError, ValueError, AttributeError):
@@ -198,14 +583,20 @@ def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], st
     for e in entries:
         merged[e["slug"]] = e
     clients = [merged[k] for k in sorted(merged)]
-    now = iso_z(datetime.now(timezone.utc))
-    write_json(path, {"tool": {"name": "reportgen", "version": __version__}, "period": period, "finished_at": now,
-                      "duration_seconds": round(time.monotonic() - started, 3),
-                      "ok": sum(1 for c in clients if c["status"] == "ok"),
-                      "failed": sum(1 for c in clients if c["status"] != "ok"), "clients": clients})
-    from reportgen.render.portfolio import render_portfolio
-    render_portfolio(clients, period_dir / "portfolio.xlsx", period, now)
+    publish_batch(period_dir, batch_doc(period, clients, time.monotonic() - started, **extra))
     return clients
+
+
+def write_shard(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float,
+                shard: tuple[int, int], whole: dict[str, Any], **extra: Any) -> Path:
+    """batch.<I>-of-<N>.json: this shard's entries (no portfolio: ``merge`` writes it for all shards).
+    ``whole`` is the selection of the batch before the split (shard.selection)."""
+    from reportgen.shard import shard_file_name
+    path = period_dir / shard_file_name(*shard)
+    clients = sorted(entries, key=lambda e: e["slug"])
+    write_json(path, batch_doc(period, clients, time.monotonic() - started,
+                               shard={"index": shard[0], "count": shard[1]}, selection=whole, **extra))
+    return path
 
 
 def default_workers() -> int:

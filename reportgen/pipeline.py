@@ -44,6 +44,7 @@ class Job:
     out_root: Path                 # <out>; the client lands in <out>/<period>/<slug>
     evidence_from: Path | None = None   # re-render: a stored client folder
     target: Path | None = None          # re-render in place: publish here instead of <out>/<period>/<slug>
+    force: bool = False                 # run --force: a finalized client folder may be replaced
 
     @property
     def final_dir(self) -> Path:
