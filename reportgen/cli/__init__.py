@@ -1,4 +1,4 @@
-"""Command line: ``reportgen run | verify | render`` (one module per command).
+"""Command line: ``reportgen run | verify | render | merge`` (one module per command).
 
 Each command module has ``add(subparsers)``, which declares its arguments and sets ``handler``.
 """
@@ -8,10 +8,10 @@ import argparse
 import sys
 
 from reportgen import __version__
-from reportgen.cli import render, run, verify
+from reportgen.cli import merge, render, run, verify
 from reportgen.cli.common import EXIT_USAGE, UsageError
 
-COMMANDS = (run, verify, render)
+COMMANDS = (run, verify, render, merge)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,10 +24,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from reportgen.lock import PeriodLocked
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as e:
+    except (UsageError, PeriodLocked) as e:
         print(f"reportgen: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
