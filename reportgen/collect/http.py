@@ -244,11 +244,11 @@ class GraphHttp:
                 raise Aborted()
             if time.monotonic() >= self.deadline:
                 raise BudgetExhausted()
-            slot = self.pacer.acquire(self.deadline) if paced else None
             token, gen = self.tokens.token()
             crid = str(uuid.uuid4())
             headers = {"Authorization": f"Bearer {token}", "client-request-id": crid,
                        "return-client-request-id": "true"}
+            slot = self.pacer.acquire(self.deadline) if paced else None   # as late as can be: it counts from here
             t0 = time.monotonic()
             self._count()
             remaining = max(0.5, self.deadline - t0)

@@ -326,26 +326,26 @@ class FakeGraph:
             return (max(0.0, half + self._rng.uniform(-spread, spread)),
                     max(0.0, half + self._rng.uniform(-spread, spread)))
 
-    def _admit(self, method: str, path: str, query: str, headers) -> float | None:
-        """Count a report-API request as it arrives: None if within the pacing limit (or not paced),
-        else the seconds until the oldest counted arrival leaves the window."""
-        if not self.pacing or method != "GET" or not self._is_report(path, query):
-            return None
+    def _arrive(self, method: str, path: str, query: str, headers, paced: bool = True) -> tuple[float, float | None]:
+        """A request arrives: (arrival time, pacing verdict). The verdict is None when the request is
+        within the limit (or not a paced one), else the seconds until the oldest counted arrival
+        leaves the window. Time and verdict are taken under one lock, so decisions follow arrivals."""
+        report = paced and bool(self.pacing) and method == "GET" and self._is_report(path, query)
         auth = headers.get("Authorization", "")
-        limit, window = self.pacing
         with self._lock:
             now = time.monotonic()
-            claims = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            claims = self.tokens.get(auth[7:]) if report and auth.startswith("Bearer ") else None
             if claims is None:
-                return None          # answered 401; Graph throttles an app it has identified
+                return now, None     # not paced, or answered 401: Graph throttles an app it has identified
+            limit, window = self.pacing
             q = self._arrivals.setdefault((claims["tid"], claims["appid"]), collections.deque())
             while q and q[0] <= now - window:
                 q.popleft()
             if len(q) < limit:
                 q.append(now)
-                return None
+                return now, None
             self.pacing_violations += 1
-            return q[0] + window - now
+            return now, q[0] + window - now
 
     def _is_report(self, path: str, query: str) -> bool:
         r = self._route(path)
@@ -455,7 +455,7 @@ class FakeGraph:
     # ---- Graph ---------------------------------------------------------------------------------
     def graph(self, method: str, path: str, query: str, headers, body: bytes,
               throttled: float | None = None) -> tuple[int, dict[str, str], bytes]:
-        """``throttled``: the pacing verdict taken when the request arrived (see ``_admit``)."""
+        """``throttled``: the pacing verdict taken when the request arrived (see ``_arrive``)."""
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return 401, {}, _err("InvalidAuthenticationToken", "Access token is empty.")
@@ -645,12 +645,11 @@ class _Handler(BaseHTTPRequestHandler):
         inbound, outbound = fg._legs()
         if inbound:
             time.sleep(inbound)
-        arrived = time.monotonic()
         m_tok = re.fullmatch(r"/([^/]+)/oauth2/v2\.0/token", path)
         m_oid = re.fullmatch(r"/([^/]+)/v2\.0/\.well-known/openid-configuration", path)
         key = "/token" if m_tok else path
         fault = fg._next_fault(key)
-        throttled = None if fault and fault.body is not None else fg._admit(method, path, query, self.headers)
+        arrived, throttled = fg._arrive(method, path, query, self.headers, paced=not (fault and fault.body is not None))
         if fault and fault.stall:
             time.sleep(fault.stall)
         if fault and fault.body is not None:
