@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -249,16 +250,19 @@ def collection_section(m: dict, sizes: list[dict], args, started: str) -> str:
                        f"({s['floor_paced']} paced; pages {s['floor_chains']}); time {s['floor_formula']}"
                        for s in sizes)
     pacer = sizes[0]["client_pacer"] if sizes else ["?", "?", "?"]
+    how = textwrap.fill(
+        f"Measured by `python bench/run.py {' '.join(sys.argv[1:])}` on {started}, commit {m.get('commit', '?')}, "
+        f"load average {m.get('load average at start', '?')} at start. Fake Graph: round trip "
+        f"{args.latency * 1000:.0f} ms ± {args.jitter * 1000:.0f} ms per request (half before the request arrives, "
+        f"half before the answer leaves, each jittered), report APIs {args.pace_limit} requests / "
+        f"{args.pace_window:g} s per app per tenant counted by arrival (429 + Retry-After beyond). Collector: "
+        f"{sizes[0]['workers'] if sizes else '?'} dataset workers; pacer {pacer[0]} per {pacer[1]:g} s by "
+        f"worst-case arrival (a request counts until a window + {pacer[2]:g} s after its answer, or while in "
+        f"flight). \"429s sent\" counts every 429 the fake answered; \"of which pacing\" those its pacing limit "
+        f"caused.", width=110, break_on_hyphens=False, break_long_words=False)
     return f"""{COLLECTION_HEADING}
 
-Measured by `python bench/run.py {' '.join(sys.argv[1:])}` on {started}, commit {m.get('commit', '?')}, load
-average {m.get('load average at start', '?')} at start. Fake Graph: round trip {args.latency * 1000:.0f} ms
-± {args.jitter * 1000:.0f} ms per request (half before the request arrives, half before the answer leaves, each
-jittered), report APIs {args.pace_limit} requests / {args.pace_window:g} s per app per tenant counted by
-arrival (429 + Retry-After beyond). Collector: {sizes[0]['workers'] if sizes else '?'} dataset workers; pacer
-{pacer[0]} per {pacer[1]} s by worst-case arrival (a request counts until a window + {pacer[2]} s after its
-answer, or while in flight). "429s sent" counts every 429 the fake answered; "of which pacing" those its
-pacing limit caused.
+{how}
 
 {chr(10).join(L)}
 
@@ -267,8 +271,8 @@ sign-ins 1000, group members 999, one request for each single-page endpoint; aut
 
 {floors}
 
-Collection targets (zero 429s drawn by pacing, requests ≤ {TARGETS['requests']} × floor, wall ≤ {TARGETS['wall']} ×
-floor): {'missed: ' + '; '.join(missed) if missed else 'met'}.
+Collection targets (zero 429s drawn by pacing, requests ≤ {TARGETS['requests']} × floor, wall ≤ {TARGETS['wall']} × floor):
+{'missed: ' + '; '.join(missed) if missed else 'met'}.
 """
 
 
