@@ -39,7 +39,7 @@ DATASETS: dict[str, str] = {
     "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
 }
 
-# dataset -> the application permission Graph requires for it (graph.md)
+# dataset -> the application permission Graph requires for it (docs/graph.md)
 PERMISSION_FOR: dict[str, str] = {
     "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
     "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",
@@ -150,6 +150,14 @@ class EvidenceReader:
 
     def has(self, dataset: str) -> bool:
         return dataset in self.meta["datasets"]
+
+    def page_index(self) -> dict[str, tuple[str, ...]]:
+        """dataset -> its stored pages, as paths relative to the client folder (``evidence/pages/...``)."""
+        out = {}
+        for name, entry in self.meta["datasets"].items():
+            pages = entry.get("pages") if isinstance(entry, dict) else None
+            out[name] = tuple(f"evidence/{p}" for p in pages if isinstance(p, str)) if isinstance(pages, list) else ()
+        return out
 
     def datasets(self, prefix: str) -> list[str]:
         return sorted(d for d in self.meta["datasets"] if d == prefix or d.startswith(prefix + "."))
