@@ -16,7 +16,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from reportgen.collect import collect_graph
+from reportgen.collect.graph import collect_graph
 from reportgen.collect import http as H
 from reportgen.evidence import EvidenceWriter
 from reportgen.testing.fakegraph import throttle
