@@ -19,8 +19,9 @@ def add(sub) -> None:
 
 
 def handle(args) -> int:
-    from reportgen.batch import run_batch, write_batch
+    from reportgen.batch import Stop, run_batch, write_batch
     from reportgen.config import Client
+    from reportgen.lock import period_lock
     from reportgen.pipeline import Job
     started = time.monotonic()
     folder = Path(args.evidence).resolve()
@@ -45,20 +46,25 @@ def handle(args) -> int:
     # the stored folder is read before anything is published over it
     job = Job(client=client, firm=firm, defaults=record["defaults"], period=period, out_root=out_root,
               evidence_from=folder, target=target)
-    snap = None
-    if target is not None:
-        # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
-        snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-        shutil.copytree(folder, snap / "src")
-        job.evidence_from = snap / "src"
-        job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
-    try:
-        entries = run_batch([job], job.final_dir.parent, workers=1)
-    finally:
-        if snap is not None:
-            shutil.rmtree(snap, ignore_errors=True)
-    if target is None:
-        write_batch(job.final_dir.parent, period, entries, started)
+    # one writer per period folder at a time (a batch on that period would tidy our staging away)
+    with Stop().installed() as stop, period_lock(job.final_dir.parent):
+        snap = None
+        if target is not None:
+            # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
+            snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
+            shutil.copytree(folder, snap / "src")
+            job.evidence_from = snap / "src"
+            job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
+        try:
+            entries = run_batch([job], job.final_dir.parent, workers=1, stop=stop)
+        finally:
+            if snap is not None:
+                shutil.rmtree(snap, ignore_errors=True)
+        if target is None:
+            write_batch(job.final_dir.parent, period, entries, started)
+    if stop.requested:
+        print(f"interrupted by {stop.words}: {job.final_dir} was left as it was", file=sys.stderr)
+        return stop.exit_status
     failed = [e for e in entries if e["status"] != "ok"]
     print(f"{'FAILED' if failed else 'rendered'}: {job.final_dir}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
