@@ -100,8 +100,11 @@ class Stop:
         try:
             yield self
         finally:
+            # once stopping, the command only says goodbye: a repeated Ctrl-C then must neither
+            # raise KeyboardInterrupt nor kill it with another status (a Python handler would be
+            # reset to the default action while the interpreter shuts down; "ignore" is not)
             for s, h in old.items():
-                signal.signal(s, h)
+                signal.signal(s, signal.SIG_IGN if self.requested else h)
 
 
 # ------------------------------------------------------------------------------------------------
