@@ -17,7 +17,7 @@ from reportgen.collect import demo
 from reportgen.testing.fakegraph import Fault
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
-from tests.test_e2e import ROOT, cli
+from tests.test_e2e import ROOT, cli, demo_run  # noqa: F401  (fixture: another run of the demo)
 from tests.test_interrupt import procs, start  # noqa: F401  (fixture)
 
 PERIOD = "2026-11"
@@ -41,16 +41,20 @@ def children(pid: int) -> set[int]:
     return out
 
 
-def test_workers_are_reused_across_clients(tmp_path, procs):  # noqa: F811
-    """Five clients, two workers: the same two processes produce all of them (warm, not one each)."""
+def test_workers_are_reused_across_clients(tmp_path, procs, demo_run):  # noqa: F811
+    """Five clients, one worker: the same process produces all of them (warm, not one each), and
+    what it keeps warm changes nothing in the reports (same bytes as another run's workers)."""
     out = tmp_path / "out"
-    p = start(procs, "--out", str(out), "--jobs", "2")
+    p = start(procs, "--out", str(out), "--jobs", "1")
     seen: set[int] = set()
     while p.poll() is None:
         seen |= children(p.pid)
         time.sleep(0.05)
     assert p.returncode == 0, p.stderr.read()
-    assert len(seen) == 2, seen
+    assert len(seen) == 1, seen
+    for slug in SLUGS:
+        for name in ("results.json", f"{slug}-{PERIOD}-mfa-compliance.pdf", f"{slug}-{PERIOD}-mfa-compliance.xlsx"):
+            assert (out / PERIOD / slug / name).read_bytes() == (demo_run / slug / name).read_bytes(), (slug, name)
 
 
 def test_a_killed_worker_is_replaced_and_the_batch_goes_on(tmp_path, procs):  # noqa: F811

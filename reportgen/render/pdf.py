@@ -11,6 +11,7 @@ pointed to the workbook for the full list.
 """
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -487,10 +488,17 @@ def clip_text(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    # one per process: compiling the templates cost a few tenths of a second per report
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               finalize=clip_text)
+
+
+def warm() -> None:
+    """Load once what every report needs (batch workers call this before their first client)."""
+    _environment().get_template(TEMPLATE_NAME)
 
 
 def _attachment_name(name: Any) -> str:
