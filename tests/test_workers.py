@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from reportgen.collect import demo
 from reportgen.testing.fakegraph import Fault
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
-from tests.test_e2e import ROOT, cli, demo_run  # noqa: F401  (fixture: another run of the demo)
+from tests.test_e2e import cli, demo_run  # noqa: F401  (fixture: another run of the demo)
 from tests.test_interrupt import procs, start  # noqa: F401  (fixture)
 
 PERIOD = "2026-11"
