@@ -18,7 +18,7 @@ from reportgen import __version__
 from reportgen.checks import Facts, Inputs, apply_exceptions, readiness, run_checks
 from reportgen.config import Client, Config
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for, load_catalogs
-from reportgen.evidence import EvidenceReader, EvidenceWriter
+from reportgen.evidence import EvidenceReader, EvidenceWriter, copy_evidence
 from reportgen.facts import Tables, phase2_facts
 from reportgen.model import iso_z
 from reportgen.package import clean_leftovers, publish, write_json, write_manifest
@@ -78,7 +78,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
     c = job.client
     lookback = c.lookback_days or job.defaults["lookback_days"]
     if job.evidence_from is not None:
-        shutil.copytree(job.evidence_from / "evidence", evidence)
+        copy_evidence(job.evidence_from / "evidence", evidence)
         return
     if c.source == "demo":
         from reportgen import demo
@@ -88,7 +88,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
         demo.write_evidence(tenant, EvidenceWriter(evidence), lookback_days=lookback, collected_at=at)
     elif c.source == "evidence":
         progress(f"copying evidence from {c.evidence_dir}")
-        shutil.copytree(c.evidence_dir, evidence)
+        copy_evidence(c.evidence_dir, evidence)
     else:
         from reportgen.collect.graph import CollectionError, collect_graph
         writer = EvidenceWriter(evidence)
