@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from reportgen import demo
+from reportgen.collect import demo
 
 PAGE = {"users": 500, "userRegistrationDetails": 999, "signIns": 1000, "signInsNonInteractive": 1000,
         "groupMembers": 999}

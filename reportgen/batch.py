@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reportgen import __version__
-from reportgen.model import iso_z
+from reportgen.dates import iso_z
 from reportgen.package import clean_leftovers, verify, write_json
 
 MAX_ERROR = 500

@@ -10,17 +10,23 @@ import difflib
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from reportgen.checks import CHECK_IDS
-from reportgen.demo import PROFILES
+from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
-DEFAULT_SERVICE_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
+
+# What the configuration may name but does not define: check ids (for exceptions) and demo profiles.
+# The caller passes them as pydantic validation context, so this stage imports no later one.
+CHECK_IDS_KEY, DEMO_PROFILES_KEY = "check_ids", "demo_profiles"
+
+
+def _known(info: ValidationInfo, key: str) -> Sequence[str] | None:
+    return (info.context or {}).get(key)
 
 CLOUDS = {
     "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
@@ -82,9 +88,10 @@ class ExceptionEntry(_Strict):
 
     @field_validator("check")
     @classmethod
-    def _known_check(cls, v: str) -> str:
-        if v not in CHECK_IDS:
-            hint = difflib.get_close_matches(v, CHECK_IDS, n=1)
+    def _known_check(cls, v: str, info: ValidationInfo) -> str:
+        ids = _known(info, CHECK_IDS_KEY)
+        if ids is not None and v not in ids:
+            hint = difflib.get_close_matches(v, list(ids), n=1)
             raise ValueError(f"unknown check {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return v
 
@@ -118,10 +125,11 @@ class Client(_Strict):
     history: Path | None = None   # earlier periods' summaries, used where the output tree has none
 
     @model_validator(mode="after")
-    def _source_fields(self) -> "Client":
+    def _source_fields(self, info: ValidationInfo) -> "Client":
+        profiles = _known(info, DEMO_PROFILES_KEY)
         if self.source == "demo":
-            if self.demo_profile not in PROFILES:
-                raise ValueError(f"demo_profile must be one of {', '.join(sorted(PROFILES))}")
+            if self.demo_profile is None or (profiles is not None and self.demo_profile not in profiles):
+                raise ValueError(f"demo_profile must be one of {', '.join(sorted(profiles or ()))}")
         elif self.source == "graph":
             if self.graph is None:
                 raise ValueError("source: graph needs a 'graph' section")
@@ -144,8 +152,8 @@ class Client(_Strict):
 class FirmSettings(_Strict):
     name: str = Field(min_length=1)
     logo: Path | None = None
-    primary_color: str = Field(default="#0B3D91", pattern=COLOR_RE)
-    accent_color: str = Field(default="#F2A900", pattern=COLOR_RE)
+    primary_color: str = Field(default=DEFAULT_PRIMARY, pattern=COLOR_RE)
+    accent_color: str = Field(default=DEFAULT_ACCENT, pattern=COLOR_RE)
     contact: str = ""
     disclaimer: str = ""
 
@@ -154,7 +162,7 @@ class Defaults(_Strict):
     lookback_days: int = Field(default=30, ge=1, le=30)
     dormant_days: int = Field(default=90, ge=1, le=3650)
     output_dir: str = "out"
-    service_account_pattern: str = DEFAULT_SERVICE_PATTERN
+    service_account_pattern: str = DEFAULT_SERVICE_ACCOUNT_PATTERN
     max_rows_in_pdf: int = Field(default=25, ge=5, le=500)
 
 
@@ -219,8 +227,11 @@ def _resolve(base: Path, p: Path | None) -> Path | None:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def load_config(path: Path | str) -> Config:
+def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str]) -> Config:
+    """Read and validate the configuration. ``check_ids`` and ``demo_profiles`` are what exceptions and
+    demo clients may name (the caller knows them; this stage does not import the checks or the demo)."""
     path = Path(path)
+    known = {CHECK_IDS_KEY: tuple(check_ids), DEMO_PROFILES_KEY: tuple(demo_profiles)}
     problems: list[str] = []
     try:
         data, lines = load_yaml(path)
@@ -242,7 +253,7 @@ def load_config(path: Path | str) -> Config:
             for f in sorted(cdir.glob("*.y*ml")):
                 try:
                     cdata, clines = load_yaml(f)
-                    extra_clients.append((_client_from(cdata, f, clines), f))
+                    extra_clients.append((_client_from(cdata, f, clines, known), f))
                     client_lines[f] = clines
                 except YamlError as e:
                     problems.append(str(e))
@@ -250,7 +261,7 @@ def load_config(path: Path | str) -> Config:
                     problems.extend(e.problems)
 
     try:
-        cfg = Config.model_validate(data)
+        cfg = Config.model_validate(data, context=known)
     except ValidationError as e:
         raise ConfigError(problems + _problems(e, path, lines)) from e
 
@@ -299,11 +310,11 @@ def load_config(path: Path | str) -> Config:
     return cfg
 
 
-def _client_from(data: Any, f: Path, lines) -> Client:
+def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
     if not isinstance(data, dict):
         raise ConfigError([f"{f}:1: a client file must be a mapping (slug:, name:, ...)"])
     try:
-        return Client.model_validate(data)
+        return Client.model_validate(data, context=known)
     except ValidationError as e:
         raise ConfigError(_problems(e, f, lines, root=Client)) from e
 

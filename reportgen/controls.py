@@ -2,8 +2,7 @@
 
 The catalogs are YAML files in ``config/catalogs`` (``paths.CATALOG_DIR``):
 
-* ``checks.yaml`` — title, severity, rationale, remediation and references of every check id
-  of checks.md (exactly ``CHECK_IDS``);
+* ``checks.yaml`` — the words of every check (read by ``reportgen.checks``);
 * one file per framework — ``framework:`` (id, name, version, as_of, binding, status, source_url,
   applies_to, optional note) and ``controls:`` (id exactly as cited, title, requirement, checks,
   manual / manual_evidence, admits_exceptions).
@@ -13,31 +12,23 @@ Everything is validated on load; a problem raises ``CatalogError("path:line: wha
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
-from reportgen.checks import CHECK_IDS  # the fixed ids of checks.md, in report order
-from reportgen.model import CheckResult
+from reportgen.checks import CHECKS_FILE, CheckMeta, load_check_meta, registered
 from reportgen.paths import CATALOG_DIR
-from reportgen.yamlsrc import YamlError, load_yaml
+from reportgen.results import CheckResult, ControlResult
+from reportgen.vocab import ControlStatus, InstitutionType, Status
+from reportgen.yamlsrc import CatalogError, ValidatedFile
 
-__all__ = [
-    "CHECK_IDS", "SEVERITIES", "BINDINGS", "STATUSES", "INSTITUTION_TYPES", "CONTROL_STATUSES",
-    "CatalogError", "Catalogs", "Control", "Framework",
-    "load_catalogs", "frameworks_for", "evaluate_controls", "control_status",
-]
+__all__ = ["BINDINGS", "STATUSES", "CatalogError", "Catalogs", "Control", "Framework",
+           "load_catalogs", "frameworks_for", "evaluate_controls", "control_status"]
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 BINDINGS = ("vendor", "regulation", "guidance", "benchmark")   # also the order frameworks are listed in
 STATUSES = ("active", "proposed_removal", "retired")
-INSTITUTION_TYPES = ("bank", "credit_union", "nonbank")
-CHECK_STATUSES = ("pass", "fail", "warn", "excepted", "not_evaluated", "manual")
-CONTROL_STATUSES = ("met", "partially_met", "not_met", "not_assessed")
-
-CHECKS_FILE = "checks.yaml"
+INSTITUTION_TYPES = tuple(InstitutionType)
 # Stable listing order within a binding class; unknown (future) frameworks follow, by id.
 _KNOWN_ORDER = ("ms-mandatory-mfa", "glba-ftc", "glba-interagency", "ncua-748", "ffiec-auth-2021",
                 "nist-csf-2", "cis-controls-8.1", "cis-m365", "cisa-scuba-aad")
@@ -51,16 +42,6 @@ _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "
                      "status": True, "source_url": True, "applies_to": True, "note": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
                    "manual_evidence": False, "admits_exceptions": False, "exception_basis": False}
-
-
-class CatalogError(Exception):
-    """A catalog file that cannot be used. ``str()`` is ``path:line: what is wrong``."""
-
-    def __init__(self, path: Path | str, line: int | None, problem: str):
-        self.path = Path(path)
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{path}:{line}: {problem}" if line is not None else f"{path}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -100,7 +81,7 @@ class Framework:
 @dataclass
 class Catalogs:
     frameworks: list[Framework]
-    check_meta: dict[str, dict[str, Any]]   # check id -> title, severity, rationale, remediation, references, area
+    check_meta: dict[str, CheckMeta]        # in report order (that of checks.yaml)
     checks_path: Path | None = None
     checks_version: str = ""
     checks_sha256: str = ""
@@ -125,106 +106,8 @@ class Catalogs:
 # Loading and validation
 
 
-class _File:
-    """One catalog file being validated: its data, line map, and error helper."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.raw = path.read_bytes()
-        except OSError as e:
-            raise CatalogError(path, None, f"cannot read catalog file: {e.strerror or e}") from None
-        self.sha256 = hashlib.sha256(self.raw).hexdigest()
-        try:
-            self.data, self.lines = load_yaml(path)
-        except YamlError as e:
-            raise CatalogError(path, e.line, e.problem) from None
-
-    def err(self, at: Sequence[Any], problem: str) -> CatalogError:
-        return CatalogError(self.path, self.lines.line_of(tuple(at)), problem)
-
-    def mapping(self, value: Any, at: tuple, what: str, fields: Mapping[str, bool]) -> dict:
-        if not isinstance(value, dict):
-            raise self.err(at, f"{what} must be a mapping, not {_kind(value)}")
-        for k in value:
-            if k not in fields:
-                raise self.err(at + (k,), f"{what}: unknown key {k!r} (allowed: {', '.join(fields)})")
-        for k, required in fields.items():
-            if required and k not in value:
-                raise self.err(at, f"{what}: missing required key {k!r}")
-        return value
-
-    def text(self, value: Any, at: tuple, what: str, required: bool = True) -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str):
-            raise self.err(at, f"{what} must be text, not {_kind(value)}")
-        value = value.strip()
-        if required and not value:
-            raise self.err(at, f"{what} must not be empty")
-        return value
-
-    def flag(self, value: Any, at: tuple, what: str) -> bool:
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            raise self.err(at, f"{what} must be true or false, not {value!r}")
-        return value
-
-    def enum(self, value: Any, at: tuple, what: str, allowed: Sequence[str]) -> str:
-        if not isinstance(value, str) or value not in allowed:
-            raise self.err(at, f"{what}: unknown value {value!r} (allowed: {', '.join(allowed)})")
-        return value
-
-    def text_list(self, value: Any, at: tuple, what: str, allow_empty: bool = False) -> list[str]:
-        if not isinstance(value, list):
-            raise self.err(at, f"{what} must be a list, not {_kind(value)}")
-        if not value and not allow_empty:
-            raise self.err(at, f"{what} must not be empty")
-        return [self.text(v, at + (i,), f"{what}[{i}]") for i, v in enumerate(value)]
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "empty"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
-
-
-def _load_checks(path: Path, required: Sequence[str]) -> tuple[dict[str, dict[str, Any]], str, str]:
-    f = _File(path)
-    doc = f.mapping(f.data, (), "checks.yaml", {"version": True, "checks": True})
-    version = doc["version"]
-    if isinstance(version, (int, float)) and not isinstance(version, bool):
-        version = str(version)
-    version = f.text(version, ("version",), "version")
-    checks = doc["checks"]
-    if not isinstance(checks, dict):
-        raise f.err(("checks",), f"checks must be a mapping of check id to metadata, not {_kind(checks)}")
-    meta: dict[str, dict[str, Any]] = {}
-    for cid, entry in checks.items():
-        at = ("checks", cid)
-        if cid not in required:
-            raise f.err(at, f"unknown check id {cid!r}: checks.yaml describes exactly the ids of "
-                            f"checks.md ({', '.join(required)})")
-        entry = f.mapping(entry, at, cid, _CHECK_FIELDS)
-        meta[cid] = {
-            "title": f.text(entry["title"], at + ("title",), f"{cid}.title"),
-            "severity": f.enum(entry["severity"], at + ("severity",), f"{cid}.severity", SEVERITIES),
-            "rationale": f.text(entry["rationale"], at + ("rationale",), f"{cid}.rationale"),
-            "remediation": f.text(entry["remediation"], at + ("remediation",), f"{cid}.remediation"),
-            "references": f.text_list(entry["references"], at + ("references",), f"{cid}.references"),
-            "area": f.text(entry.get("area"), at + ("area",), f"{cid}.area", required=False),
-        }
-    missing = [c for c in required if c not in meta]
-    if missing:
-        raise f.err(("checks",), f"check id(s) missing from checks.yaml: {', '.join(missing)}")
-    ordered = {c: meta[c] for c in required}
-    return ordered, version, f.sha256
-
-
 def _load_framework(path: Path, known: set[str]) -> Framework:
-    f = _File(path)
+    f = ValidatedFile(path)
     doc = f.mapping(f.data, (), "a framework catalog", {"framework": True, "controls": True})
     at = ("framework",)
     hdr = f.mapping(doc["framework"], at, "framework", _FRAMEWORK_FIELDS)
@@ -315,28 +198,18 @@ def _order(fw: Framework) -> tuple:
     return (BINDINGS.index(fw.binding), known, fw.id)
 
 
-def load_catalogs(directory: Path | str = CATALOG_DIR, known_checks: Iterable[str] | None = None,
-                  required_checks: Sequence[str] = CHECK_IDS) -> Catalogs:
-    """Load and validate ``checks.yaml`` and every other ``*.yaml`` in ``directory``.
-
-    ``required_checks``: the ids checks.yaml must describe, no more, no fewer (default ``CHECK_IDS``).
-    ``known_checks``: the ids controls may map to (default: those of checks.yaml). Pass the check
-    engine's registry here; an id it knows that checks.yaml does not describe is refused too.
-    """
+def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str] | None = None) -> Catalogs:
+    """Load and validate ``checks.yaml`` and every other ``*.yaml`` in ``directory``: the check
+    metadata must describe exactly the implemented checks (``implemented``, default: the check
+    registry), and controls may map only to them."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CatalogError(directory, None, "catalog folder not found")
     checks_path = directory / CHECKS_FILE
     if not checks_path.is_file():
         raise CatalogError(checks_path, None, "check metadata file not found")
-    check_meta, checks_version, checks_sha = _load_checks(checks_path, tuple(required_checks))
-    if known_checks is None:
-        known = set(check_meta)
-    else:
-        known = set(known_checks)
-        undocumented = sorted(known - set(check_meta))
-        if undocumented:
-            raise CatalogError(checks_path, 1, f"check id(s) missing from checks.yaml: {', '.join(undocumented)}")
+    meta = load_check_meta(checks_path, registered() if implemented is None else implemented)
+    known = set(meta.checks)
 
     frameworks: list[Framework] = []
     by_id: dict[str, Framework] = {}
@@ -345,15 +218,15 @@ def load_catalogs(directory: Path | str = CATALOG_DIR, known_checks: Iterable[st
             continue
         fw = _load_framework(path, known)
         if fw.id in by_id:
-            raise CatalogError(path, _File(path).lines.line_of(("framework", "id")),
+            raise CatalogError(path, ValidatedFile(path).lines.line_of(("framework", "id")),
                                f"framework id {fw.id!r} is also used by {by_id[fw.id].path.name}")
         by_id[fw.id] = fw
         frameworks.append(fw)
     if not frameworks:
         raise CatalogError(directory, None, "no framework catalogs (*.yaml besides checks.yaml)")
     frameworks.sort(key=_order)
-    return Catalogs(frameworks=frameworks, check_meta=check_meta, checks_path=checks_path,
-                    checks_version=checks_version, checks_sha256=checks_sha)
+    return Catalogs(frameworks=frameworks, check_meta=meta.checks, checks_path=checks_path,
+                    checks_version=meta.version, checks_sha256=meta.sha256)
 
 
 def frameworks_for(catalogs: Catalogs, institution_type: str) -> list[Framework]:
@@ -369,7 +242,7 @@ def frameworks_for(catalogs: Catalogs, institution_type: str) -> list[Framework]
 # Roll-up
 
 
-def control_status(check_statuses: Sequence[str]) -> str:
+def control_status(check_statuses: Sequence[str]) -> ControlStatus:
     """Roll the statuses of a control's checks up to the control's status.
 
     Precedence, first that applies:
@@ -383,35 +256,27 @@ def control_status(check_statuses: Sequence[str]) -> str:
       5. every check ``pass`` or ``excepted``                      -> met
     """
     if not check_statuses:
-        return "not_assessed"
-    unknown = [s for s in check_statuses if s not in CHECK_STATUSES]
+        return ControlStatus.NOT_ASSESSED
+    unknown = [s for s in check_statuses if s not in tuple(Status)]
     if unknown:
         raise ValueError(f"unknown check status {unknown[0]!r}")
-    if "fail" in check_statuses:
-        return "not_met"
-    if any(s in ("not_evaluated", "manual") for s in check_statuses):
-        return "not_assessed"
-    if "warn" in check_statuses:
-        return "partially_met"
-    return "met"
+    if Status.FAIL in check_statuses:
+        return ControlStatus.NOT_MET
+    if any(s in (Status.NOT_EVALUATED, Status.MANUAL) for s in check_statuses):
+        return ControlStatus.NOT_ASSESSED
+    if Status.WARN in check_statuses:
+        return ControlStatus.PARTIALLY_MET
+    return ControlStatus.MET
 
 
-def _status_of(result: Any) -> tuple[str, str]:
-    if isinstance(result, CheckResult):
-        return result.id, result.status
-    if isinstance(result, Mapping):
-        return result["id"], result["status"]
-    return result.id, result.status
-
-
-def evaluate_controls(frameworks: Sequence[Framework], results: Iterable[CheckResult]) -> list[dict]:
-    """results.json ``controls`` entries, one per control of each framework, in catalog order.
-    A check with no result counts as ``not_evaluated`` (so the control is at best not_assessed)."""
-    by_id = dict(_status_of(r) for r in results)
-    out: list[dict] = []
+def evaluate_controls(frameworks: Sequence[Framework], results: Iterable[CheckResult]) -> list[ControlResult]:
+    """One result per control of each framework, in catalog order. A check with no result counts as
+    ``not_evaluated`` (so the control is at best not_assessed)."""
+    by_id = {r.id: r.status for r in results}
+    out: list[ControlResult] = []
     for fw in frameworks:
         for c in fw.controls:
-            statuses = [by_id.get(chk, "not_evaluated") for chk in c.checks]
-            out.append({"framework": fw.id, "id": c.id, "title": c.title,
-                        "status": control_status(statuses), "checks": list(c.checks)})
+            statuses = [by_id.get(chk, Status.NOT_EVALUATED) for chk in c.checks]
+            out.append(ControlResult(framework=fw.id, id=c.id, title=c.title, status=control_status(statuses),
+                                     checks=list(c.checks)))
     return out

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from reportgen.dates import parse_iso
+
 FORMAT = 1
 
 # Bounds on what is read from a stored folder (the README states them).
@@ -53,7 +55,7 @@ DATASETS: dict[str, str] = {
     "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
 }
 
-# dataset -> the application permission Graph requires for it (graph.md)
+# dataset -> the application permission Graph requires for it (docs/graph.md)
 PERMISSION_FOR: dict[str, str] = {
     "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
     "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",
@@ -289,8 +291,7 @@ _COLLECTED_YEARS = range(2000, 2100)
 
 
 def _check_time(what: str, value: Any) -> Any:
-    from reportgen.posture import parse_time   # the one Graph time parser; posture imports this module
-    t = parse_time(value) if isinstance(value, str) else None
+    t = parse_iso(value)
     if t is None or t.year not in _COLLECTED_YEARS:
         raise EvidenceError(f"collection.json: {what} {str(value)[:40]!r} is not a date and time between "
                             f"{_COLLECTED_YEARS.start} and {_COLLECTED_YEARS.stop - 1}")
@@ -399,6 +400,14 @@ class EvidenceReader:
 
     def has(self, dataset: str) -> bool:
         return dataset in self.meta["datasets"]
+
+    def page_index(self) -> dict[str, tuple[str, ...]]:
+        """dataset -> its stored pages, as paths relative to the client folder (``evidence/pages/...``)."""
+        out = {}
+        for name, entry in self.meta["datasets"].items():
+            pages = entry.get("pages") if isinstance(entry, dict) else None
+            out[name] = tuple(f"evidence/{p}" for p in pages if isinstance(p, str)) if isinstance(pages, list) else ()
+        return out
 
     def datasets(self, prefix: str) -> list[str]:
         return sorted(d for d in self.meta["datasets"] if d == prefix or d.startswith(prefix + "."))

@@ -7,15 +7,10 @@ distinction to never pass on data that did not arrive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
-
-def iso_z(dt: datetime) -> str:
-    """The one timestamp format of evidence, results and reports: UTC, whole seconds, 'Z'."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from datetime import datetime
 
 
-# Role template ids (graph.md). Ordered: most powerful first.
+# Role template ids, most powerful first.
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLES: dict[str, str] = {
     GLOBAL_ADMIN: "Global Administrator",
@@ -40,7 +35,7 @@ PRIVILEGED_ROLES: dict[str, str] = {
     "e8cef6f1-e4bd-4ea8-bc07-4b8d950f4477": "Privileged Authentication Administrator (legacy)",
 }
 
-# Application ids (graph.md)
+# Application ids
 APP_AZURE_PORTAL = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 APP_M365_ADMIN = "618dd325-23f6-4b6f-8380-4df78026e39b"
 APP_AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
@@ -161,6 +156,8 @@ class SignIn:
 class Gap:
     source: str
     reason: str
+    code: str | None = None      # Graph's error code, when the gap came from an error answer
+    status: int | None = None    # its HTTP status
 
 
 @dataclass
@@ -187,38 +184,14 @@ class Posture:
     gaps: list[Gap] = field(default_factory=list)
     domains: tuple[str, ...] = ()
     group_names: dict[str, str] = field(default_factory=dict)   # cosmetic: ids are shown where absent
+    pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> stored pages (evidence/...)
 
-    def gap_reason(self, *sources: str) -> str | None:
+    def gap_for(self, *sources: str) -> Gap | None:
         for g in self.gaps:
             if any(g.source.startswith(s) for s in sources):
-                return g.reason
+                return g
         return None
 
-
-@dataclass
-class Affected:
-    upn: str
-    display_name: str = ""
-    detail: str = ""
-    exception: str | None = None
-    object_id: str = ""   # for matching exceptions by object id; not part of results.json
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"upn": self.upn, "display_name": self.display_name, "detail": self.detail,
-                "exception": self.exception}
-
-
-@dataclass
-class CheckResult:
-    id: str
-    title: str
-    severity: str
-    status: str   # pass | fail | warn | excepted | not_evaluated | manual
-    reason: str
-    affected: list[Affected] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "severity": self.severity, "status": self.status,
-                "reason": self.reason, "affected": [a.as_dict() for a in self.affected],
-                "metrics": self.metrics}
+    def gap_reason(self, *sources: str) -> str | None:
+        g = self.gap_for(*sources)
+        return g.reason if g is not None else None

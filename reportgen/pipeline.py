@@ -14,17 +14,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from reportgen import __version__
-from reportgen.checks import Facts, Inputs, apply_exceptions, readiness, run_checks
+from reportgen import __version__, history
+from reportgen.assess import ClientFacts, assess
+from reportgen.checks import Inputs
 from reportgen.config import Client, Config
-from reportgen.controls import Catalogs, evaluate_controls, frameworks_for, load_catalogs
-from reportgen.evidence import EvidenceReader, EvidenceWriter, copy_evidence
-from reportgen.facts import Tables, phase2_facts
-from reportgen.model import iso_z
-from reportgen.package import clean_leftovers, publish, write_json, write_manifest
-from reportgen.posture import build_posture
-from reportgen.report import ExceptionRow, Firm, ReportData
-from reportgen import history
+from reportgen.controls import Catalogs, load_catalogs
+from reportgen.evidence import EvidenceWriter, copy_evidence
+from reportgen.package import clean_leftovers, file_index, publish, write_json, write_manifest
+from reportgen.render import OUTPUTS, RenderOptions
+from reportgen.report import Firm, ReportData
 
 
 # Collection waits on Graph (pacing, latency); evaluation and rendering use a CPU. The batch runs
@@ -35,14 +33,6 @@ CPU_GATE: Any = contextlib.nullcontext()
 
 class ClientError(Exception):
     """This client failed; the message says why in plain words."""
-
-
-def pdf_name(slug: str, period: str) -> str:
-    return f"{slug}-{period}-mfa-compliance.pdf"
-
-
-def xlsx_name(slug: str, period: str) -> str:
-    return f"{slug}-{period}-mfa-compliance.xlsx"
 
 
 @dataclass
@@ -81,7 +71,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
         copy_evidence(job.evidence_from / "evidence", evidence)
         return
     if c.source == "demo":
-        from reportgen import demo
+        from reportgen.collect import demo
         at = demo.collection_time(job.period)
         tenant = demo.build_tenant(c.demo_profile, c.slug, job.period)
         progress("generating demo evidence")
@@ -105,59 +95,12 @@ def _firm(job: Job, folder: Path) -> Firm:
                 contact=f.get("contact", ""), disclaimer=f.get("disclaimer", ""))
 
 
-def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> tuple[dict[str, Any], ReportData]:
-    """Evidence in ``folder/evidence`` -> results.json document and the report view model."""
+def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> ReportData:
+    """Evidence in ``folder/evidence`` -> the typed results and the report's view model."""
     c = job.client
-    ev = EvidenceReader(folder / "evidence")
-    posture = build_posture(ev)
-    inp = _inputs(job)
-    facts = Facts(posture, inp)   # shared by the checks and the report tables
-    results = run_checks(posture, inp, catalogs.check_meta, facts)
-    day = posture.collected_at.date()
-    applied = apply_exceptions(results, c.exceptions, day)
-    controls = evaluate_controls(frameworks_for(catalogs, c.institution_type), results)
-    by = {r.id: r for r in results}
-    mfa02 = by["MFA-02"].metrics
-    app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
-    collection = {"status": ev.meta.get("status", "failed"),
-                  "gaps": [{"source": g.source, "reason": g.reason} for g in posture.gaps],
-                  "window": {"start": iso_z(posture.window_start), "end": iso_z(posture.window_end)},
-                  "lookback_days": inp.lookback_days}
-    if collection["status"] == "complete" and posture.gaps:
-        collection["status"] = "partial"
-    for key in ("granted_permissions", "missing_permissions", "write_permissions"):
-        if app.get(key) is not None:
-            collection[key] = app[key]
-    tables = Tables(posture, inp, facts)
-    priv = tables.privileged()
-    doc = {
-        "schema_version": 1,
-        "tool": {"name": "reportgen", "version": __version__},
-        "client": {"slug": c.slug, "name": c.name, "tenant_id": c.tenant_id or posture.tenant_id,
-                   "institution_type": c.institution_type},
-        "period": job.period,
-        "collected_at": iso_z(posture.collected_at),
-        "collection": collection,
-        "readiness": readiness(results, posture),
-        "summary": {"enabled_users": sum(1 for u in posture.users if u.enabled) if posture.users is not None else None,
-                    "mfa_registered_pct": mfa02.get("pct"),
-                    "privileged_users": len(priv) if posture.role_assignments is not None else None},
-        "checks": [r.as_dict() for r in results],
-        "controls": controls,
-    }
-    exceptions = [ExceptionRow(id=e.id, check=e.check, subject=e.subject, approved_by=e.approved_by,
-                               approved_on=e.approved_on.isoformat(),
-                               expires_on=e.expires_on.isoformat() if e.expires_on else None,
-                               compensating_control=e.compensating_control, reference=e.reference,
-                               state=e.state_on(day), applied=applied.get(e.id, False)) for e in c.exceptions]
-    data = ReportData(
-        results=doc, firm=_firm(job, folder), check_meta=catalogs.check_meta,
-        frameworks=[{"id": f.id, "name": f.name, "version": f.version, "binding": f.binding, "status": f.status,
-                     "source_url": f.source_url} for f in frameworks_for(catalogs, c.institution_type)],
-        users=tables.users(), privileged=priv, emergency=tables.emergency(), policies=tables.policies(),
-        phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
-        phase2=phase2_facts(posture, results, inp), generated_at=doc["collected_at"])
-    return doc, data
+    facts = ClientFacts(slug=c.slug, name=c.name, tenant_id=c.tenant_id, institution_type=c.institution_type,
+                        exceptions=tuple(c.exceptions))
+    return assess(folder / "evidence", facts, _inputs(job), catalogs, _firm(job, folder), job.period)
 
 
 def client_record(job: Job) -> dict[str, Any]:
@@ -195,15 +138,16 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
 def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: Callable[[str], None],
                          timings: dict[str, float]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Evidence in ``staging`` -> results, report files and manifest, all in ``staging``."""
-    slug, period = job.client.slug, job.period
+    period = job.period
     t1 = time.monotonic()
     progress("evaluating")
-    doc, data = evaluate(job, staging, catalogs)
-    hist = history.load(job.out_root, slug, period, job.evidence_from, seed_file=job.client.history)
+    data = evaluate(job, staging, catalogs)
+    doc = data.results.to_json()
+    hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
     data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
     timings["evaluate"] = round(time.monotonic() - t1, 3)
-    if doc["collection"]["status"] == "failed":
-        raise ClientError("collection failed: " + "; ".join(g["reason"] for g in doc["collection"]["gaps"][:3]))
+    if data.results.collection.status == "failed":
+        raise ClientError("collection failed: " + "; ".join(g.reason for g in data.results.collection.gaps[:3]))
     write_json(staging / "results.json", doc)
     write_json(staging / "history.json", hist)
     record = client_record(job)
@@ -217,7 +161,10 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     write_json(staging / "client.json", record)
     t2 = time.monotonic()
     progress("rendering")
-    _render(job, staging, doc, data)
+    data.evidence_index = [f for f in file_index(staging) if f["path"].startswith("evidence/")]
+    options = RenderOptions(max_rows=job.defaults.get("max_rows_in_pdf", 25))
+    for out in OUTPUTS:
+        out.render(data, staging / out.filename(job.client.slug, period), options)
     timings["render"] = round(time.monotonic() - t2, 3)
     ev_meta = json.loads((staging / "evidence" / "collection.json").read_text())
     write_manifest(staging, {
@@ -227,16 +174,3 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
         "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
     })
     return doc, hist
-
-
-def _render(job: Job, folder: Path, doc: dict[str, Any], data: ReportData) -> None:
-    from reportgen.package import dumps, file_index
-    from reportgen.render.pdf import render_pdf
-    from reportgen.render.xlsx import render_xlsx
-    slug, period = job.client.slug, job.period
-    data.evidence_index = [f for f in file_index(folder) if f["path"].startswith("evidence/")]
-    index = dumps({"files": data.evidence_index})
-    render_pdf(data, folder / pdf_name(slug, period), max_rows=job.defaults.get("max_rows_in_pdf", 25),
-               attachments=[("results.json", dumps(doc), "Machine-readable results (schema_version 1)"),
-                            ("evidence-index.json", index, "Evidence files with SHA-256 hashes")])
-    render_xlsx(data, folder / xlsx_name(slug, period))

@@ -6,10 +6,10 @@ that could make a check pass.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from reportgen import model as m
+from reportgen.dates import parse_iso
 from reportgen.evidence import EvidenceReader, source_of
 from reportgen.model import CAPolicy, Gap, Posture, Registration, RoleAssignment, SignIn, User
 
@@ -49,29 +49,6 @@ def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
-def parse_time(v: Any) -> datetime | None:
-    if not isinstance(v, str) or not v:
-        return None
-    try:
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        # Graph sends 7 fractional digits, which fromisoformat of 3.11 rejects
-        try:
-            head, _, frac = v.rstrip("Z").partition(".")
-            dt = datetime.fromisoformat(head + ("." + frac[:6] if frac else "") + "+00:00")
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    # 0001-01-01 is Graph's "never"
-    if dt.year < 1900:
-        return None
-    try:
-        return dt.astimezone(timezone.utc)
-    except OverflowError:  # 9999-12-31 with a negative offset
-        return None
-
-
 def _user(o: dict[str, Any]) -> User | None:
     uid = o.get("id")
     if not isinstance(uid, str) or not uid:
@@ -79,7 +56,7 @@ def _user(o: dict[str, Any]) -> User | None:
     sia = o.get("signInActivity")
     last = None
     if isinstance(sia, dict):
-        times = [parse_time(sia.get(k)) for k in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime",
+        times = [parse_iso(sia.get(k)) for k in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime",
                                                  "lastSuccessfulSignInDateTime")]
         times = [t for t in times if t]
         last = max(times) if times else None
@@ -92,7 +69,7 @@ def _user(o: dict[str, Any]) -> User | None:
         enabled=o.get("accountEnabled") is not False,
         user_type=_s(o.get("userType")) or "Member",
         synced=o.get("onPremisesSyncEnabled") is True,
-        created=parse_time(o.get("createdDateTime")),
+        created=parse_iso(o.get("createdDateTime")),
         last_sign_in=last, sign_in_activity_known="signInActivity" in o,
     )
 
@@ -134,7 +111,7 @@ def _policy(o: dict[str, Any]) -> CAPolicy | None:
 
 
 def _signin(o: dict[str, Any]) -> SignIn | None:
-    created = parse_time(o.get("createdDateTime"))
+    created = parse_iso(o.get("createdDateTime"))
     if created is None or not isinstance(o.get("id"), str):
         return None
     status = o.get("status") if isinstance(o.get("status"), dict) else {}
@@ -203,11 +180,13 @@ def _roles(items: Iterable[dict[str, Any]], kind: str) -> list[RoleAssignment]:
 
 def build_posture(ev: EvidenceReader) -> Posture:
     meta = ev.meta
-    collected = parse_time(meta.get("collected_at"))
+    collected = parse_iso(meta.get("collected_at"))
     window = meta.get("window") if isinstance(meta.get("window"), dict) else {}
     if collected is None:
         raise PostureError("collection.json has no valid collected_at")
-    gaps = [Gap(source=_s(g.get("source")), reason=_s(g.get("reason"))) for g in ev.gaps]
+    gaps = [Gap(source=_s(g.get("source")), reason=_s(g.get("reason")),
+                code=g.get("code") if isinstance(g.get("code"), str) else None,
+                status=g.get("status") if isinstance(g.get("status"), int) else None) for g in ev.gaps]
 
     def have(ds: str) -> bool:
         return ev.has(ds)
@@ -298,8 +277,8 @@ def build_posture(ev: EvidenceReader) -> Posture:
         tenant_id=_s(meta.get("tenant_id")) or _s(org.get("id")),
         tenant_name=_s(org.get("displayName")),
         collected_at=collected,
-        window_start=parse_time(window.get("start")) or collected,
-        window_end=parse_time(window.get("end")) or collected,
+        window_start=parse_iso(window.get("start")) or collected,
+        window_end=parse_iso(window.get("end")) or collected,
         source=_s(meta.get("source")),
         has_p1=p1, has_p2=p2, users=users, registrations=registrations, registration_source=reg_source,
         ca_policies=policies, security_defaults=security_defaults, methods_policy=methods_policy,
@@ -309,4 +288,5 @@ def build_posture(ev: EvidenceReader) -> Posture:
         group_names={g["id"]: _s(g.get("displayName")) for ds in ev.datasets("groups") for g in ev.values(ds)
                      if isinstance(g.get("id"), str) and g.get("displayName")},
         domains=tuple(_s(d.get("name")) for d in _list(org.get("verifiedDomains")) if isinstance(d, dict)),
+        pages=ev.page_index(),
     )

@@ -1,13 +1,16 @@
-"""The view model that renderers consume: results plus tables, never raw Graph JSON.
+"""The view model that renderers consume: typed results plus tables, never raw Graph JSON.
 
-Everything here is plain data (str, int, float, bool, None, lists, dicts). Tenant text in
-it is untrusted: renderers must escape it (PDF) and store it as strings (Excel).
+Tenant text in it is untrusted: renderers must escape it (PDF) and store it as strings (Excel).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from reportgen.checks import CheckMeta
+from reportgen.controls import Framework
+from reportgen.results import Results
 
 
 @dataclass(frozen=True)
@@ -95,20 +98,22 @@ class ExceptionRow:
 
 @dataclass
 class ReportData:
-    results: dict[str, Any]          # exactly the results.json document
+    results: Results
     firm: Firm
-    check_meta: dict[str, dict[str, Any]]   # id -> title, severity, rationale, remediation, references
-    frameworks: list[dict[str, Any]]        # id, name, version, binding, status, source_url
+    check_meta: dict[str, CheckMeta]
+    frameworks: list[Framework]             # those that govern this client, in listing order
     users: list[UserRow] = field(default_factory=list)
     privileged: list[PrivilegedRow] = field(default_factory=list)
     emergency: list[EmergencyRow] = field(default_factory=list)
     policies: list[PolicyRow] = field(default_factory=list)
     phase2_sign_ins: list[SignInRow] = field(default_factory=list)
     exceptions: list[ExceptionRow] = field(default_factory=list)
-    # Facts the phase-2 walkthrough fills in (see reportgen.facts.phase2_facts)
-    phase2: dict[str, Any] = field(default_factory=dict)
     # Month over month; None before a first earlier period exists
     trend: list[dict[str, Any]] | None = None     # [{period, mfa_registered_pct, open: {critical..low}}]
-    changes: dict[str, list[str]] | None = None   # {"new": [ids], "resolved": [...], "still_open": [...]}
+    changes: dict[str, Any] | None = None         # {"new": [ids], "resolved": [...], "still_open": [...], "since": period}
     evidence_index: list[dict[str, Any]] = field(default_factory=list)  # [{path, sha256, size}]
-    generated_at: str = ""            # ISO date used as the document date (= collection time)
+
+    @property
+    def generated_at(self) -> str:
+        """The document date: the collection time, so that the same evidence renders the same bytes."""
+        return self.results.collected_at

@@ -10,13 +10,14 @@ one, which would let a typo'd second ``checks:`` hide the first), and it raises 
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["YamlError", "LineMap", "load_yaml", "load_yaml_text"]
+__all__ = ["YamlError", "CatalogError", "LineMap", "ValidatedFile", "load_yaml", "load_yaml_text"]
 
 Key = tuple[Any, ...]
 
@@ -30,6 +31,10 @@ class YamlError(ValueError):
         self.problem = problem
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {problem}")
+
+
+class CatalogError(YamlError):
+    """A data file (check metadata or framework catalog) that cannot be used."""
 
 
 class LineMap(dict):
@@ -175,3 +180,70 @@ def load_yaml(path: Path | str) -> tuple[Any, LineMap]:
         line = raw[: e.start].count(b"\n") + 1
         raise YamlError(path, line, "the file is not UTF-8 text") from None
     return load_yaml_text(text, path)
+
+
+class ValidatedFile:
+    """One YAML data file being validated: its bytes, data, line map, and error helpers that name
+    ``path:line``. Used for the check metadata and the framework catalogs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.raw = path.read_bytes()
+        except OSError as e:
+            raise CatalogError(path, None, f"cannot read catalog file: {e.strerror or e}") from None
+        self.sha256 = hashlib.sha256(self.raw).hexdigest()
+        try:
+            self.data, self.lines = load_yaml(path)
+        except YamlError as e:
+            raise CatalogError(path, e.line, e.problem) from None
+
+    def err(self, at: Sequence[Any], problem: str) -> CatalogError:
+        return CatalogError(self.path, self.lines.line_of(tuple(at)), problem)
+
+    def mapping(self, value: Any, at: tuple, what: str, fields: Mapping[str, bool]) -> dict:
+        if not isinstance(value, dict):
+            raise self.err(at, f"{what} must be a mapping, not {_kind(value)}")
+        for k in value:
+            if k not in fields:
+                raise self.err(at + (k,), f"{what}: unknown key {k!r} (allowed: {', '.join(fields)})")
+        for k, required in fields.items():
+            if required and k not in value:
+                raise self.err(at, f"{what}: missing required key {k!r}")
+        return value
+
+    def text(self, value: Any, at: tuple, what: str, required: bool = True) -> str:
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str):
+            raise self.err(at, f"{what} must be text, not {_kind(value)}")
+        value = value.strip()
+        if required and not value:
+            raise self.err(at, f"{what} must not be empty")
+        return value
+
+    def flag(self, value: Any, at: tuple, what: str) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.err(at, f"{what} must be true or false, not {value!r}")
+        return value
+
+    def enum(self, value: Any, at: tuple, what: str, allowed: Sequence[str]) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise self.err(at, f"{what}: unknown value {value!r} (allowed: {', '.join(allowed)})")
+        return value
+
+    def text_list(self, value: Any, at: tuple, what: str, allow_empty: bool = False) -> list[str]:
+        if not isinstance(value, list):
+            raise self.err(at, f"{what} must be a list, not {_kind(value)}")
+        if not value and not allow_empty:
+            raise self.err(at, f"{what} must not be empty")
+        return [self.text(v, at + (i,), f"{what}[{i}]") for i, v in enumerate(value)]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)

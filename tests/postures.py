@@ -18,7 +18,8 @@ from typing import Iterable
 from reportgen import model as m
 from reportgen.checks import Inputs, run_checks
 from reportgen.config import ExceptionEntry
-from reportgen.model import CAPolicy, CheckResult, Gap, Posture, Registration, RoleAssignment, SignIn, User
+from reportgen.model import CAPolicy, Gap, Posture, Registration, RoleAssignment, SignIn, User
+from reportgen.results import CheckResult
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
@@ -227,7 +228,7 @@ class PostureBuilder:
 
 def run(p: Posture, **inputs) -> dict[str, CheckResult]:
     """run_checks with ``Inputs(**inputs)``; results by check id."""
-    results = run_checks(p, Inputs(**inputs), {})
+    results = run_checks(p, Inputs(**inputs))
     return {r.id: r for r in results}
 
 

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reportgen.checks import CheckMeta
+from reportgen.controls import Control, Framework, load_catalogs
 from reportgen.report import (EmergencyRow, ExceptionRow, Firm, PolicyRow, PrivilegedRow, ReportData,
                               SignInRow, UserRow)
+from reportgen.results import (Affected, CheckResult, ClientInfo, Collection, ControlResult, EvidenceRef, GapResult,
+                               Results, Summary)
+from reportgen.vocab import CollectionStatus, ControlStatus, Readiness, Severity, Status
 
 HOSTILE = '<img src="file:///etc/passwd"><script>alert(1)</script>=HYPERLINK("http://x","y")'
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,10 +22,18 @@ def sample_firm() -> Firm:
 
 
 def _check(cid, status, severity="high", affected=(), reason=None, metrics=None):
-    return {"id": cid, "title": f"Title of {cid}", "severity": severity, "status": status,
-            "reason": reason or f"{cid} is {status}.",
-            "affected": [{"upn": u, "display_name": d, "detail": t, "exception": e} for u, d, t, e in affected],
-            "metrics": metrics or {}}
+    return CheckResult(id=cid, title=f"Title of {cid}", severity=Severity(severity), status=Status(status),
+                       reason=reason or f"{cid} is {status}.",
+                       affected=[Affected(upn=u, display_name=d, detail=t, exception=e) for u, d, t, e in affected],
+                       metrics=metrics or {},
+                       evidence=(EvidenceRef("users", "users", ("evidence/pages/users-0001.json",)),))
+
+
+def _framework(fid, name, version, binding, controls):
+    return Framework(id=fid, name=name, version=version, as_of="2026-11-15", binding=binding, status="active",
+                     source_url="", applies_to=("bank",), path=ROOT, sha256="0" * 64,
+                     controls=[Control(id=c.id, title=c.title, requirement=f"Requirement of {c.id}.",
+                                       checks=tuple(c.checks)) for c in controls])
 
 
 def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
@@ -37,7 +50,7 @@ def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
         _check("MMFA-01", "pass", "critical"),
         _check("MMFA-02", "fail", "critical"),
         _check("MMFA-03", "fail", "high", [("ops@bank.example", name, "Azure CLI: 14 single-factor sign-ins, last 2026-11-29T08:00:00Z", None)]),
-        _check("MMFA-04", "warn", "high"),
+        _check("MMFA-04", "warn", "high", [("svc-deploy@bank.example", "Deploy", "name matches the service-account pattern", None)]),
         _check("MMFA-05", "fail", "medium", [("ga2@bank.example", "GA Two", "no mail or otherMails", None)]),
         _check("MMFA-06", "manual", "medium", reason="Postponement is not readable through Graph; no attestation given."),
         _check("EA-01", "pass", "critical"),
@@ -56,34 +69,37 @@ def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
         _check("MFA-10", "warn", "medium"),
         _check("LOG-01", "not_evaluated", "medium", reason="Sign-in logs were not collected: tenant has no Entra ID P1 licence."),
     ]
-    results = {
-        "schema_version": 1,
-        "tool": {"name": "reportgen", "version": "1.0.0"},
-        "client": {"slug": "first-example-bank", "name": "First Example Bank, N.A. " + (HOSTILE if hostile else ""),
-                   "tenant_id": "00000000-0000-0000-0000-000000000001", "institution_type": "bank"},
-        "period": "2026-11",
-        "collected_at": "2026-12-01T06:00:00Z",
-        "collection": {"status": "partial", "gaps": [{"source": "auditLogs/signIns", "reason": "tenant has no Entra ID P1 licence"}]},
-        "readiness": {"mandatory_mfa_phase1": "ready", "mandatory_mfa_phase2": "not_ready"},
-        "summary": {"enabled_users": n_users, "mfa_registered_pct": 80.0, "privileged_users": 3},
-        "checks": checks,
-        "controls": [
-            {"framework": "microsoft-mandatory-mfa", "id": "MMFA-P2", "title": "Phase 2: Azure Resource Manager", "status": "not_met", "checks": ["MMFA-02", "MMFA-03"]},
-            {"framework": "glba-interagency", "id": "III.C.1.a", "title": "Access controls", "status": "not_met", "checks": ["MFA-01", "MFA-02"]},
-            {"framework": "glba-interagency", "id": "III.F", "title": "Report to the board", "status": "not_assessed", "checks": []},
-            {"framework": "nist-csf-2.0", "id": "PR.AA-03", "title": "Users authenticated", "status": "partially_met", "checks": ["MFA-04"]},
-        ],
-    }
-    meta = {c["id"]: {"title": c["title"], "severity": c["severity"],
-                      "rationale": "Why this matters, in two sentences for a board member.",
-                      "remediation": "Step one. Step two.",
-                      "references": ["16 CFR 314.4(c)(5)", "https://learn.microsoft.com/entra/identity/authentication/concept-mandatory-multifactor-authentication"]}
+    controls = [
+        ControlResult("ms-mandatory-mfa", "phase-2-azure-resource-manager", "Phase 2: Azure Resource Manager",
+                      ControlStatus.NOT_MET, ["MMFA-02", "MMFA-03"]),
+        ControlResult("glba-interagency", "III.C.1.a", "Access controls", ControlStatus.NOT_MET, ["MFA-01", "MFA-02"]),
+        ControlResult("glba-interagency", "III.F", "Report to the board", ControlStatus.NOT_ASSESSED, []),
+        ControlResult("nist-csf-2.0", "PR.AA-03", "Users authenticated", ControlStatus.PARTIALLY_MET, ["MFA-04"]),
+    ]
+    results = Results(
+        tool_version="1.0.0",
+        client=ClientInfo(slug="first-example-bank", name="First Example Bank, N.A. " + (HOSTILE if hostile else ""),
+                          tenant_id="00000000-0000-0000-0000-000000000001", institution_type="bank"),
+        period="2026-11", collected_at="2026-12-01T06:00:00Z",
+        collection=Collection(status=CollectionStatus.PARTIAL,
+                              gaps=[GapResult("auditLogs/signIns", "tenant has no Entra ID P1 licence")],
+                              window_start="2026-11-01T06:00:00Z", window_end="2026-12-01T06:00:00Z", lookback_days=30),
+        phase1=Readiness.READY, phase2=Readiness.NOT_READY,
+        summary=Summary(enabled_users=n_users, mfa_registered_pct=80.0, privileged_users=3),
+        checks=checks, controls=controls)
+    meta = {c.id: CheckMeta(id=c.id, title=c.title, severity=c.severity,
+                            rationale="Why this matters, in two sentences for a board member.",
+                            remediation="Step one. Step two.",
+                            references=("16 CFR 314.4(c)(5)", "https://learn.microsoft.com/entra/identity/authentication/concept-mandatory-multifactor-authentication"))
             for c in checks}
+    frameworks = [
+        load_catalogs().framework("ms-mandatory-mfa"),
+        _framework("glba-interagency", "Interagency Guidelines Establishing Information Security Standards", "2001",
+                   "regulation", controls[1:3]),
+        _framework("nist-csf-2.0", "NIST CSF 2.0", "2.0", "benchmark", controls[3:]),
+    ]
     return ReportData(
-        results=results, firm=sample_firm(), check_meta=meta,
-        frameworks=[{"id": "microsoft-mandatory-mfa", "name": "Microsoft mandatory MFA for Azure", "version": "2025-10", "binding": "vendor", "status": "active", "source_url": ""},
-                    {"id": "glba-interagency", "name": "Interagency Guidelines Establishing Information Security Standards", "version": "2001", "binding": "regulation", "status": "active", "source_url": ""},
-                    {"id": "nist-csf-2.0", "name": "NIST CSF 2.0", "version": "2.0", "binding": "benchmark", "status": "active", "source_url": ""}],
+        results=results, firm=sample_firm(), check_meta=meta, frameworks=frameworks,
         users=users,
         privileged=[PrivilegedRow(upn=f"user{i:05d}@bank.example", display_name=name, roles=["Global Administrator"],
                                   assignment="active", mfa_registered=True, methods=["fido2SecurityKey"],
@@ -104,13 +120,9 @@ def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
                     ExceptionRow(id="EXC-2025-009", check="MFA-02", subject="old@bank.example",
                                  approved_by="Jane Roe", approved_on="2025-01-01", expires_on="2025-12-31",
                                  compensating_control="-", reference="-", state="expired", applied=False)],
-        phase2={"postponed": "unknown", "cli_users": 1, "powershell_users": 0, "mobile_users": 0,
-                "automation_accounts": ["svc-deploy@bank.example"], "global_admins_without_email": ["ga2@bank.example"],
-                "arm_covered_by": None, "security_defaults": False},
         trend=[{"period": "2026-09", "mfa_registered_pct": 70.0, "open": {"critical": 3, "high": 4, "medium": 2, "low": 0}},
                {"period": "2026-10", "mfa_registered_pct": 75.5, "open": {"critical": 2, "high": 4, "medium": 3, "low": 0}},
                {"period": "2026-11", "mfa_registered_pct": 80.0, "open": {"critical": 2, "high": 3, "medium": 2, "low": 0}}],
         changes={"new": ["MMFA-05"], "resolved": ["MFA-05"], "still_open": ["MMFA-02", "EA-02"]},
         evidence_index=[{"path": "evidence/collection.json", "sha256": "0" * 64, "size": 1234}],
-        generated_at="2026-12-01T06:00:00Z",
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from reportgen import demo
+from reportgen.collect import demo
 from tests.test_cli import write_config
 from tests.test_e2e import cli
 

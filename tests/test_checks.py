@@ -1,5 +1,5 @@
-"""The 21 checks of checks.md on crafted postures: pass, fail, warn, not_evaluated (with a reason),
-excepted, and the readiness roll-up. The spec is /work/shared/spec/checks.md and contracts.md."""
+"""Every check on crafted postures: pass, fail, warn, not_evaluated (with a reason), excepted, and the
+readiness roll-up (docs/checks.md describes each check)."""
 from __future__ import annotations
 
 import sys
@@ -13,7 +13,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from postures import (AUTHENTICATOR, FIDO2, NOW, TODAY, PostureBuilder, block_legacy_policy, ca_policy,  # noqa: E402
                       exception, mfa_policy, phishing_resistant_admin_policy, register_info_policy, run, uid)
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import CHECK_IDS, apply_exceptions, readiness, run_checks, Inputs  # noqa: E402
+from reportgen.checks import apply_exceptions, check_ids, readiness as _readiness_pair, run_checks, Inputs  # noqa: E402
+from reportgen.results import CheckResult  # noqa: E402
+
+CHECK_IDS = check_ids()
+
+
+def readiness(results, p):
+    phase1, phase2 = _readiness_pair(results, p)
+    return {"mandatory_mfa_phase1": phase1, "mandatory_mfa_phase2": phase2}
 
 EA1, EA2 = "bg-01@bank.onmicrosoft.com", "bg-02@bank.onmicrosoft.com"
 ADMIN = "admin@bank.com"
@@ -35,16 +43,16 @@ def good(**kw) -> PostureBuilder:
     return b
 
 
-def check(b: PostureBuilder | m.Posture, cid: str, **inputs) -> m.CheckResult:
+def check(b: PostureBuilder | m.Posture, cid: str, **inputs) -> CheckResult:
     p = b.build() if isinstance(b, PostureBuilder) else b
     return run(p, **{**INPUTS, **inputs})[cid]
 
 
-def upns(r: m.CheckResult) -> list[str]:
+def upns(r: CheckResult) -> list[str]:
     return sorted(a.upn for a in r.affected)
 
 
-def assert_not_evaluated(r: m.CheckResult, *words: str) -> None:
+def assert_not_evaluated(r: CheckResult, *words: str) -> None:
     assert r.status == "not_evaluated", (r.id, r.status, r.reason)
     assert r.reason.strip(), r.id
     for w in words:
@@ -62,11 +70,23 @@ def test_well_run_tenant_passes_every_check():
         assert r.reason.strip() and r.affected == []
 
 
-def test_run_checks_uses_catalog_titles_and_severities():
-    meta = {"MFA-02": {"title": "Every enabled member is registered", "severity": "critical"}}
-    r = {x.id: x for x in run_checks(good().build(), Inputs(**INPUTS), meta)}
+def test_run_checks_uses_catalog_titles_severities_and_order():
+    from dataclasses import replace
+    from reportgen.checks import load_meta
+    meta = dict(reversed(list(load_meta().checks.items())))
+    meta["MFA-02"] = replace(meta["MFA-02"], title="Every enabled member is registered", severity="critical")
+    results = run_checks(good().build(), Inputs(**INPUTS), meta)
+    r = {x.id: x for x in results}
     assert (r["MFA-02"].title, r["MFA-02"].severity) == ("Every enabled member is registered", "critical")
-    assert r["MFA-03"].title == "MFA-03"
+    assert [x.id for x in results] == list(meta)     # the metadata's order is the report order
+
+
+def test_run_checks_refuses_metadata_that_does_not_match_the_checks():
+    from reportgen.checks import load_meta
+    meta = dict(load_meta().checks)
+    meta.pop("MFA-03")
+    with pytest.raises(ValueError, match="MFA-03"):
+        run_checks(good().build(), Inputs(**INPUTS), meta)
 
 
 # =========================================================================== MMFA-01 phase 1
@@ -488,7 +508,7 @@ class TestEA04:
         assert check(b, "EA-04").status == "fail"
 
     def test_exclusion_from_report_only_policy_is_not_an_ea04_failure(self):
-        # checks.md: an MFA policy is an *enabled* one; idle policies are MFA-08's business
+        # an MFA policy is an *enabled* one; idle policies are MFA-08's business
         b = good().policy(ca_policy("Pilot MFA", state="enabledForReportingButNotEnforced", controls=["mfa"],
                                     exclude_users=[EA1]))
         assert check(b, "EA-04").status == "pass"
@@ -756,7 +776,7 @@ class TestMFA04:
 
     def test_warn_is_never_excepted(self):
         b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
-        results = run_checks(b.build(), Inputs(**INPUTS), {})
+        results = run_checks(b.build(), Inputs(**INPUTS))
         apply_exceptions(results, [exception("MFA-04", "helpdesk@bank.com")], TODAY)
         assert {r.id: r.status for r in results}["MFA-04"] == "warn"
 
@@ -1080,7 +1100,7 @@ EXCEPTABLE = ["MMFA-01", "MMFA-02", "MMFA-03", "MMFA-04", "MMFA-05", "EA-01", "E
 
 def _apply(cid: str, exceptions, on=TODAY):
     b, subjects = _failing(cid)
-    results = run_checks(b.build(), Inputs(**INPUTS), {})
+    results = run_checks(b.build(), Inputs(**INPUTS))
     r = {x.id: x for x in results}[cid]
     assert r.status == "fail" and upns(r) == sorted(subjects), (cid, r.status, r.reason, upns(r))
     applied = apply_exceptions(results, exceptions, on)
@@ -1138,12 +1158,12 @@ class TestExceptions:
     def test_fail_without_subjects_is_never_excepted(self):
         b = good()
         b._policies = [block_legacy_policy()]
-        results = run_checks(b.build(), Inputs(**INPUTS), {})
+        results = run_checks(b.build(), Inputs(**INPUTS))
         apply_exceptions(results, [exception("MFA-01", ALICE)], TODAY)
         assert {r.id: r.status for r in results}["MFA-01"] == "fail"
 
     def test_passing_and_not_evaluated_checks_are_untouched(self):
-        results = run_checks(good().missing("registrations").build(), Inputs(**INPUTS), {})
+        results = run_checks(good().missing("registrations").build(), Inputs(**INPUTS))
         before = [(r.id, r.status, r.reason) for r in results]
         apply_exceptions(results, [exception(cid, ALICE, id=f"E{i}") for i, cid in enumerate(CHECK_IDS)], TODAY)
         assert [(r.id, r.status, r.reason) for r in results] == before
@@ -1162,7 +1182,7 @@ class TestExceptions:
 
 def _readiness(b: PostureBuilder, **inputs) -> dict[str, str]:
     p = b.build()
-    results = run_checks(p, Inputs(**{**INPUTS, **inputs}), {})
+    results = run_checks(p, Inputs(**{**INPUTS, **inputs}))
     return readiness(results, p)
 
 
@@ -1197,7 +1217,7 @@ class TestReadiness:
     def test_not_ready_when_mmfa03_fails_but_is_excepted(self):
         b = _no_arm_coverage(good()).sign_in(ALICE, m.APP_AZURE_CLI, mfa=False)
         p = b.build()
-        results = run_checks(p, Inputs(**INPUTS), {})
+        results = run_checks(p, Inputs(**INPUTS))
         apply_exceptions(results, [exception("MMFA-03", ALICE)], TODAY)
         assert {r.id: r.status for r in results}["MMFA-03"] == "excepted"
         assert readiness(results, p)["mandatory_mfa_phase2"] == "not_ready"
@@ -1235,6 +1255,6 @@ class TestReadiness:
     def test_phase1_excepted_is_not_ready_made_ready(self):
         b = good().sign_in(ALICE, m.APP_AZURE_PORTAL, mfa=False)
         p = b.build()
-        results = run_checks(p, Inputs(**INPUTS), {})
+        results = run_checks(p, Inputs(**INPUTS))
         apply_exceptions(results, [exception("MMFA-01", ALICE)], TODAY)
         assert readiness(results, p)["mandatory_mfa_phase1"] != "ready"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.cli import main, previous_month
+from reportgen.cli import main
+from reportgen.cli.common import previous_month
 from tests.test_e2e import ROOT, cli
 
 LOGO = ROOT / "config" / "branding" / "logo.svg"

@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # running without an installed package
     sys.path.insert(0, str(ROOT))
 
-from reportgen import demo  # noqa: E402
+from reportgen.collect import demo  # noqa: E402
 from reportgen.checks import Inputs, run_checks  # noqa: E402
-from reportgen.collect import CollectionError, collect_graph  # noqa: E402
+from reportgen.collect.errors import CollectionError  # noqa: E402
+from reportgen.collect.graph import collect_graph  # noqa: E402
 from reportgen.collect import http as H  # noqa: E402
 from reportgen.config import Client  # noqa: E402
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceReader, EvidenceWriter  # noqa: E402
@@ -445,7 +446,7 @@ def test_demo_tenant_via_fake_gives_same_checks_as_demo_evidence(start, tmp_path
     for name, d in (("demo", demo_dir), ("live", live_dir)):
         ev = EvidenceReader(d)
         p = build_posture(ev)
-        results[name] = ({r.id: r.status for r in run_checks(p, inp, {})},
+        results[name] = ({r.id: r.status for r in run_checks(p, inp)},
                          sorted((g.source, g.reason) for g in p.gaps),
                          ev.meta["status"])
     assert results["live"] == results["demo"]

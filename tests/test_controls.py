@@ -1,5 +1,5 @@
 """Control catalogs: shipped files load, mappings are complete, bad files are refused with
-file:line, and check statuses roll up to control statuses as checks.md says."""
+file:line, and check statuses roll up to control statuses as docs/checks.md says."""
 from __future__ import annotations
 
 import itertools
@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.controls import (CHECK_IDS, INSTITUTION_TYPES, CatalogError, Catalogs, control_status,
+from reportgen.checks import check_ids, registered
+from reportgen.controls import (INSTITUTION_TYPES, CatalogError, Catalogs, control_status,
                                 evaluate_controls, frameworks_for, load_catalogs)
-from reportgen.model import CheckResult
+from reportgen.results import CheckResult
 from reportgen.paths import CATALOG_DIR
 from reportgen.yamlsrc import YamlError, load_yaml, load_yaml_text
 
+CHECK_IDS = check_ids()
 REGULATORS = {"bank": {"glba-interagency", "ffiec-auth-2021"},
               "credit_union": {"ncua-748", "ffiec-auth-2021"},
               "nonbank": {"glba-ftc"}}
@@ -38,23 +40,17 @@ def test_shipped_catalogs_load(catalogs):
     assert list(catalogs.check_meta) == list(CHECK_IDS)
     assert len(CHECK_IDS) == 21
     for meta in catalogs.check_meta.values():
-        assert meta["severity"] in {"critical", "high", "medium", "low", "info"}
-        assert meta["title"] and meta["rationale"] and meta["remediation"] and meta["references"]
-
-
-def test_shipped_catalogs_load_against_engine_registry():
-    # The check engine passes its own registry; it matches checks.md.
-    assert load_catalogs(CATALOG_DIR, known_checks=set(CHECK_IDS)).frameworks
+        assert meta.severity in {"critical", "high", "medium", "low", "info"}
+        assert meta.title and meta.rationale and meta.remediation and meta.references
 
 
 def test_check_ids_match_the_engine():
-    from reportgen import checks
-    assert tuple(checks.CHECK_IDS) == CHECK_IDS
-    assert tuple(checks.CHECKS) == CHECK_IDS
+    # every implemented check is described in checks.yaml, and nothing else is
+    assert set(registered()) == set(CHECK_IDS)
 
 
 def test_examiner_severities(catalogs):
-    sev = {cid: m["severity"] for cid, m in catalogs.check_meta.items()}
+    sev = {cid: m.severity for cid, m in catalogs.check_meta.items()}
     for cid in ("EA-04", "MFA-01", "MMFA-02", "MFA-03"):
         assert sev[cid] == "critical", cid
 
@@ -238,15 +234,19 @@ def test_checks_yaml_must_have_exactly_the_21_ids(catdir):
 
 def test_engine_check_missing_from_checks_yaml(catdir):
     _write(catdir, GOOD)
-    err = _refused(catdir, known_checks=set(CHECK_IDS) | {"MFA-11"})
+    err = _refused(catdir, implemented=set(CHECK_IDS) | {"MFA-11"})
     assert err.path == catdir / "checks.yaml" and "MFA-11" in str(err)
 
 
 def test_control_must_map_to_a_check_the_engine_knows(catdir):
     _write(catdir, GOOD)
-    err = _refused(catdir, known_checks=set(CHECK_IDS) - {"LOG-01"})
-    assert err.path == catdir / "test.yaml" and "LOG-01" in str(err)
-    assert err.line == _line_of(GOOD, "[MFA-02, LOG-01]")
+    checks_yaml = catdir / "checks.yaml"
+    text = checks_yaml.read_text()
+    start = text.index("  LOG-01:")
+    checks_yaml.write_text(text[:start])
+    cats_err = _refused(catdir, implemented=set(CHECK_IDS) - {"LOG-01"})
+    assert cats_err.path == catdir / "test.yaml" and "LOG-01" in str(cats_err)
+    assert cats_err.line == _line_of(GOOD, "[MFA-02, LOG-01]")
 
 
 def test_duplicate_framework_id_across_files(catdir):
@@ -340,7 +340,7 @@ def test_evaluate_controls_output_shape(catdir):
                     "    manual: true\n    manual_evidence: The report.\n  - id: A.2"), "other.yaml")
     cats = load_catalogs(catdir)
     results = [_r("MFA-01", "pass"), _r("MFA-02", "warn"), _r("LOG-01", "pass")]
-    out = evaluate_controls(cats.frameworks, results)
+    out = [c.to_json() for c in evaluate_controls(cats.frameworks, results)]
     assert out == [
         {"framework": "test-fw", "id": "A.1", "title": "First", "status": "met", "checks": ["MFA-01"]},
         {"framework": "test-fw", "id": "A.2", "title": "Second", "status": "partially_met",
@@ -351,20 +351,20 @@ def test_evaluate_controls_output_shape(catdir):
          "checks": ["MFA-02", "LOG-01"]},
     ]
     # a check with no result is treated as not evaluated, never as passing
-    out = evaluate_controls(cats.frameworks, [_r("MFA-02", "pass")])
+    out = [c.to_json() for c in evaluate_controls(cats.frameworks, [_r("MFA-02", "pass")])]
     assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_assessed"]
-    out = evaluate_controls(cats.frameworks, [_r("MFA-02", "fail")])
+    out = [c.to_json() for c in evaluate_controls(cats.frameworks, [_r("MFA-02", "fail")])]
     assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_met"]
 
 
 def test_evaluate_shipped_catalogs_all_pass(catalogs):
     results = [_r(c, "pass") for c in CHECK_IDS]
     for itype in INSTITUTION_TYPES:
-        out = evaluate_controls(frameworks_for(catalogs, itype), results)
+        out = [c.to_json() for c in evaluate_controls(frameworks_for(catalogs, itype), results)]
         for entry in out:
             assert set(entry) == {"framework", "id", "title", "status", "checks"}
             assert entry["status"] == ("not_assessed" if not entry["checks"] else "met")
-    ftc = [e for e in evaluate_controls(frameworks_for(catalogs, "nonbank"),
-                                        [_r(c, "excepted" if c == "MFA-02" else "pass") for c in CHECK_IDS])
-           if e["framework"] == "glba-ftc" and e["id"] == "314.4(c)(5)"]
+    ftc = [e.to_json() for e in evaluate_controls(frameworks_for(catalogs, "nonbank"),
+                                                  [_r(c, "excepted" if c == "MFA-02" else "pass") for c in CHECK_IDS])
+           if e.framework == "glba-ftc" and e.id == "314.4(c)(5)"]
     assert ftc[0]["status"] == "met"

@@ -12,7 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from reportgen.checks import CHECK_IDS
+from reportgen.checks import check_ids
+
+CHECK_IDS = check_ids()
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2026-11"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reportgen import demo, evidence, package
+from reportgen import evidence, package
+from reportgen.collect import demo
 from reportgen.evidence import EvidenceError, EvidenceReader, EvidenceWriter
 from tests.test_cli import write_config
 from tests.test_e2e import cli

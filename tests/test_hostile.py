@@ -17,7 +17,7 @@ import yaml
 from pypdf import PdfReader
 from pypdf.generic import NameObject, StreamObject
 
-from reportgen import demo
+from reportgen.collect import demo
 from reportgen.cli import main
 from reportgen.evidence import EvidenceWriter
 from tests.test_cli import DEMO, LOGO, write_config

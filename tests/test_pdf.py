@@ -233,9 +233,9 @@ def test_hostile_layout_inputs():
     long = "A" * 5000
     mixed = "שלום עולם مرحبا 😀🔐 中文名字 テスト"
     evil = '<link rel=attachment href="file:///etc/passwd"><a rel=attachment href=file:///etc/hosts>x</a>'
-    data.results["client"]["name"] = long
-    data.results["checks"][2]["affected"][0]["display_name"] = mixed
-    data.results["checks"][2]["affected"][0]["detail"] = long
+    data.results.client = dataclasses.replace(data.results.client, name=long)
+    data.results.checks[2].affected[0].display_name = mixed
+    data.results.checks[2].affected[0].detail = long
     data.privileged[0] = dataclasses.replace(data.privileged[0], display_name=evil)
     data.privileged[1] = dataclasses.replace(data.privileged[1], display_name=long, upn=mixed)
     data.policies[0] = dataclasses.replace(data.policies[0], name=long)
@@ -251,14 +251,13 @@ def test_hostile_layout_inputs():
 
 
 def test_missing_optional_data(tmp_path):
-    """No trend, no changes, empty phase2 facts, complete collection, no logo: still renders."""
+    """No trend, no changes, complete collection, no logo: still renders."""
     data = sample_report_data(hostile=False)
     data.trend = None
     data.changes = None
-    data.phase2 = {}
     data.emergency = []
     data.evidence_index = []
-    data.results["collection"] = {"status": "complete", "gaps": []}
+    data.results.collection = dataclasses.replace(data.results.collection, status="complete", gaps=[])
     data.firm = dataclasses.replace(data.firm, logo=None)
     out = tmp_path / "min.pdf"
     render_pdf(data, out)
@@ -269,8 +268,7 @@ def test_missing_optional_data(tmp_path):
 
 def test_generated_at_required():
     data = sample_report_data()
-    data.generated_at = ""
-    data.results["collected_at"] = "not a date"
+    data.results.collected_at = "not a date"
     with pytest.raises(ValueError):
         render_html(data)
 

@@ -16,9 +16,10 @@ from reportgen.render.xlsx import render_xlsx  # noqa: E402
 
 def test_missing_and_write_permissions_are_visible(tmp_path: Path):
     data = sample_report_data(n_users=10, hostile=False)
-    data.results["collection"].update(granted_permissions=["User.Read.All", "Policy.ReadWrite.ConditionalAccess"],
-                                      missing_permissions=["AuditLog.Read.All"],
-                                      write_permissions=["Policy.ReadWrite.ConditionalAccess"])
+    c = data.results.collection
+    c.granted_permissions = ["User.Read.All", "Policy.ReadWrite.ConditionalAccess"]
+    c.missing_permissions = ["AuditLog.Read.All"]
+    c.write_permissions = ["Policy.ReadWrite.ConditionalAccess"]
     render_pdf(data, tmp_path / "r.pdf")
     text = " ".join((p.extract_text() or "") for p in PdfReader(tmp_path / "r.pdf").pages)
     text = " ".join(text.split())

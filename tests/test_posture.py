@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from postures import run  # noqa: E402
 from reportgen import model as m  # noqa: E402
 from reportgen.evidence import EvidenceError, EvidenceReader, EvidenceWriter  # noqa: E402
-from reportgen.posture import PostureError, build_posture, parse_time  # noqa: E402
+from reportgen.dates import parse_iso as parse_time
+from reportgen.posture import PostureError, build_posture  # noqa: E402
 
 COLLECTED = "2026-12-01T06:00:00Z"
 U1, U2, U3 = ("11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222",

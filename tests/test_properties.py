@@ -2,7 +2,7 @@
 
 For any posture — random users, registrations, CA policies, roles, groups, sign-ins, and any data
 field left "not collected" (None) — run_checks never raises, reports each check once with a known
-status and a reason, never passes a check whose data (checks.md "data" column) is missing, and
+status and a reason, never passes a check whose data (each check's ``reads``) is missing, and
 apply_exceptions marks `excepted` only with in-force exceptions of that check covering every subject.
 """
 from __future__ import annotations
@@ -18,7 +18,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from postures import DATA_FIELDS, NOW, TODAY, PostureBuilder, ca_policy, exception, uid  # noqa: E402
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import CHECK_IDS, NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, readiness, run_checks  # noqa: E402
+from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, readiness as _readiness_pair, run_checks  # noqa: E402
+
+CHECK_IDS = check_ids()
+
+
+def readiness(results, p):
+    phase1, phase2 = _readiness_pair(results, p)
+    return {"mandatory_mfa_phase1": phase1, "mandatory_mfa_phase2": phase2}
 from reportgen.model import Posture  # noqa: E402
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,7 +145,7 @@ def membership_ok(p: Posture, subjects, pols) -> bool:
 
 
 def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
-    """Whether the data checks.md names for ``cid`` was collected (security defaults stand in for CA where
+    """Whether the data check ``cid`` needs was collected (security defaults stand in for CA where
     the spec says so)."""
     sd = p.security_defaults is True
     users, regs, ca, sis = p.users is not None, p.registrations is not None, p.ca_policies is not None, p.sign_ins is not None
@@ -153,7 +160,7 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
     privileged = [u for u in enabled if u.id in holders]
     pols = p.ca_policies or []
     mfa_pols = [pl for pl in pols if pl.is_mfa_policy and not pl.has_conditions]
-    ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # checks.md: an "MFA policy" is an enabled one
+    ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # an "MFA policy" is an enabled one
     block_pols = [pl for pl in pols if pl.blocks and pl.state == "enabled" and not pl.has_conditions]
     pr_pols = [pl for pl in mfa_pols if pl.auth_strength_id == m.STRENGTH_PHISHING_RESISTANT]
     not_ea = [u for u in enabled if u.id not in ea]
@@ -190,7 +197,7 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
 @given(scenarios())
 def test_results_well_formed_never_pass_on_missing_data_and_roll_up(scenario):
     p, inp = scenario
-    results = run_checks(p, inp, {})                       # never raises
+    results = run_checks(p, inp)                       # never raises
     assert [r.id for r in results] == list(CHECK_IDS)      # each check exactly once, in catalog order
     for r in results:
         assert r.status in STATUSES, (r.id, r.status)
@@ -206,7 +213,7 @@ def test_results_well_formed_never_pass_on_missing_data_and_roll_up(scenario):
         if r.status == "pass":
             assert data_ok(r.id, p, inp), (r.id, r.reason)
 
-    # the readiness roll-up of checks.md
+    # the readiness roll-up
     st_ = {r.id: r.status for r in results}
     if st_["MMFA-02"] == "pass":
         assert rd["mandatory_mfa_phase2"] == "ready"
@@ -237,7 +244,7 @@ def exceptions(draw):
 @given(scenarios(), exceptions())
 def test_excepted_only_with_in_force_exceptions_for_that_check(scenario, excs):
     p, inp = scenario
-    results = run_checks(p, inp, {})
+    results = run_checks(p, inp)
     before = {r.id: r.status for r in results}
     applied = apply_exceptions(results, excs, TODAY)
     by_id = {e.id: e for e in excs}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from reportgen import demo
+from reportgen.collect import demo
 from reportgen.testing.fakegraph import make_client_certificate, throttle, unauthorized
 from tests.test_cli import write_config
 from tests.test_e2e import cli

@@ -153,7 +153,7 @@ def test_summary_content(sample_xlsx):
     for row in ws.iter_rows(values_only=True):
         if row[0]:
             kv.setdefault(row[0], row[1])
-    client = data.results["client"]
+    client = data.results.client.to_json()
     assert kv["Client"] == client["name"]
     assert kv["Tenant ID"] == client["tenant_id"]
     assert kv["Period"] == "2026-11"
@@ -204,7 +204,7 @@ def test_findings_one_row_per_subject_or_check(sample_xlsx):
     data = sample_report_data()
     ws = openpyxl.load_workbook(sample_xlsx)["Findings"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
-    expected = sum(max(1, len(c["affected"])) for c in data.results["checks"])
+    expected = sum(max(1, len(c.affected)) for c in data.results.checks)
     assert len(rows) == expected
     assert [c.value for c in ws[1]] == ["Check", "Title", "Severity", "Status", "Reason", "UPN",
                                        "Display name", "Detail", "Exception"]
@@ -213,7 +213,7 @@ def test_findings_one_row_per_subject_or_check(sample_xlsx):
                          "kiosk@bank.example", "Kiosk", "excluded from 'Require MFA'", "EXC-2026-001")]
     log = [r for r in rows if r[0] == "LOG-01"]
     assert log[0][3] == "not_evaluated" and log[0][5] is None and "P1" in log[0][4]
-    assert {r[0] for r in rows} == {c["id"] for c in data.results["checks"]}
+    assert {r[0] for r in rows} == {c.id for c in data.results.checks}
 
 
 def test_users_sheet_lists_every_user(tmp_path):
@@ -235,7 +235,7 @@ def test_users_sheet_lists_every_user(tmp_path):
     assert by_upn["user00001@bank.example"][6] == "Global Administrator"
     assert by_upn["user00001@bank.example"][7] == "2026-11-20T10:00:00Z"
     findings = list(wb["Findings"].iter_rows(values_only=True))
-    assert len(findings) - 1 == sum(max(1, len(c["affected"])) for c in data.results["checks"])
+    assert len(findings) - 1 == sum(max(1, len(c.affected)) for c in data.results.checks)
     wb.close()
 
 
@@ -257,10 +257,10 @@ def test_other_list_sheets(sample_xlsx):
 def test_empty_lists_give_placeholder_rows(tmp_path):
     data = sample_report_data(n_users=0)
     data = dataclasses.replace(data, privileged=[], emergency=[], policies=[], phase2_sign_ins=[],
-                               exceptions=[], trend=None, changes=None, phase2={}, frameworks=[],
+                               exceptions=[], trend=None, changes=None, frameworks=[],
                                check_meta={})
-    data.results["checks"] = []
-    data.results["controls"] = []
+    data.results.checks = []
+    data.results.controls = []
     out = tmp_path / "empty.xlsx"
     render_xlsx(data, out)
     wb = openpyxl.load_workbook(out)
@@ -396,7 +396,7 @@ def test_portfolio_empty(tmp_path):
 
 def test_non_finite_numbers_do_not_corrupt_the_file(tmp_path):
     data = sample_report_data(n_users=3)
-    data.results["summary"]["mfa_registered_pct"] = float("nan")
+    data.results.summary = dataclasses.replace(data.results.summary, mfa_registered_pct=float("nan"))
     data.trend[0]["mfa_registered_pct"] = float("inf")
     out = tmp_path / "nan.xlsx"
     render_xlsx(data, out)

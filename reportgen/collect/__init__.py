@@ -1,5 +1,3 @@
-"""Live collectors. ``collect_graph`` reads one tenant from Microsoft Graph into an evidence folder."""
-from reportgen.collect.errors import CollectionError
-from reportgen.collect.graph import collect_graph
-
-__all__ = ["CollectionError", "collect_graph"]
+"""Collection: a tenant's data from Microsoft Graph (``graph``) or a deterministic demo tenant
+(``demo``), written as raw evidence on disk. Submodules are imported where used, so that a demo
+run never loads the HTTP stack."""

@@ -18,7 +18,7 @@ import requests
 
 from reportgen.collect.errors import CollectionError, describe_network_error
 
-# Application permissions the collector needs (graph.md), and what else satisfies each.
+# Application permissions the collector needs (docs/graph.md), and what else satisfies each.
 REQUIRED_PERMISSIONS: tuple[str, ...] = (
     "Organization.Read.All", "User.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All",
     "Policy.Read.All", "RoleManagement.Read.Directory", "GroupMember.Read.All",

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from reportgen import model as m
+from reportgen.dates import iso_z
 from reportgen.collect import http as H
 from reportgen.collect.auth import TokenProvider, analyse_permissions
 from reportgen.collect.errors import CollectionError, origin
@@ -37,10 +38,10 @@ MFA_APPS = (m.APP_AZURE_PORTAL, m.APP_M365_ADMIN, m.APP_AZURE_CLI, m.APP_AZURE_P
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 DENIED_CODE = "Authorization_RequestDenied"
 
-# dataset (base name) -> the application permission that reads it (graph.md)
+# dataset (base name) -> the application permission that reads it
 
 
-_iso = m.iso_z
+_iso = iso_z
 
 
 _perm = permission_for

@@ -14,7 +14,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
@@ -27,42 +27,36 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
+from ..package import dumps, write_bytes
+from ..dates import parse_iso
 from ..paths import TEMPLATE_DIR
-from ..package import write_bytes
 from ..report import ReportData
+from ..results import CheckResult
+from ..vocab import (COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS,
+                     FINDING_STATUSES, INSTITUTION_LABELS, OPEN_STATUSES, READINESS_LABELS, SEVERITY_LABELS,
+                     STATUS_LABELS, Readiness, Severity, Status, label)
+from . import RenderOptions
 
-__all__ = ["render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
+__all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
 
 ASSETS_DIR = TEMPLATE_DIR / "assets"
 TEMPLATE_NAME = "report.html.j2"
-
-DEFAULT_PRIMARY = "#0B3D91"
-DEFAULT_ACCENT = "#F2A900"
-_COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 POLICY_ROWS = 60          # Conditional Access policies listed
 EMERGENCY_ROWS = 50
 EXCEPTION_ROWS = 200
 EVIDENCE_ROWS = 300
-LIST_ITEMS = 25           # names inside a sentence (automation accounts, admins without email)
+LIST_ITEMS = 10           # names inside a sentence (walkthrough)
 HEADER_CHARS = 64         # client name in the running header
 TREND_PERIODS = 12
 MAX_RUN = 160            # longest unbroken run of characters printed (UPN max is 113)
 MAX_VALUE = 3000         # longest single value printed
 
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
-_SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-OPEN_STATUSES = ("fail", "warn")
-FINDING_STATUSES = ("fail", "warn", "excepted")
-_STATUS_RANK = {"fail": 0, "warn": 1, "excepted": 2, "manual": 3, "not_evaluated": 4, "pass": 5}
+_SEV_RANK = {s: i for i, s in enumerate(Severity)}
+_STATUS_RANK = {Status.FAIL: 0, Status.WARN: 1, Status.EXCEPTED: 2, Status.MANUAL: 3, Status.NOT_EVALUATED: 4,
+                Status.PASS: 5}
+_COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
-STATUS_LABELS = {"pass": "Pass", "fail": "Fail", "warn": "Warning", "excepted": "Excepted",
-                 "not_evaluated": "Not evaluated", "manual": "Manual review"}
-CONTROL_LABELS = {"met": "Met", "partially_met": "Partially met", "not_met": "Not met",
-                  "not_assessed": "Not assessed"}
-READINESS_LABELS = {"ready": "Ready", "at_risk": "At risk", "not_ready": "Not ready", "unknown": "Unknown"}
-INSTITUTION_LABELS = {"bank": "Bank", "credit_union": "Credit union",
-                      "nonbank": "Non-bank financial institution"}
 GOVERNING_RULES = {
     "bank": "Interagency Guidelines Establishing Information Security Standards (GLBA), with FFIEC guidance",
     "credit_union": "NCUA 12 CFR Part 748, Appendix A (GLBA), with FFIEC guidance",
@@ -71,27 +65,26 @@ GOVERNING_RULES = {
 BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
                   "vendor": "Vendor requirement"}
 FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
-EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet_valid": "Not yet valid"}
 
 PHASE1_MEANING = {
-    "ready": "Sign-ins to the Azure, Entra, Intune and Microsoft 365 admin portals already require MFA: "
-             "Microsoft's phase 1 enforcement changes nothing for you.",
-    "at_risk": "Admin-portal sign-ins mostly use MFA, but gaps remain that Microsoft's enforcement will "
-               "close for you, with friction for the accounts named in this report.",
-    "not_ready": "Some people still sign in to the admin portals with a password alone; Microsoft's "
-                 "enforcement blocks them until they complete MFA.",
-    "unknown": "The data needed to judge this was not collected (see the collection gaps), so readiness "
-               "cannot be confirmed.",
+    Readiness.READY: "Sign-ins to the Azure, Entra, Intune and Microsoft 365 admin portals already require MFA: "
+                     "Microsoft's phase 1 enforcement changes nothing for you.",
+    Readiness.AT_RISK: "Admin-portal sign-ins mostly use MFA, but gaps remain that Microsoft's enforcement will "
+                       "close for you, with friction for the accounts named in this report.",
+    Readiness.NOT_READY: "Some people still sign in to the admin portals with a password alone; Microsoft's "
+                         "enforcement blocks them until they complete MFA.",
+    Readiness.UNKNOWN: "The data needed to judge this was not collected (see the collection gaps), so readiness "
+                       "cannot be confirmed.",
 }
 PHASE2_MEANING = {
-    "ready": "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code), "
-             "or every Azure management sign-in used MFA: the phase 2 roll-out should not interrupt your work.",
-    "at_risk": "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
-               "confirmed for every user; close the gaps listed in this report before enforcement does.",
-    "not_ready": "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
-                 "without MFA; once phase 2 reaches your tenant these operations will fail.",
-    "unknown": "The sign-in data needed to judge phase 2 impact was not collected, and it could not be "
-               "confirmed that your policies already require MFA for Azure management.",
+    Readiness.READY: "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code), "
+                     "or every Azure management sign-in used MFA: the phase 2 roll-out should not interrupt your work.",
+    Readiness.AT_RISK: "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
+                       "confirmed for every user; close the gaps listed in this report before enforcement does.",
+    Readiness.NOT_READY: "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
+                         "without MFA; once phase 2 reaches your tenant these operations will fail.",
+    Readiness.UNKNOWN: "The sign-in data needed to judge phase 2 impact was not collected, and it could not be "
+                       "confirmed that your policies already require MFA for Azure management.",
 }
 
 GRAPH_SOURCES = [
@@ -175,27 +168,12 @@ def safe_color(value: Any, default: str) -> str:
     return value.upper() if isinstance(value, str) and _COLOR_RE.fullmatch(value) else default
 
 
-def _parse_when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
-
-
 def _document_time(data: ReportData) -> datetime:
-    moment = _parse_when(data.generated_at) or _parse_when(data.results.get("collected_at"))
+    moment = parse_iso(data.generated_at)
     if moment is None:
-        raise ValueError("ReportData.generated_at (or results.collected_at) must be an ISO 8601 "
-                         "date-time: it is the document date and keeps renders reproducible")
-    return moment
+        raise ValueError("results.collected_at must be an ISO 8601 date-time: it is the document date and keeps "
+                         "renders reproducible")
+    return moment.replace(microsecond=0)
 
 
 def _w3c(moment: datetime) -> str:
@@ -265,10 +243,6 @@ def _reference(value: Any) -> dict[str, str]:
     return {"label": label, "url": url if _HTTPS_RE.fullmatch(url) else ""}
 
 
-def _yes_no(value: Any, yes: str = "Yes", no: str = "No", unknown: str = "Unknown") -> str:
-    return unknown if value is None else (yes if value else no)
-
-
 def _cap(rows: list[Any], limit: int) -> tuple[list[Any], int]:
     limit = max(0, int(limit))
     return rows[:limit], max(0, len(rows) - limit)
@@ -282,35 +256,30 @@ def _pct(value: Any) -> str:
 
 # --------------------------------------------------------------------------- view context
 
-def _check_view(check: dict[str, Any], meta: dict[str, Any], max_rows: int) -> dict[str, Any]:
-    cid = _text(check.get("id"))
-    status = _text(check.get("status")) or "not_evaluated"
-    severity = _text(meta.get("severity") or check.get("severity") or "info").lower()
-    if severity not in _SEV_RANK:
-        severity = "info"
-    affected = [a for a in _as_list(check.get("affected")) if isinstance(a, dict)]
-    shown, more = _cap(affected, max_rows)
+def _check_view(check: CheckResult, data: ReportData, max_rows: int) -> dict[str, Any]:
+    meta = data.check_meta.get(check.id)
+    shown, more = _cap(check.affected, max_rows)
     return {
-        "id": cid,
-        "anchor": "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", cid),
-        "title": _text(meta.get("title") or check.get("title") or cid),
-        "severity": severity,
-        "status": status,
-        "status_label": STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
-        "reason": _text(check.get("reason")),
-        "rationale": _paragraphs(meta.get("rationale")),
-        "remediation": _paragraphs(meta.get("remediation")),
-        "references": [_reference(r) for r in _as_list(meta.get("references"))],
-        "affected": [{"upn": _text(a.get("upn")), "display_name": _text(a.get("display_name")),
-                      "detail": _text(a.get("detail")), "exception": _text(a.get("exception"))}
-                     for a in shown],
-        "affected_total": len(affected),
+        "id": check.id,
+        "anchor": "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", check.id),
+        "title": check.title,
+        "severity": check.severity,
+        "severity_label": SEVERITY_LABELS[check.severity],
+        "status": check.status,
+        "status_label": STATUS_LABELS[check.status],
+        "reason": check.reason,
+        "rationale": _paragraphs(meta.rationale if meta else ""),
+        "remediation": _paragraphs(meta.remediation if meta else ""),
+        "references": [_reference(r) for r in (meta.references if meta else ())],
+        "affected": shown,
+        "affected_total": len(check.affected),
         "affected_more": more,
+        "evidence": [{"dataset": e.dataset, "source": e.source, "pages": len(e.pages)} for e in check.evidence],
     }
 
 
 def _sort_key(view: dict[str, Any]) -> tuple[int, int, str]:
-    return (_SEV_RANK.get(view["severity"], 9), _STATUS_RANK.get(view["status"], 9), view["id"])
+    return (_SEV_RANK[view["severity"]], _STATUS_RANK[view["status"]], view["id"])
 
 
 def _trend_chart(trend: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -348,206 +317,141 @@ def _trend_chart(trend: list[dict[str, Any]] | None) -> dict[str, Any] | None:
             "periods": len(points)}
 
 
-def _phase2_view(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    facts = data.phase2 if isinstance(data.phase2, dict) else {}
+def _walkthrough(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Microsoft's announcements (the vendor framework's controls), each beside what we found."""
+    vendor = next((f for f in data.frameworks if f.binding == "vendor"), None)
+    rows = []
+    for control in vendor.controls if vendor else []:
+        checks = []
+        for cid in control.checks:
+            view = by_id.get(cid)
+            if view is None:
+                continue
+            names, more = _cap([a.upn for a in view["affected"]], LIST_ITEMS)
+            checks.append({**view, "names": names,
+                           "names_more": more + max(0, view["affected_total"] - len(view["affected"]))})
+        rows.append({"title": control.title, "requirement": _paragraphs(control.requirement), "checks": checks})
+    return rows
 
-    def status(cid: str) -> dict[str, str]:
-        view = by_id.get(cid)
-        if view is None:
-            return {"id": cid, "status": "not_evaluated", "label": "Not in this report", "reason": "",
-                    "title": cid, "anchor": ""}
-        return {"id": cid, "status": view["status"], "label": view["status_label"], "reason": view["reason"],
-                "title": view["title"], "anchor": view["anchor"] if view["status"] in FINDING_STATUSES else ""}
 
-    def count(key: str) -> int | None:
-        value = facts.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _verdict(value: Readiness, meanings: dict[Readiness, str]) -> dict[str, str]:
+    return {"value": value, "label": READINESS_LABELS[value], "meaning": meanings[value]}
 
-    def names(key: str) -> tuple[list[str], int]:
-        return _cap([_text(v) for v in _as_list(facts.get(key))], LIST_ITEMS)
 
-    postponed = facts.get("postponed")
-    word = postponed.strip().lower() if isinstance(postponed, str) else None
-    if postponed is True or word in ("yes", "true"):
-        postponed_state = "yes"
-    elif postponed is False or word in ("no", "false"):
-        postponed_state = "no"
-    else:
-        postponed_state = "unknown"
-    automation, automation_more = names("automation_accounts")
-    no_mail, no_mail_more = names("global_admins_without_email")
-    single, single_more = names("single_factor_users")
+def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The control matrix, grouped by framework in catalog order."""
+    out = []
+    for fw in data.frameworks:
+        rows = [c for c in data.results.controls if c.framework == fw.id]
+        if not rows:
+            continue
+        items = [{"id": c.id, "title": c.title, "status": c.status, "label": CONTROL_LABELS[c.status],
+                  "checks": [{"id": k, "status": by_id[k]["status"] if k in by_id else "",
+                              "label": by_id[k]["status_label"] if k in by_id else ""} for k in c.checks]}
+                 for c in rows]
+        counts = {k: sum(1 for i in items if i["status"] == k) for k in CONTROL_LABELS}
+        out.append({"id": fw.id, "name": fw.name, "version": fw.version,
+                    "binding": BINDING_LABELS.get(fw.binding, fw.binding.capitalize()),
+                    "status": fw.status, "status_label": FRAMEWORK_STATUS_LABELS.get(fw.status, fw.status),
+                    "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
+                    "controls": items, "counts": counts})
+    return out
 
-    def known(key: str, cid: str) -> bool:
-        view = by_id.get(cid)
-        evaluated = view is not None and view["status"] not in ("not_evaluated", "manual")
-        return facts.get(key) is not None and evaluated
-    sd = facts.get("security_defaults")
-    return {
-        "postponed": postponed_state,
-        "cli_users": count("cli_users"),
-        "powershell_users": count("powershell_users"),
-        "mobile_users": count("mobile_users"),
-        "automation": automation, "automation_more": automation_more,
-        "automation_known": known("automation_accounts", "MMFA-04"),
-        "no_mail": no_mail, "no_mail_more": no_mail_more,
-        "no_mail_known": known("global_admins_without_email", "MMFA-05"),
-        "single": single, "single_more": single_more,
-        "sign_ins_collected": facts.get("sign_ins_collected"),
-        "arm_covered_by": _text(facts.get("arm_covered_by")) if facts.get("arm_covered_by") else "",
-        "security_defaults": None if sd is None else bool(sd),
-        "ea_count": len(data.emergency),
-        **{cid.replace("-", "_").lower(): status(cid) for cid in
-           ("MMFA-01", "MMFA-02", "MMFA-03", "MMFA-04", "MMFA-05", "MMFA-06", "EA-01", "EA-02", "EA-03", "EA-04")},
-    }
+
+def _changes(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, str]]] | None:
+    if not isinstance(data.changes, dict):
+        return None
+
+    def title(cid: str) -> str:
+        if cid in by_id:
+            return by_id[cid]["title"]
+        meta = data.check_meta.get(cid)
+        return meta.title if meta else ""
+    return {k: [{"id": _text(i), "title": title(_text(i))} for i in _as_list(data.changes.get(k))]
+            for k in ("new", "resolved", "still_open")}
+
+
+def _evidence_rows(files: list[dict[str, Any]], checks: list[CheckResult]) -> list[dict[str, Any]]:
+    judged: dict[str, list[str]] = {}
+    for c in checks:
+        for e in c.evidence:
+            for page in e.pages:
+                judged.setdefault(page, []).append(c.id)
+    return [{"path": _text(f.get("path")), "sha256": _text(f.get("sha256")), "size": _human_size(f.get("size")),
+             "checks": judged.get(_text(f.get("path")), [])} for f in files]
 
 
 def _context(data: ReportData, max_rows: int, moment: datetime,
              attached: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
-    results = data.results if isinstance(data.results, dict) else {}
-    client = results.get("client") if isinstance(results.get("client"), dict) else {}
-    period = _text(results.get("period"))
-    client_name = _text(client.get("name")) or _text(client.get("slug")) or "Client"
-    institution = _text(client.get("institution_type"))
+    r = data.results
+    client_name = r.client.name or r.client.slug or "Client"
     firm = data.firm
-
-    checks = [c for c in _as_list(results.get("checks")) if isinstance(c, dict)]
-    views = [_check_view(c, data.check_meta.get(_text(c.get("id"))) or {}, max_rows) for c in checks]
-    views.sort(key=_sort_key)
+    views = sorted((_check_view(c, data, max_rows) for c in r.checks), key=_sort_key)
     by_id = {v["id"]: v for v in views}
-    findings = [v for v in views if v["status"] in FINDING_STATUSES]
-    open_findings = [v for v in views if v["status"] in OPEN_STATUSES]
-
     severity_rows = []
-    for sev in SEVERITIES:
-        fail = sum(1 for v in views if v["severity"] == sev and v["status"] == "fail")
-        warn = sum(1 for v in views if v["severity"] == sev and v["status"] == "warn")
-        severity_rows.append({"severity": sev, "fail": fail, "warn": warn, "total": fail + warn})
-    status_counts = {s: sum(1 for v in views if v["status"] == s) for s in STATUS_LABELS}
-
-    collection = results.get("collection") if isinstance(results.get("collection"), dict) else {}
-    gaps = [{"source": _text(g.get("source")), "reason": _text(g.get("reason"))}
-            for g in _as_list(collection.get("gaps")) if isinstance(g, dict)]
-    collection_status = _text(collection.get("status")) or "unknown"
-    permissions = {k: [_text(p) for p in _as_list(collection.get(k))]
-                   for k in ("granted_permissions", "missing_permissions", "write_permissions")
-                   if isinstance(collection.get(k), list)}
-
-    readiness = results.get("readiness") if isinstance(results.get("readiness"), dict) else {}
-
-    def verdict(key: str, meanings: dict[str, str]) -> dict[str, str]:
-        value = _text(readiness.get(key)) or "unknown"
-        value = value if value in READINESS_LABELS else "unknown"
-        return {"value": value, "label": READINESS_LABELS[value], "meaning": meanings[value]}
-
-    summary = results.get("summary") if isinstance(results.get("summary"), dict) else {}
-    pct = summary.get("mfa_registered_pct")
-    pct_num = float(pct) if isinstance(pct, (int, float)) and not isinstance(pct, bool) else None
-
-    changes = None
-    if isinstance(data.changes, dict):
-        def change_list(key: str) -> list[dict[str, str]]:
-            return [{"id": _text(i), "title": by_id[_text(i)]["title"] if _text(i) in by_id else
-                     _text((data.check_meta.get(_text(i)) or {}).get("title"))}
-                    for i in _as_list(data.changes.get(key))]
-        changes = {k: change_list(k) for k in ("new", "resolved", "still_open")}
-
-    # Control matrix, grouped by framework in catalog order.
-    controls = [c for c in _as_list(results.get("controls")) if isinstance(c, dict)]
-    fw_meta = {_text(f.get("id")): f for f in data.frameworks if isinstance(f, dict)}
-    order = [_text(f.get("id")) for f in data.frameworks if isinstance(f, dict)]
-    for c in controls:
-        fid = _text(c.get("framework"))
-        if fid not in order:
-            order.append(fid)
-    frameworks = []
-    for fid in order:
-        rows = [c for c in controls if _text(c.get("framework")) == fid]
-        if not rows:
-            continue
-        meta = fw_meta.get(fid, {})
-        items = []
-        for c in rows:
-            st = _text(c.get("status")) or "not_assessed"
-            items.append({"id": _text(c.get("id")), "title": _text(c.get("title")), "status": st,
-                          "label": CONTROL_LABELS.get(st, st),
-                          "checks": [{"id": _text(k), "status": by_id[_text(k)]["status"] if _text(k) in by_id else "",
-                                      "label": by_id[_text(k)]["status_label"] if _text(k) in by_id else ""}
-                                     for k in _as_list(c.get("checks"))]})
-        counts = {k: sum(1 for i in items if i["status"] == k) for k in CONTROL_LABELS}
-        binding = _text(meta.get("binding"))
-        fstatus = _text(meta.get("status"))
-        frameworks.append({"id": fid, "name": _text(meta.get("name")) or fid, "version": _text(meta.get("version")),
-                           "binding": BINDING_LABELS.get(binding, binding.capitalize()),
-                           "status": fstatus, "status_label": FRAMEWORK_STATUS_LABELS.get(fstatus, fstatus),
-                           "source_url": _text(meta.get("source_url")) if _HTTPS_RE.fullmatch(_text(meta.get("source_url"))) else "",
-                           "controls": items, "counts": counts})
-
-    privileged, privileged_more = _cap(list(data.privileged), max_rows)
-    policies, policies_more = _cap(list(data.policies), POLICY_ROWS)
-    sign_ins, sign_ins_more = _cap(list(data.phase2_sign_ins), max_rows)
-    emergency, emergency_more = _cap(list(data.emergency), EMERGENCY_ROWS)
-    exceptions, exceptions_more = _cap(list(data.exceptions), EXCEPTION_ROWS)
-    evidence, evidence_more = _cap([e for e in data.evidence_index if isinstance(e, dict)], EVIDENCE_ROWS)
-
-    slug = _text(client.get("slug"))
-    workbook = f"{slug}-{period}-mfa-compliance.xlsx" if slug and period else "the Excel workbook"
-    header_client = client_name if len(client_name) <= HEADER_CHARS else client_name[:HEADER_CHARS - 1] + "…"
+    for sev in Severity:
+        fail = sum(1 for v in views if v["severity"] == sev and v["status"] == Status.FAIL)
+        warn = sum(1 for v in views if v["severity"] == sev and v["status"] == Status.WARN)
+        severity_rows.append({"severity": sev, "label": SEVERITY_LABELS[sev], "fail": fail, "warn": warn,
+                              "total": fail + warn})
+    collection = r.collection
+    permissions = {k: list(getattr(collection, k)) for k in
+                   ("granted_permissions", "missing_permissions", "write_permissions")
+                   if getattr(collection, k) is not None}
+    pct = r.summary.mfa_registered_pct
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
-    tool = results.get("tool") if isinstance(results.get("tool"), dict) else {}
-    lookback = collection.get("lookback_days", results.get("lookback_days"))
-
+    slug, period = r.client.slug, r.period
+    capped = {name: _cap(list(rows), limit) for name, rows, limit in (
+        ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
+        ("sign_ins", data.phase2_sign_ins, max_rows), ("emergency", data.emergency, EMERGENCY_ROWS),
+        ("exceptions", data.exceptions, EXCEPTION_ROWS), ("evidence", data.evidence_index, EVIDENCE_ROWS))}
     return {
         "title": f"{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings.",
-        "generator": f"reportgen {_text(tool.get('version')) or __version__}",
+        "generator": f"reportgen {r.tool_version or __version__}",
         "created": _w3c(moment),
         "prepared_on": _human_date(moment),
         "period": period,
         "client_name": client_name,
-        "header_client": header_client,
-        "tenant_id": _text(client.get("tenant_id")),
-        "institution": INSTITUTION_LABELS.get(institution, institution or "Not stated"),
-        "governing_rule": GOVERNING_RULES.get(institution, ""),
-        "firm": {"name": _text(firm.name), "contact": _text(firm.contact), "disclaimer": _paragraphs(firm.disclaimer),
+        "header_client": client_name if len(client_name) <= HEADER_CHARS else client_name[:HEADER_CHARS - 1] + "…",
+        "tenant_id": r.client.tenant_id,
+        "institution": label(INSTITUTION_LABELS, r.client.institution_type),
+        "governing_rule": GOVERNING_RULES.get(r.client.institution_type, ""),
+        "firm": {"name": firm.name, "contact": firm.contact, "disclaimer": _paragraphs(firm.disclaimer),
                  "logo_url": path2url(str(Path(logo).resolve())) if logo else ""},
         "primary": safe_color(firm.primary_color, DEFAULT_PRIMARY),
         "accent": safe_color(firm.accent_color, DEFAULT_ACCENT),
-        "collected_at": _text(results.get("collected_at")),
-        "collection_status": collection_status,
-        "collection_complete": collection_status == "complete",
-        "gaps": gaps,
+        "collected_at": r.collected_at,
+        "collection_status": collection.status,
+        "collection_label": COLLECTION_LABELS[collection.status],
+        "collection_complete": collection.complete,
+        "gaps": collection.gaps,
         "permissions": permissions,
-        "lookback_days": lookback if isinstance(lookback, int) and not isinstance(lookback, bool) else None,
-        "phase1": verdict("mandatory_mfa_phase1", PHASE1_MEANING),
-        "phase2_verdict": verdict("mandatory_mfa_phase2", PHASE2_MEANING),
-        "summary": {"enabled_users": summary.get("enabled_users"), "privileged_users": summary.get("privileged_users"),
-                    "pct": pct_num, "pct_text": _pct(pct_num)},
+        "lookback_days": collection.lookback_days,
+        "phase1": _verdict(r.phase1, PHASE1_MEANING),
+        "phase2_verdict": _verdict(r.phase2, PHASE2_MEANING),
+        "summary": {"enabled_users": r.summary.enabled_users, "privileged_users": r.summary.privileged_users,
+                    "pct": pct, "pct_text": _pct(pct)},
         "severity_rows": severity_rows,
-        "open_total": sum(r["total"] for r in severity_rows),
-        "status_counts": status_counts,
-        "top_findings": sorted(open_findings, key=lambda v: (_STATUS_RANK[v["status"]], _SEV_RANK.get(v["severity"], 9), v["id"]))[:5],
-        "changes": changes,
+        "open_total": sum(row["total"] for row in severity_rows),
+        "status_counts": {s: sum(1 for v in views if v["status"] == s) for s in Status},
+        "top_findings": sorted((v for v in views if v["status"] in OPEN_STATUSES),
+                               key=lambda v: (_STATUS_RANK[v["status"]], _SEV_RANK[v["severity"]], v["id"]))[:5],
+        "changes": _changes(data, by_id),
         "chart": _trend_chart(data.trend),
-        "p2": _phase2_view(data, by_id),
-        "findings": findings,
+        "walkthrough": _walkthrough(data, by_id),
+        "findings": [v for v in views if v["status"] in FINDING_STATUSES],
         "all_checks": views,
-        "frameworks": frameworks,
-        "emergency": emergency, "emergency_more": emergency_more,
-        "privileged": privileged, "privileged_more": privileged_more,
-        "policies": policies, "policies_more": policies_more,
-        "sign_ins": sign_ins, "sign_ins_more": sign_ins_more,
-        "exceptions": exceptions, "exceptions_more": exceptions_more,
-        "evidence": [{"path": _text(e.get("path")), "sha256": _text(e.get("sha256")),
-                      "size": _human_size(e.get("size"))} for e in evidence],
-        "evidence_more": evidence_more,
+        "frameworks": _frameworks(data, by_id),
+        **{name: rows for name, (rows, _more) in capped.items()},
+        **{f"{name}_more": more for name, (_rows, more) in capped.items()},
+        "evidence": _evidence_rows(capped["evidence"][0], r.checks),
         "graph_sources": GRAPH_SOURCES,
-        "workbook": workbook,
+        "workbook": f"{slug}-{period}-mfa-compliance.xlsx" if slug and period else "the Excel workbook",
         "max_rows": max_rows,
         "attached": [{"name": n, "description": d} for n, d in attached],
         "exception_states": EXCEPTION_STATE_LABELS,
-        "yes_no": _yes_no,
         "join": lambda items: ", ".join(_text(i) for i in _as_list(items)),
     }
 
@@ -620,6 +524,13 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
     document = HTML(string=html, base_url=path2url(str(TEMPLATE_DIR) + os.sep), url_fetcher=fetcher)
     return document.write_pdf(font_config=FontConfiguration(), pdf_variant="pdf/a-3b",
                               attachments=files, uncompressed_pdf=False, pdf_tags=True)
+
+
+def render(data: ReportData, path: Path, options: RenderOptions) -> None:
+    """The registry's entry point: the PDF with results.json and the evidence index attached."""
+    render_pdf(data, path, max_rows=options.max_rows, attachments=[
+        ("results.json", dumps(data.results.to_json()), "Machine-readable results (schema_version 1)"),
+        ("evidence-index.json", dumps({"files": data.evidence_index}), "Evidence files with SHA-256 hashes")])
 
 
 def render_pdf(data: ReportData, out_path: Path, *, max_rows: int = 25,

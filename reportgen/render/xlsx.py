@@ -15,56 +15,39 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 
 from reportgen.report import ReportData
+from reportgen.vocab import DEFAULT_PRIMARY, OPEN_SEVERITIES, Severity, Status
 
+from . import RenderOptions
 from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, SEVERITY_COLOURS, STATUS_COLOURS, TITLE_FONT,
                        WRAP, YES_GOOD, Col, fill, parse_timestamp, save_deterministic,
                        set_properties, status_style, text_cell, value_cell, write_table_sheet, yes_no)
 
 SHEETS = ("Summary", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
           "Conditional Access policies", "Phase 2 sign-ins", "Exceptions")
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-CHECK_STATUSES = ("fail", "warn", "excepted", "pass", "not_evaluated", "manual")
-OPEN_LEVELS = ("critical", "high", "medium", "low")
-PHASE2_LABELS = {
-    "postponed": "Phase 2 postponed (attestation)",
-    "cli_users": "Azure CLI users",
-    "powershell_users": "Azure PowerShell users",
-    "mobile_users": "Azure mobile app users",
-    "automation_accounts": "Automation on user accounts",
-    "global_admins_without_email": "Global Administrators without email",
-    "arm_covered_by": "Azure Resource Manager covered by",
-    "security_defaults": "Security defaults on",
-}
+CHECK_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED, Status.PASS, Status.NOT_EVALUATED, Status.MANUAL)
 
 _STATUS_COL = dict(width=15, palette=STATUS_COLOURS)
 _SEVERITY_COL = dict(width=11, palette=SEVERITY_COLOURS)
 
 
+def render(data: ReportData, path: Path, options: RenderOptions) -> None:
+    render_xlsx(data, path)
+
+
 def render_xlsx(data: ReportData, out_path: Path) -> None:
     """Write the client workbook to ``out_path`` (atomically, mode 0600, deterministic bytes)."""
     r = data.results
-    client = r.get("client") or {}
-    when = parse_timestamp(data.generated_at or r.get("collected_at"))
+    when = parse_timestamp(data.generated_at)
 
     wb = Workbook(write_only=True)
     set_properties(wb, when=when, creator=data.firm.name,
-                   title=f"MFA compliance report: {client.get('name', '')} {r.get('period', '')}",
+                   title=f"MFA compliance report: {r.client.name} {r.period}",
                    subject="Microsoft Entra ID MFA compliance",
                    description=f"Prepared by {data.firm.name}. {data.firm.disclaimer}")
     used: set[str] = set()
-    checks: list[dict[str, Any]] = list(r.get("checks") or [])
-
     _summary(wb, data)
-    _controls(wb, data, checks, used)
-    _checks(wb, data, checks, used)
-    _findings(wb, data, checks, used)
-    _users(wb, data, used)
-    _privileged(wb, data, used)
-    _emergency(wb, data, used)
-    _policies(wb, data, used)
-    _sign_ins(wb, data, used)
-    _exceptions(wb, data, used)
-
+    for sheet in (_controls, _checks, _findings, _users, _privileged, _emergency, _policies, _sign_ins, _exceptions):
+        sheet(wb, data, used)
     save_deterministic(wb, Path(out_path), when)
 
 
@@ -100,67 +83,75 @@ class _Sheet:
 
 def _summary(wb: Workbook, data: ReportData) -> None:
     r = data.results
-    client = r.get("client") or {}
     ws = wb.create_sheet("Summary")
     widths = {"A": 34, "B": 46, "C": 12, "D": 12, "E": 12, "F": 14, "G": 14, "H": 12}
     for letter, w in widths.items():
         ws.column_dimensions[letter].width = w
     ws.page_setup.orientation = "landscape"
-    s = _Sheet(ws, data.firm.primary_color or "#0B3D91")
+    s = _Sheet(ws, data.firm.primary_color or DEFAULT_PRIMARY)
 
     s.put([text_cell(ws, "MFA compliance report", font=TITLE_FONT)])
-    s.put([text_cell(ws, client.get("name", ""), font=HEADING_FONT)])
-    s.put([text_cell(ws, f"Period {r.get('period', '')} \u2014 prepared by {data.firm.name}")])
+    s.put([text_cell(ws, r.client.name, font=HEADING_FONT)])
+    s.put([text_cell(ws, f"Period {r.period} \u2014 prepared by {data.firm.name}")])
     s.blank()
+    _summary_collection(s, data)
+    s.heading("Microsoft mandatory MFA readiness")
+    s.kv("Phase 1 (admin portals)", r.phase1, **status_style(r.phase1))
+    s.kv("Phase 2 (Azure Resource Manager)", r.phase2, **status_style(r.phase2))
+    s.blank()
+    s.heading("Users")
+    s.kv("Enabled users", r.summary.enabled_users)
+    s.kv("MFA registered %", r.summary.mfa_registered_pct, number_format="0.0")
+    s.kv("Privileged users", r.summary.privileged_users)
+    s.kv("Users listed in this workbook", len(data.users))
+    s.blank()
+    _summary_counts(s, data)
+    if data.trend:
+        _trend(s, data.trend)
+    if data.changes:
+        _changes(s, data)
+    _summary_frameworks(s, data)
+    s.heading("About this report")
+    s.kv("Prepared by", data.firm.name)
+    s.kv("Contact", data.firm.contact)
+    s.kv("Disclaimer", data.firm.disclaimer, alignment=WRAP)
+    s.kv("Tool", f"reportgen {r.tool_version}")
+    s.kv("Document date (UTC)", data.generated_at)
+    s.kv("Evidence files", len(data.evidence_index))
 
+
+def _summary_collection(s: _Sheet, data: ReportData) -> None:
+    ws, r = s.ws, data.results
+    coll = r.collection
     s.heading("Client and collection")
-    s.kv("Client", client.get("name", ""))
-    s.kv("Client slug", client.get("slug", ""))
-    s.kv("Institution type", client.get("institution_type", ""))
-    s.kv("Tenant ID", client.get("tenant_id", ""))
-    s.kv("Period", r.get("period", ""))
-    s.kv("Collected at (UTC)", r.get("collected_at", ""))
-    coll = r.get("collection") or {}
-    status = coll.get("status") or "unknown"
-    s.kv("Collection status", status, **status_style(status))
-    gaps = coll.get("gaps") or []
-    if not gaps:
+    s.kv("Client", r.client.name)
+    s.kv("Client slug", r.client.slug)
+    s.kv("Institution type", r.client.institution_type)
+    s.kv("Tenant ID", r.client.tenant_id)
+    s.kv("Period", r.period)
+    s.kv("Collected at (UTC)", r.collected_at)
+    s.kv("Collection status", coll.status, **status_style(coll.status))
+    if not coll.gaps:
         s.kv("Collection gaps", NONE_TEXT)
-    for i, g in enumerate(gaps):
-        label = "Collection gaps" if i == 0 else ""
-        s.put([text_cell(ws, label, font=BOLD),
-               text_cell(ws, f"{g.get('source', '')}: {g.get('reason', '')}", alignment=WRAP)])
+    for i, g in enumerate(coll.gaps):
+        s.put([text_cell(ws, "Collection gaps" if i == 0 else "", font=BOLD),
+               text_cell(ws, f"{g.source}: {g.reason}", alignment=WRAP)])
     for key, label in (("granted_permissions", "Permissions granted to the app"),
                        ("missing_permissions", "Missing permissions"),
                        ("write_permissions", "Write permissions held (remove)")):
-        if isinstance(coll.get(key), list):
-            s.kv(label, ", ".join(str(p) for p in coll[key]) or NONE_TEXT)
+        if getattr(coll, key) is not None:
+            s.kv(label, ", ".join(getattr(coll, key)) or NONE_TEXT)
     s.blank()
 
-    s.heading("Microsoft mandatory MFA readiness")
-    rd = r.get("readiness") or {}
-    for key, label in (("mandatory_mfa_phase1", "Phase 1 (admin portals)"),
-                       ("mandatory_mfa_phase2", "Phase 2 (Azure Resource Manager)")):
-        v = rd.get(key) or "unknown"
-        s.kv(label, v, **status_style(v))
-    s.blank()
 
-    s.heading("Users")
-    sm = r.get("summary") or {}
-    s.kv("Enabled users", sm.get("enabled_users"))
-    s.kv("MFA registered %", sm.get("mfa_registered_pct"), number_format="0.0")
-    s.kv("Privileged users", sm.get("privileged_users"))
-    s.kv("Users listed in this workbook", len(data.users))
-    s.blank()
-
+def _summary_counts(s: _Sheet, data: ReportData) -> None:
+    ws = s.ws
     s.heading("Checks by severity and status")
     s.grid_header(["Severity", *CHECK_STATUSES, "Total"])
     counts: dict[tuple[str, str], int] = {}
-    for c in r.get("checks") or []:
-        key = (c.get("severity", ""), c.get("status", ""))
-        counts[key] = counts.get(key, 0) + 1
-    severities = list(SEVERITIES) + sorted({k[0] for k in counts} - set(SEVERITIES))
-    for sev in severities:
+    for c in data.results.checks:
+        counts[(c.severity, c.status)] = counts.get((c.severity, c.status), 0) + 1
+    for sev in Severity:
         row = [counts.get((sev, st), 0) for st in CHECK_STATUSES]
         total = sum(v for (sv, _), v in counts.items() if sv == sev)
         s.put([text_cell(ws, sev, **status_style(sev, SEVERITY_COLOURS)),
@@ -171,37 +162,17 @@ def _summary(wb: Workbook, data: ReportData) -> None:
            value_cell(ws, sum(counts.values()), font=BOLD)])
     s.blank()
 
-    if data.trend:
-        _trend(s, data.trend)
-    if data.changes:
-        _changes(s, data)
-    if data.phase2:
-        s.heading("Phase 2 facts")
-        for key in data.phase2:
-            v = data.phase2[key]
-            label = PHASE2_LABELS.get(key) or str(key).replace("_", " ").capitalize()
-            if v is None or v == [] or v == "":
-                v = NONE_TEXT
-            s.kv(label, v)
-        s.blank()
 
-    if data.frameworks:
-        s.heading("Frameworks assessed")
-        s.grid_header(["Framework", "Identifier", "Version", "Binding", "Status"])
-        for f in data.frameworks:
-            s.put([text_cell(ws, f.get("name", ""), alignment=WRAP), text_cell(ws, f.get("id", "")),
-                   text_cell(ws, f.get("version", "")), text_cell(ws, f.get("binding", "")),
-                   text_cell(ws, f.get("status", ""))])
-        s.blank()
-
-    s.heading("About this report")
-    s.kv("Prepared by", data.firm.name)
-    s.kv("Contact", data.firm.contact)
-    s.kv("Disclaimer", data.firm.disclaimer, alignment=WRAP)
-    tool = r.get("tool") or {}
-    s.kv("Tool", f"{tool.get('name', 'reportgen')} {tool.get('version', '')}".strip())
-    s.kv("Document date (UTC)", data.generated_at)
-    s.kv("Evidence files", len(data.evidence_index))
+def _summary_frameworks(s: _Sheet, data: ReportData) -> None:
+    if not data.frameworks:
+        return
+    ws = s.ws
+    s.heading("Frameworks assessed")
+    s.grid_header(["Framework", "Identifier", "Version", "Binding", "Status"])
+    for f in data.frameworks:
+        s.put([text_cell(ws, f.name, alignment=WRAP), text_cell(ws, f.id), text_cell(ws, f.version),
+               text_cell(ws, f.binding), text_cell(ws, f.status)])
+    s.blank()
 
 
 def _trend(s: _Sheet, trend: list[dict[str, Any]]) -> None:
@@ -212,7 +183,7 @@ def _trend(s: _Sheet, trend: list[dict[str, Any]]) -> None:
     first = hdr + 1
     for t in trend:
         op = t.get("open") or {}
-        vals = [op.get(k) for k in OPEN_LEVELS]
+        vals = [op.get(k) for k in OPEN_SEVERITIES]
         total = sum(v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool))
         s.put([text_cell(ws, t.get("period", "")),
                value_cell(ws, t.get("mfa_registered_pct"), number_format="0.0"),
@@ -257,7 +228,7 @@ def _trend(s: _Sheet, trend: list[dict[str, Any]]) -> None:
 
 def _changes(s: _Sheet, data: ReportData) -> None:
     ws = s.ws
-    titles = _titles(data)
+    titles = {c.id: c.title for c in data.results.checks}
     s.heading("Changes since last period")
     for key, label in (("new", "New findings"), ("resolved", "Resolved"), ("still_open", "Still open")):
         ids = list((data.changes or {}).get(key) or [])
@@ -267,70 +238,51 @@ def _changes(s: _Sheet, data: ReportData) -> None:
             title = titles.get(cid, "")
             s.put([text_cell(ws, label if i == 0 else "", font=BOLD),
                    text_cell(ws, f"{cid} \u2014 {title}" if title else cid)])
-    others = sorted(set(data.changes or {}) - {"new", "resolved", "still_open"})
-    for key in others:
-        s.kv(str(key).replace("_", " ").capitalize(), list(data.changes[key] or []) or NONE_TEXT)
+    if (data.changes or {}).get("since"):
+        s.kv("Compared with period", str(data.changes["since"]))
     s.blank()
 
 
-def _titles(data: ReportData) -> dict[str, str]:
-    out = {cid: str(m.get("title", "")) for cid, m in data.check_meta.items()}
-    for c in data.results.get("checks") or []:
-        if c.get("title"):
-            out[c["id"]] = c["title"]
-    return out
-
-
-# ---------------------------------------------------------------- list sheets
-
-def _controls(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
-    fw_names = {f.get("id"): f.get("name") or f.get("id") for f in data.frameworks}
-    status_of = {c.get("id"): c.get("status", "") for c in checks}
+def _controls(wb: Workbook, data: ReportData, used: set[str]) -> None:
+    fw_names = {f.id: f.name for f in data.frameworks}
+    status_of = {c.id: c.status for c in data.results.checks}
     cols = [Col("Framework", 34, wrap=True), Col("Framework id", 22), Col("Control", 16),
             Col("Title", 44, wrap=True), Col("Status", **_STATUS_COL), Col("Checks", 26),
             Col("Check statuses", 44, wrap=True)]
-
-    def rows() -> Iterator[list[Any]]:
-        for c in data.results.get("controls") or []:
-            ids = list(c.get("checks") or [])
-            yield [fw_names.get(c.get("framework"), c.get("framework", "")), c.get("framework", ""),
-                   c.get("id", ""), c.get("title", ""), c.get("status", ""), ", ".join(ids),
-                   "; ".join(f"{i}: {status_of.get(i, 'unknown')}" for i in ids)]
-    write_table_sheet(wb, "Controls", "Controls", cols, rows(), used)
+    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title, c.status, ", ".join(c.checks),
+             "; ".join(f"{i}: {status_of.get(i, 'unknown')}" for i in c.checks)] for c in data.results.controls)
+    write_table_sheet(wb, "Controls", "Controls", cols, rows, used)
 
 
-def _checks(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
+def _checks(wb: Workbook, data: ReportData, used: set[str]) -> None:
     cols = [Col("Check", 10), Col("Title", 40, wrap=True), Col("Severity", **_SEVERITY_COL),
             Col("Status", **_STATUS_COL), Col("Reason", 60, wrap=True), Col("Affected", 10),
             Col("Rationale", 50, wrap=True), Col("Remediation", 50, wrap=True),
-            Col("References", 40, wrap=True)]
+            Col("References", 40, wrap=True), Col("Not evaluated because", 22),
+            Col("Judged from (Graph pages in evidence/)", 60, wrap=True)]
 
     def rows() -> Iterator[list[Any]]:
-        for c in checks:
-            meta = data.check_meta.get(c.get("id", "")) or {}
-            refs = meta.get("references") or []
-            yield [c.get("id", ""), c.get("title") or meta.get("title", ""), c.get("severity", ""),
-                   c.get("status", ""), c.get("reason", ""), len(c.get("affected") or []),
-                   meta.get("rationale", ""), meta.get("remediation", ""),
-                   "\n".join(str(x) for x in refs) if isinstance(refs, (list, tuple)) else refs]
+        for c in data.results.checks:
+            meta = data.check_meta.get(c.id)
+            yield [c.id, c.title, c.severity, c.status, c.reason, len(c.affected),
+                   meta.rationale if meta else "", meta.remediation if meta else "",
+                   "\n".join(meta.references) if meta else "", c.cause,
+                   "\n".join(f"{e.source}: {', '.join(e.pages) or 'no pages'}" for e in c.evidence)]
     write_table_sheet(wb, "Checks", "Checks", cols, rows(), used)
 
 
-def _findings(wb: Workbook, data: ReportData, checks: list[dict[str, Any]], used: set[str]) -> None:
+def _findings(wb: Workbook, data: ReportData, used: set[str]) -> None:
     cols = [Col("Check", 10), Col("Title", 36), Col("Severity", **_SEVERITY_COL), Col("Status", **_STATUS_COL),
             Col("Reason", 50), Col("UPN", 36), Col("Display name", 28), Col("Detail", 50),
             Col("Exception", 16)]
 
     def rows() -> Iterator[list[Any]]:
-        for c in checks:
-            head = [c.get("id", ""), c.get("title", ""), c.get("severity", ""), c.get("status", ""),
-                    c.get("reason", "")]
-            affected = c.get("affected") or []
-            if not affected:
+        for c in data.results.checks:
+            head = [c.id, c.title, c.severity, c.status, c.reason]
+            if not c.affected:
                 yield head + [None, None, None, None]
-            for a in affected:
-                yield head + [a.get("upn", ""), a.get("display_name", ""), a.get("detail", ""),
-                              a.get("exception")]
+            for a in c.affected:
+                yield head + [a.upn, a.display_name, a.detail, a.exception]
     write_table_sheet(wb, "Findings", "Findings", cols, rows(), used)
 
 

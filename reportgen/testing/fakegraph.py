@@ -1,4 +1,4 @@
-"""A fake Microsoft identity platform + Graph over real HTTPS, serving a ``reportgen.demo.Tenant``.
+"""A fake Microsoft identity platform + Graph over real HTTPS, serving a ``reportgen.collect.demo.Tenant``.
 
     with FakeGraph(tenant, client_secret="s3cret") as fg:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fg.ca_bundle_path)

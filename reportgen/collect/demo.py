@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reportgen import model as m
+from reportgen.dates import iso_z
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, DATASETS, EvidenceWriter, permission_for, source_of
 
 GRAPH = "https://graph.microsoft.com"
@@ -65,7 +66,7 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-_iso = m.iso_z
+_iso = iso_z
 
 
 def collection_time(period: str) -> datetime:

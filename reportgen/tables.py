@@ -1,28 +1,34 @@
-"""Posture + check results -> the tables and facts the reports show (ReportData rows)."""
+"""Posture -> the account and policy tables the reports list (ReportData rows).
+
+Built from the same ``Context`` the checks used, so a table and a verdict never disagree on who is
+covered or privileged. Where the data is missing a cell is ``None`` ("unknown"), never a guess.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from reportgen import model as m
-from reportgen.checks import ALL_APPS, ARM_APPS, Facts, Inputs, _Missing
-from reportgen.model import CAPolicy, CheckResult, Posture
+from reportgen.checks import Context, NotEvaluated
+from reportgen.checks.applicability import ALL_APPS
+from reportgen.dates import iso_z
+from reportgen.model import CAPolicy, Posture
 from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
 
 
 def _iso(dt) -> str | None:
-    return m.iso_z(dt) if dt else None
+    return iso_z(dt) if dt else None
 
 
 def _safe(fn, default):
     try:
         return fn()
-    except _Missing:
+    except NotEvaluated:
         return default
 
 
 class Tables:
-    def __init__(self, p: Posture, inp: Inputs, facts: Facts | None = None):
-        self.p, self.f = p, facts or Facts(p, inp)
+    def __init__(self, ctx: Context):
+        self.p, self.f = ctx.p, ctx
         self.roles = _safe(lambda: self.f.role_holders(("active", "eligible")), None)
         self.active = _safe(lambda: self.f.role_holders(("active",)), {})
 
@@ -145,27 +151,3 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
     return PolicyRow(name=pol.name, state=pol.state, users=users, applications=app_text,
                      grant=", ".join(grant) or "none", client_app_types=", ".join(sorted(pol.client_app_types)),
                      is_mfa_policy=pol.is_mfa_policy)
-
-
-def phase2_facts(p: Posture, results: list[CheckResult], inp: Inputs) -> dict[str, Any]:
-    by = {r.id: r for r in results}
-    users_per_app: dict[str, set[str]] = {}
-    for s in p.sign_ins or []:
-        if s.app_id in m.PHASE2_APPS and s.success:
-            users_per_app.setdefault(s.app_id, set()).add(s.upn)
-    known = p.sign_ins is not None
-    arm = [pol.name for pol in p.ca_policies or [] if pol.is_mfa_policy and
-           ("All" in pol.include_apps or ARM_APPS & pol.include_apps)]
-    return {
-        "postponed": {True: "yes", False: "no"}.get(inp.phase2_postponed, "unknown"),
-        "cli_users": len(users_per_app.get(m.APP_AZURE_CLI, ())) if known else None,
-        "powershell_users": len(users_per_app.get(m.APP_AZURE_POWERSHELL, ())) if known else None,
-        "mobile_users": len(users_per_app.get(m.APP_AZURE_MOBILE, ())) if known else None,
-        "single_factor_users": [a.upn for a in by["MMFA-03"].affected],
-        "automation_accounts": [a.upn for a in by["MMFA-04"].affected],
-        "global_admins_without_email": [a.upn for a in by["MMFA-05"].affected],
-        "arm_covered_by": ", ".join(arm) if arm else None,
-        "security_defaults": p.security_defaults,
-        "emergency_accounts": list(inp.emergency_accounts),
-        "sign_ins_collected": known,
-    }

@@ -1,0 +1,68 @@
+"""Stored evidence -> typed results and the report's view model: posture, checks, exceptions,
+controls, readiness. No network, no writing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_checks, summarize
+from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
+from reportgen.dates import iso_z
+from reportgen.evidence import EvidenceReader
+from reportgen.posture import build_posture
+from reportgen.report import ExceptionRow, Firm, ReportData
+from reportgen.results import ClientInfo, Collection, GapResult, Results
+from reportgen.tables import Tables
+from reportgen.vocab import CollectionStatus
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the assessment needs to know about the client besides its evidence."""
+    slug: str
+    name: str
+    tenant_id: str
+    institution_type: str
+    exceptions: tuple              # config.ExceptionEntry items
+
+
+def _collection(ev: EvidenceReader, posture, inp: Inputs) -> Collection:
+    status = ev.meta.get("status")
+    status = CollectionStatus(status) if status in tuple(CollectionStatus) else CollectionStatus.FAILED
+    if status == CollectionStatus.COMPLETE and posture.gaps:
+        status = CollectionStatus.PARTIAL
+    app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
+    perms = {k: app.get(k) for k in ("granted_permissions", "missing_permissions", "write_permissions")
+             if isinstance(app.get(k), list)}
+    return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps],
+                      window_start=iso_z(posture.window_start), window_end=iso_z(posture.window_end),
+                      lookback_days=inp.lookback_days, **perms)
+
+
+def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs, firm: Firm,
+           period: str) -> ReportData:
+    ev = EvidenceReader(evidence)
+    posture = build_posture(ev)
+    ctx = Context(posture, inp)   # shared by the checks and the report tables
+    checks = run_checks(posture, inp, catalogs.check_meta, ctx)
+    day = posture.collected_at.date()
+    applied = apply_exceptions(checks, list(client.exceptions), day)
+    frameworks = frameworks_for(catalogs, client.institution_type)
+    phase1, phase2 = readiness(checks, posture)
+    results = Results(
+        tool_version=__version__,
+        client=ClientInfo(slug=client.slug, name=client.name, tenant_id=client.tenant_id or posture.tenant_id,
+                          institution_type=client.institution_type),
+        period=period, collected_at=iso_z(posture.collected_at), collection=_collection(ev, posture, inp),
+        phase1=phase1, phase2=phase2, summary=summarize(ctx, checks), checks=checks,
+        controls=evaluate_controls(frameworks, checks))
+    tables = Tables(ctx)
+    exceptions = [ExceptionRow(id=e.id, check=e.check, subject=e.subject, approved_by=e.approved_by,
+                               approved_on=e.approved_on.isoformat(),
+                               expires_on=e.expires_on.isoformat() if e.expires_on else None,
+                               compensating_control=e.compensating_control, reference=e.reference,
+                               state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
+    return ReportData(results=results, firm=firm, check_meta=catalogs.check_meta, frameworks=frameworks,
+                      users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),
+                      policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions)

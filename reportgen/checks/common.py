@@ -1,0 +1,37 @@
+"""Small helpers the check families share: affected rows, times and method lists in words, and the
+evidence datasets that groups of checks are judged from."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from reportgen.dates import iso_z
+from reportgen.evidence import DATASETS
+from reportgen.model import User
+from reportgen.results import Affected
+
+# Dataset names (keys of evidence.DATASETS) for the ``reads=`` of a check.
+USERS, GROUPS, GROUP_MEMBERS = "users", "groups", "groupMembers"
+ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY = "roleAssignments", "roleEligibilitySchedules"
+CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS = "conditionalAccessPolicies", "securityDefaults", "namedLocations"
+REGISTRATION_DS, USER_METHODS_DS, METHODS_POLICY = "userRegistrationDetails", "userMethods", "authenticationMethodsPolicy"
+SIGN_INS_DS, NON_INTERACTIVE_DS, LICENCES = "signIns", "signInsNonInteractive", "subscribedSkus"
+
+ROLE_DATA = (USERS, ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY, GROUP_MEMBERS, GROUPS)
+POLICY_DATA = (CA_POLICIES_DS, SECURITY_DEFAULTS) + ROLE_DATA
+REGISTRATION_DATA = (USERS, REGISTRATION_DS, USER_METHODS_DS)
+SIGN_IN_DATA = (USERS, SIGN_INS_DS, NON_INTERACTIVE_DS)
+assert set(ROLE_DATA + POLICY_DATA + REGISTRATION_DATA + SIGN_IN_DATA + (NAMED_LOCATIONS, METHODS_POLICY, LICENCES)) <= set(DATASETS)
+
+
+def affected(u: User | None, detail: str, upn: str = "") -> Affected:
+    if u is None:
+        return Affected(upn=upn, display_name="", detail=detail, object_id="")
+    return Affected(upn=u.upn, display_name=u.display_name, detail=detail, object_id=u.id)
+
+
+def when(dt: datetime | None) -> str:
+    return iso_z(dt) if dt else "never"
+
+
+def methods_text(methods) -> str:
+    return ", ".join(methods) if methods else "none"

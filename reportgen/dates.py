@@ -1,0 +1,46 @@
+"""The one way timestamps are read and written.
+
+Graph sends ISO 8601 with up to seven fractional digits and a 'Z'; Python 3.11's ``fromisoformat``
+takes at most six. Everything reportgen writes is UTC, whole seconds, with a 'Z'.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+
+def iso_z(dt: datetime) -> str:
+    """UTC, whole seconds, 'Z': the format of evidence, results and reports."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An aware UTC datetime, or None for anything that is not a usable timestamp.
+
+    Graph's "never" (0001-01-01) and dates that cannot be shown in UTC (year 9999 with a negative
+    offset) read as None, as does a naive time that is not text."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        head, dot, rest = text.partition(".")
+        if not dot:
+            return None
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits):]
+        try:
+            dt = datetime.fromisoformat(f"{head}.{digits[:6]}{zone}")
+        except ValueError:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    if dt.year < 1900:
+        return None
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        return None

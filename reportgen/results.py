@@ -1,0 +1,156 @@
+"""Typed results, from the checks to the renderers. ``Results.to_json()`` is results.json.
+
+A renderer reads these objects, never a dict it has to second-guess; results.json is only their
+serialisation (schema_version 1, plus additive fields).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportgen.vocab import Cause, CollectionStatus, ControlStatus, Readiness, Severity, Status
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Affected:
+    upn: str
+    display_name: str = ""
+    detail: str = ""
+    exception: str | None = None
+    object_id: str = ""   # matches exceptions given by object id; not part of results.json
+
+    def to_json(self) -> dict[str, Any]:
+        return {"upn": self.upn, "display_name": self.display_name, "detail": self.detail,
+                "exception": self.exception}
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A dataset a check was judged from, and the stored Graph pages that hold it."""
+    dataset: str
+    source: str                  # the Graph path it was read from
+    pages: tuple[str, ...]       # relative to the client folder's evidence/
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "source": self.source, "pages": list(self.pages)}
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    severity: Severity
+    status: Status
+    reason: str
+    affected: list[Affected] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    cause: Cause | None = None                        # why not_evaluated / manual
+    evidence: tuple[EvidenceRef, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "severity": self.severity, "status": self.status,
+                "reason": self.reason, "affected": [a.to_json() for a in self.affected], "metrics": self.metrics,
+                "cause": self.cause, "evidence": [e.to_json() for e in self.evidence]}
+
+
+@dataclass
+class ControlResult:
+    framework: str
+    id: str
+    title: str
+    status: ControlStatus
+    checks: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"framework": self.framework, "id": self.id, "title": self.title, "status": self.status,
+                "checks": list(self.checks)}
+
+
+@dataclass(frozen=True)
+class GapResult:
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass
+class Collection:
+    status: CollectionStatus
+    gaps: list[GapResult]
+    window_start: str
+    window_end: str
+    lookback_days: int
+    granted_permissions: list[str] | None = None
+    missing_permissions: list[str] | None = None
+    write_permissions: list[str] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == CollectionStatus.COMPLETE
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"status": self.status, "gaps": [g.to_json() for g in self.gaps],
+                               "window": {"start": self.window_start, "end": self.window_end},
+                               "lookback_days": self.lookback_days}
+        for key in ("granted_permissions", "missing_permissions", "write_permissions"):
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
+        return doc
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    slug: str
+    name: str
+    tenant_id: str
+    institution_type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slug": self.slug, "name": self.name, "tenant_id": self.tenant_id,
+                "institution_type": self.institution_type}
+
+
+@dataclass(frozen=True)
+class Summary:
+    enabled_users: int | None
+    mfa_registered_pct: float | None
+    privileged_users: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"enabled_users": self.enabled_users, "mfa_registered_pct": self.mfa_registered_pct,
+                "privileged_users": self.privileged_users}
+
+
+@dataclass
+class Results:
+    tool_version: str
+    client: ClientInfo
+    period: str
+    collected_at: str
+    collection: Collection
+    phase1: Readiness
+    phase2: Readiness
+    summary: Summary
+    checks: list[CheckResult]
+    controls: list[ControlResult]
+
+    def check(self, cid: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.id == cid), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "reportgen", "version": self.tool_version},
+            "client": self.client.to_json(),
+            "period": self.period,
+            "collected_at": self.collected_at,
+            "collection": self.collection.to_json(),
+            "readiness": {"mandatory_mfa_phase1": self.phase1, "mandatory_mfa_phase2": self.phase2},
+            "summary": self.summary.to_json(),
+            "checks": [c.to_json() for c in self.checks],
+            "controls": [c.to_json() for c in self.controls],
+        }

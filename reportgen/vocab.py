@@ -1,0 +1,104 @@
+"""The words every stage shares: statuses, severities, institution types, readiness and their labels.
+
+Values are ``StrEnum`` members, so they compare equal to (and serialise as) the plain strings of
+results.json; labels are what a reader sees. Nothing else in the code spells these values out.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A check's outcome."""
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    EXCEPTED = "excepted"
+    NOT_EVALUATED = "not_evaluated"
+    MANUAL = "manual"
+
+
+STATUS_LABELS = {Status.PASS: "Pass", Status.FAIL: "Fail", Status.WARN: "Warning", Status.EXCEPTED: "Excepted",
+                 Status.NOT_EVALUATED: "Not evaluated", Status.MANUAL: "Manual review"}
+OPEN_STATUSES = (Status.FAIL, Status.WARN)                       # an open finding
+FINDING_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED)   # shown as a finding in the report
+UNKNOWN_STATUSES = (Status.NOT_EVALUATED, Status.MANUAL)         # no verdict from the data
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+SEVERITY_LABELS = {s: s.value.capitalize() for s in Severity}
+OPEN_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)   # counted in trends
+
+
+class InstitutionType(StrEnum):
+    BANK = "bank"
+    CREDIT_UNION = "credit_union"
+    NONBANK = "nonbank"
+
+
+INSTITUTION_LABELS = {InstitutionType.BANK: "Bank", InstitutionType.CREDIT_UNION: "Credit union",
+                      InstitutionType.NONBANK: "Non-bank financial institution"}
+
+
+class Readiness(StrEnum):
+    READY = "ready"
+    AT_RISK = "at_risk"
+    NOT_READY = "not_ready"
+    UNKNOWN = "unknown"
+
+
+READINESS_LABELS = {Readiness.READY: "Ready", Readiness.AT_RISK: "At risk", Readiness.NOT_READY: "Not ready",
+                    Readiness.UNKNOWN: "Unknown"}
+
+
+class ControlStatus(StrEnum):
+    MET = "met"
+    PARTIALLY_MET = "partially_met"
+    NOT_MET = "not_met"
+    NOT_ASSESSED = "not_assessed"
+
+
+CONTROL_LABELS = {ControlStatus.MET: "Met", ControlStatus.PARTIALLY_MET: "Partially met",
+                  ControlStatus.NOT_MET: "Not met", ControlStatus.NOT_ASSESSED: "Not assessed"}
+
+
+class Cause(StrEnum):
+    """Why a check could not be judged (beside the sentence that says it in words)."""
+    NO_LICENCE = "no_licence"                  # the tenant lacks Entra ID P1/P2 for this data
+    MISSING_PERMISSION = "missing_permission"  # the collecting app lacks a Graph permission
+    NOT_COLLECTED = "not_collected"            # collection failed or was cut short
+    NO_SUBJECTS = "no_subjects"                # nothing to judge (e.g. no privileged role holder found)
+    NOT_ATTESTED = "not_attested"              # only the client can say (manual review)
+
+
+class CollectionStatus(StrEnum):
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+COLLECTION_LABELS = {CollectionStatus.COMPLETE: "Complete", CollectionStatus.PARTIAL: "Partial",
+                     CollectionStatus.FAILED: "Failed"}
+
+EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet_valid": "Not yet valid"}
+
+# Branding defaults, used by the configuration and by renderers handed no colour.
+DEFAULT_PRIMARY = "#0B3D91"
+DEFAULT_ACCENT = "#F2A900"
+
+# User names that look like automation on a user account; each client may override it.
+DEFAULT_SERVICE_ACCOUNT_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
+
+
+def label(labels: dict, value: object) -> str:
+    """The reader's word for ``value``; an unknown value is shown as words, never as a raw enum."""
+    if value in labels:
+        return labels[value]
+    return str(value or "").replace("_", " ").capitalize()
