@@ -25,6 +25,7 @@ from tests.test_e2e import cli
 PERIOD = "2026-11"
 AT = "2026-12-01T00:00:00Z"
 SECRET = b"root:x:0:0:secret-line-that-must-never-leave-this-machine"
+PAGE_BOUND = 256 * 1024 * 1024   # the README's bound on one JSON file
 
 
 # --------------------------------------------------------------------------- helpers
@@ -483,7 +484,7 @@ def test_a_page_larger_than_the_bound_is_refused_before_it_is_read(tmp_path):
     root = small_folder(tmp_path / "ev", {"users": [b'{"value":[]}']})
     big = root / "pages" / "users-0001.json"
     with open(big, "r+b") as f:
-        f.truncate(evidence.MAX_JSON_BYTES + 1)   # sparse: no disk used
+        f.truncate(PAGE_BOUND + 1)   # sparse: no disk used
     with pytest.raises(EvidenceError, match=r"pages/users-0001\.json.*larger than 256 MiB"):
         read_everything(root)
 
@@ -491,6 +492,6 @@ def test_a_page_larger_than_the_bound_is_refused_before_it_is_read(tmp_path):
 def test_a_huge_collection_json_is_refused(tmp_path):
     root = small_folder(tmp_path / "ev", {})
     with open(root / "collection.json", "r+b") as f:
-        f.truncate(evidence.MAX_JSON_BYTES + 1)
+        f.truncate(PAGE_BOUND + 1)
     with pytest.raises(EvidenceError, match=r"collection\.json.*larger than 256 MiB"):
         EvidenceReader(root)
