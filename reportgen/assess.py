@@ -37,7 +37,8 @@ def _collection(ev: EvidenceReader, posture, inp: Inputs) -> Collection:
              if isinstance(app.get(k), list)}
     return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps],
                       window_start=iso_z(posture.window_start), window_end=iso_z(posture.window_end),
-                      lookback_days=inp.lookback_days, **perms)
+                      lookback_days=inp.lookback_days, notes=[GapResult(n.source, n.message) for n in posture.notes],
+                      **perms)
 
 
 def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs, firm: Firm,

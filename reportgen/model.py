@@ -160,6 +160,14 @@ class Gap:
     status: int | None = None    # its HTTP status
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something about the data a reader of the report should know (text replaced, a value not
+    understood, a record dropped), with the dataset it concerns."""
+    source: str
+    message: str
+
+
 @dataclass
 class Posture:
     tenant_id: str
@@ -185,6 +193,7 @@ class Posture:
     domains: tuple[str, ...] = ()
     group_names: dict[str, str] = field(default_factory=dict)   # cosmetic: ids are shown where absent
     pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> stored pages (evidence/...)
+    notes: list[Note] = field(default_factory=list)                  # data-quality notes, shown in the method section
 
     def gap_for(self, *sources: str) -> Gap | None:
         for g in self.gaps:

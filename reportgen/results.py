@@ -87,6 +87,7 @@ class Collection:
     granted_permissions: list[str] | None = None
     missing_permissions: list[str] | None = None
     write_permissions: list[str] | None = None
+    notes: list[GapResult] = field(default_factory=list)   # data-quality notes: (dataset, what was done)
 
     @property
     def complete(self) -> bool:
@@ -99,6 +100,8 @@ class Collection:
         for key in ("granted_permissions", "missing_permissions", "write_permissions"):
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
+        if self.notes:
+            doc["notes"] = [{"source": n.source, "message": n.reason} for n in self.notes]
         return doc
 
 
