@@ -21,30 +21,8 @@ def add(sub) -> None:
 def handle(args) -> int:
     from reportgen.batch import Stop, run_batch, write_batch
     from reportgen.config import Client
-    # one writer per period folder at a time (a batch on that period would tidy our staging away)
-    with Stop().installed() as stop, period_lock(job.final_dir.parent):
-        snap = None
-        if target is not None:
-            # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
-            snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-            try:
-                copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
-            except EvidenceError as e:
-                shutil.rmtree(snap, ignore_errors=True)
-                print(f"FAILED  {client.slug}: {e}", file=sys.stderr)
-                return EXIT_FAILED
-            job.evidence_from = snap / "src"
-            job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
-        try:
-            entries = run_batch([job], job.final_dir.parent, workers=1, stop=stop)
-        finally:
-            if snap is not None:
-                shutil.rmtree(snap, ignore_errors=True)
-        if target is None:
-            write_batch(job.final_dir.parent, period, entries, started)
-    if stop.requested:
-        print(f"interrupted by {stop.words}: {job.final_dir} was left as it was", file=sys.stderr)
-        return stop.exit_status
+    from reportgen.lock import period_lock
+    from reportgen.evidence import EvidenceError, copy_plain_folder
     from reportgen.pipeline import Job
     started = time.monotonic()
     folder = Path(args.evidence).resolve()
@@ -69,14 +47,18 @@ def handle(args) -> int:
     # the stored folder is read before anything is published over it
     job = Job(client=client, firm=firm, defaults=record["defaults"], period=period, out_root=out_root,
               evidence_from=folder, target=target)
-<<<<<<< HEAD
     # one writer per period folder at a time (a batch on that period would tidy our staging away)
     with Stop().installed() as stop, period_lock(job.final_dir.parent):
         snap = None
         if target is not None:
             # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
             snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-            shutil.copytree(folder, snap / "src")
+            try:
+                copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
+            except EvidenceError as e:
+                shutil.rmtree(snap, ignore_errors=True)
+                print(f"FAILED  {client.slug}: {e}", file=sys.stderr)
+                return EXIT_FAILED
             job.evidence_from = snap / "src"
             job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
         try:
@@ -89,27 +71,6 @@ def handle(args) -> int:
     if stop.requested:
         print(f"interrupted by {stop.words}: {job.final_dir} was left as it was", file=sys.stderr)
         return stop.exit_status
-=======
-    snap = None
-    if target is not None:
-        # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
-        snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-        try:
-            copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
-        except EvidenceError as e:
-            shutil.rmtree(snap, ignore_errors=True)
-            print(f"FAILED  {client.slug}: {e}", file=sys.stderr)
-            return EXIT_FAILED
-        job.evidence_from = snap / "src"
-        job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
-    try:
-        entries = run_batch([job], job.final_dir.parent, workers=1)
-    finally:
-        if snap is not None:
-            shutil.rmtree(snap, ignore_errors=True)
-    if target is None:
-        write_batch(job.final_dir.parent, period, entries, started)
->>>>>>> main
     failed = [e for e in entries if e["status"] != "ok"]
     print(f"{'FAILED' if failed else 'rendered'}: {job.final_dir}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
