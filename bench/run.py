@@ -8,9 +8,13 @@
    pacing (5 requests / 10 s per app per tenant, counted by arrival); one client's whole run
    (collect -> evaluate -> PDF -> XLSX -> manifest) in a fresh child process (bench/child.py), so its
    peak RSS is its own. The 429s the fake sent, and how many of them the pacing limit caused.
-2. An offline batch of demo tenants through the real CLI with --jobs 1 and --jobs 2.
-3. cProfile (top 15 cumulative) of evaluate + render of the largest tenant, from its stored evidence.
-Prints a table and writes bench/RESULTS.md (with --update-collection: only its collection section).
+2. An offline batch of demo tenants through the real CLI with --jobs 1 and --jobs 2, --repeat times
+   each (medians).
+3. The PDF ratio (bench/pdf_ratio.py, in a fresh process kept warm): reportgen's PDF against
+   WeasyPrint alone on the same HTML, typical and 5,000-user tenants, with a cProfile of the typical.
+4. cProfile (top 15 cumulative) of evaluate + render of the largest tenant, from its stored evidence.
+Prints a table and writes bench/RESULTS.md (with --update-collection: only its collection section;
+with --keep-collection: everything but that section).
 Work files go to bench/work/.
 """
 from __future__ import annotations
@@ -39,7 +43,8 @@ SECRET_ENV = "REPORTGEN_BENCH_SECRET"
 SECRET = "bench-secret-value"
 FIRM = {"name": "Bench Security Partners", "contact": "bench@example.com"}
 
-TARGETS = {"requests": 1.02, "wall": 1.10, "pacing_429": 0, "rss_mb": 600, "pdf_s": 10, "xlsx_s": 20, "tpm": 30, "speedup": 1.7}
+TARGETS = {"requests": 1.02, "wall": 1.10, "pacing_429": 0, "rss_mb": 300, "pdf_s": 10, "xlsx_s": 20, "tpm": 60,
+           "speedup": 1.8, "pdf_ratio": 1.3, "pdf_5000": 1.5}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,11 +193,21 @@ def batch_config(n: int) -> Path:
     return cfg
 
 
-def run_batch(n: int, jobs: int, period: str) -> dict:
+def run_batch(n: int, jobs: int, period: str, repeat: int = 1) -> dict:
+    """``repeat`` batches with ``--jobs jobs``; the median run, with every run's wall time."""
+    runs = [_one_batch(n, jobs, period) for _ in range(repeat)]
+    runs.sort(key=lambda r: r["wall_s"])
+    med = dict(runs[len(runs) // 2])
+    med.update(runs=len(runs), all_wall_s=[r["wall_s"] for r in runs], all_load=[r["load"] for r in runs])
+    return med
+
+
+def _one_batch(n: int, jobs: int, period: str) -> dict:
     cfg = batch_config(n)
     out = WORK / "batch" / f"out-j{jobs}"
     shutil.rmtree(out, ignore_errors=True)
-    print(f"  batch of {n}: --jobs {jobs} ...", file=sys.stderr, flush=True)
+    load = f"{os.getloadavg()[0]:.2f}"
+    print(f"  batch of {n}: --jobs {jobs} (load {load}) ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--config", str(cfg), "--out", str(out),
                            "--jobs", str(jobs), "--period", period], cwd=ROOT, capture_output=True, text=True,
@@ -203,10 +218,57 @@ def run_batch(n: int, jobs: int, period: str) -> dict:
     except (OSError, ValueError):
         b = {"ok": 0, "failed": n, "clients": []}
     tot = [c.get("timings", {}).get("total") for c in b["clients"] if c.get("timings", {}).get("total")]
-    return {"jobs": jobs, "tenants": n, "wall_s": round(wall, 2), "ok": b["ok"], "failed": b["failed"],
+    return {"jobs": jobs, "tenants": n, "wall_s": round(wall, 2), "ok": b["ok"], "failed": b["failed"], "load": load,
             "rc": proc.returncode, "tenants_per_min": round(n / wall * 60, 1),
             "median_client_s": round(sorted(tot)[len(tot) // 2], 2) if tot else None,
             "stderr_tail": proc.stderr[-600:] if proc.returncode else ""}
+
+
+def run_pdf_ratio(args) -> dict:
+    """bench/pdf_ratio.py in a fresh process: medians of reportgen's PDF and WeasyPrint's on the same HTML."""
+    res, prof = WORK / "pdf-ratio.json", WORK / "pdf-profile.txt"
+    load = f"{os.getloadavg()[0]:.2f}"
+    print(f"  PDF ratio, {args.pdf_users} users, {args.pdf_repeat} renders each (load {load}) ...", file=sys.stderr,
+          flush=True)
+    cmd = [sys.executable, str(BENCH / "pdf_ratio.py"), str(res), "--users", args.pdf_users,
+           "--repeat", str(args.pdf_repeat)] + ([] if args.no_profile else ["--profile", str(prof)])
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if proc.returncode != 0:
+        raise SystemExit(f"pdf_ratio failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    doc = json.loads(res.read_text())
+    doc["load"] = load
+    doc["profile"] = "" if args.no_profile else prof.read_text()
+    return doc
+
+
+def pdf_rows(pdf: dict) -> tuple[list[str], list[tuple[str, str, bool]]]:
+    """The PDF table, and target rows (label, result, met)."""
+    L = ["| tenant | pages | reportgen PDF s | WeasyPrint s | ratio | of reportgen: template s | layout s | PDF write s |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in pdf["sizes"]:
+        st = r["stages_s"]
+        L.append(f"| {r['users']:,} users | {r['pages']} | {r['reportgen_s']:.2f} | {r['weasyprint_s']:.2f} "
+                 f"| {r['ratio']:.2f} | {st['template']:.2f} | {st['layout']:.2f} | {st['pdf_write']:.2f} |")
+    T = []
+    by = {r["users"]: r for r in pdf["sizes"]}
+    if 500 in by:
+        T.append((f"PDF ratio, typical (500 users) ≤ {TARGETS['pdf_ratio']}", f"{by[500]['ratio']:.2f}",
+                  by[500]["ratio"] <= TARGETS["pdf_ratio"]))
+    if 500 in by and 5000 in by:
+        x = by[5000]["reportgen_s"] / by[500]["reportgen_s"]
+        T.append((f"5,000-user PDF ≤ {TARGETS['pdf_5000']} × typical", f"{x:.2f}×", x <= TARGETS["pdf_5000"]))
+    return L, T
+
+
+def existing_section(path: Path, heading: str) -> str | None:
+    """A section of an existing RESULTS.md, heading included, up to the next heading."""
+    try:
+        lines = path.read_text().splitlines(keepends=True)
+        start = next(i for i, line in enumerate(lines) if line.rstrip() == heading)
+    except (OSError, StopIteration):
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "### "))), len(lines))
+    return "".join(lines[start:end]).rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,9 +350,11 @@ def update_collection(path: Path, section: str) -> None:
 
 
 def tables(m: dict, sizes: list[dict], batches: list[dict], args,
-           collection: str | None = None) -> tuple[str, list[str]]:
+           collection: str | None = None, pdf: dict | None = None) -> tuple[str, list[str]]:
     """All tables (the collection one, or ``collection`` in its place) and every target missed."""
     L, missed = collection_rows(sizes)
+    if collection is not None and getattr(args, "keep_collection", False):
+        missed = []   # the kept section states its own targets
     big = max(sizes, key=lambda s: s["users"]) if sizes else None
     T = ["| target | result | met |", "|---|---|---|"]
     if big:
@@ -300,10 +364,12 @@ def tables(m: dict, sizes: list[dict], batches: list[dict], args,
             T.append(f"| {big['users']:,} users: {label} ≤ {lim} {unit} | {val:.1f} {unit} | {ok(val <= lim)} |")
             if val > lim:
                 missed.append(f"{big['users']:,} users: {label} {val:.1f} {unit} > {lim} {unit}")
-    B = ["| --jobs | tenants | ok | wall s | tenants/min | median client s |", "|---:|---:|---:|---:|---:|---:|"]
+    B = ["| --jobs | tenants | ok | wall s (median) | tenants/min | median client s | runs: wall s | load at start |",
+         "|---:|---:|---:|---:|---:|---:|---|---|"]
     for b in batches:
         B.append(f"| {b['jobs']} | {b['tenants']} | {b['ok']} | {b['wall_s']:.1f} | {b['tenants_per_min']:.1f} "
-                 f"| {b['median_client_s']} |")
+                 f"| {b['median_client_s']} | {', '.join(f'{w:.1f}' for w in b.get('all_wall_s', [b['wall_s']]))} "
+                 f"| {', '.join(b.get('all_load', [b.get('load', '?')]))} |")
     by = {b["jobs"]: b for b in batches}
     if 2 in by:
         tpm = by[2]["tenants_per_min"]
@@ -315,18 +381,39 @@ def tables(m: dict, sizes: list[dict], batches: list[dict], args,
         T.append(f"| --jobs 2 ≥ {TARGETS['speedup']}× --jobs 1 | {sp:.2f}× | {ok(sp >= TARGETS['speedup'])} |")
         if sp < TARGETS["speedup"]:
             missed.append(f"batch speed-up {sp:.2f}x < {TARGETS['speedup']}x")
+    P: list[str] = []
+    if pdf:
+        rows, targets = pdf_rows(pdf)
+        P = ["### PDF cost beyond WeasyPrint", "",
+             f"Warm process (bench/pdf_ratio.py), median of {pdf['sizes'][0]['repeat']} renders each, load "
+             f"{pdf['load']} at start. reportgen = `render.pdf.render` (template, PDF/A-3b, tags, two attachments, "
+             "atomic write); WeasyPrint = `HTML(string=same_html).write_pdf()` with its defaults.", "", *rows, ""]
+        for label, result, met in targets:
+            T.append(f"| {label} | {result} | {ok(met)} |")
+            if not met:
+                missed.append(f"{label}: {result}")
+    W: list[str] = []
+    if collection is not None and getattr(args, "keep_collection", False) and sizes:
+        W = ["### Whole run (this run)", "",
+             "| users | evaluate s | PDF s | XLSX s | whole run s | peak RSS MB |", "|---:|---:|---:|---:|---:|---:|"]
+        W += [f"| {s['users']:,} | {s['evaluate_s']:.2f} | {s['pdf_s']:.2f} | {s['xlsx_s']:.2f} | {s['total_s']:.1f} "
+              f"| {s['peak_rss_mb']:.0f} |" for s in sizes] + [""]
     head = [collection.rstrip("\n")] if collection else [COLLECTION_HEADING, "", *L]
-    text = "\n".join([*head, "", "### Offline batch", "", *B, "", "### Targets", "", *T])
+    text = "\n".join([*head, "", *W, "### Offline batch", "", *B, "", *P, "### Targets", "", *T])
     return text, missed
 
 
-def results_md(m: dict, sizes: list[dict], batches: list[dict], prof: str, args, started: str, dur: float) -> str:
-    text, missed = tables(m, sizes, batches, args, collection_section(m, sizes, args, started))
+def results_md(m: dict, sizes: list[dict], batches: list[dict], prof: str, args, started: str, dur: float,
+               pdf: dict | None = None, collection: str | None = None) -> str:
+    text, missed = tables(m, sizes, batches, args, collection or collection_section(m, sizes, args, started), pdf)
     mach = "\n".join(f"- **{k}**: {v}" for k, v in m.items())
+    pdf_profile = (f"The report PDF in a warm process:\n\n```\n{pdf['profile'].strip()}\n```\n\n"
+                   if pdf and pdf.get("profile") else "")
     return f"""# reportgen benchmark results
 
 Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {started} (took {dur / 60:.1f} min).
-See `bench/README.md` for what is measured and how. Single run per row (not a median of several).
+See `bench/README.md` for what is measured and how. Collection and whole-run rows: one run each; batch and
+PDF rows: medians of the runs shown.
 
 ## Machine
 
@@ -345,7 +432,7 @@ Targets missed: {'; '.join(missed) if missed else 'none'}.
 
 ## Where the time goes
 
-cProfile, top 15 by cumulative time, then top 15 by own time:
+{pdf_profile}cProfile of evaluate + render of the largest tenant, top 15 by cumulative time, then top 15 by own time:
 
 ```
 {prof.strip()}
@@ -367,6 +454,11 @@ def main() -> int:
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--write", action="store_true", help="write RESULTS.md even with --quick")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
+    ap.add_argument("--repeat", type=int, default=1, help="batch runs per --jobs value (the median is reported)")
+    ap.add_argument("--pdf-users", default="500,5000", help="tenant sizes for the PDF ratio ('' skips it)")
+    ap.add_argument("--pdf-repeat", type=int, default=5, help="renders per size for the PDF ratio")
+    ap.add_argument("--keep-collection", action="store_true",
+                    help="write RESULTS.md but keep its collection section as it is (refreshed apart)")
     ap.add_argument("--update-collection", action="store_true",
                     help="replace only the collection section of RESULTS.md, keep the others (batch, profile)")
     args = ap.parse_args()
@@ -389,24 +481,30 @@ def main() -> int:
     batches = []
     if args.batch:
         for j in [int(x) for x in args.jobs.split(",")]:
-            batches.append(run_batch(args.batch, j, period))
+            batches.append(run_batch(args.batch, j, period, args.repeat))
             b = batches[-1]
             print(f"  batch --jobs {j}: {b['wall_s']}s, {b['tenants_per_min']} tenants/min, ok {b['ok']}, "
                   f"failed {b['failed']} {b['stderr_tail']}", file=sys.stderr, flush=True)
+    pdf = run_pdf_ratio(args) if args.pdf_users.strip() else None
     prof = ""
     if sizes and not args.no_profile:
         print("  profiling evaluate + render of the largest tenant ...", file=sys.stderr, flush=True)
         prof = profile_rerender(max(sizes, key=lambda s: s["users"]), period)
     m["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    (WORK / "results.json").write_text(json.dumps({"machine": m, "sizes": sizes, "batches": batches}, indent=2))
-    text, missed = tables(m, sizes, batches, args)
+    (WORK / "results.json").write_text(json.dumps({"machine": m, "sizes": sizes, "batches": batches, "pdf": pdf},
+                                                  indent=2))
+    text, missed = tables(m, sizes, batches, args, pdf=pdf)
     print(text)
     print("\nTargets missed: " + ("; ".join(missed) if missed else "none"))
     if args.update_collection:
         update_collection(Path(args.results), collection_section(m, sizes, args, started))
         print(f"updated the collection section of {args.results}", file=sys.stderr)
     elif not args.quick or args.write:
-        Path(args.results).write_text(results_md(m, sizes, batches, prof, args, started, time.perf_counter() - t0))
+        kept = existing_section(Path(args.results), COLLECTION_HEADING) if args.keep_collection else None
+        if args.keep_collection and kept is None:
+            raise SystemExit(f"{args.results}: no collection section to keep")
+        Path(args.results).write_text(results_md(m, sizes, batches, prof, args, started, time.perf_counter() - t0,
+                                                 pdf, kept))
         print(f"wrote {args.results}", file=sys.stderr)
     return 0
 
