@@ -277,6 +277,7 @@ def ok(flag: bool) -> str:
 
 
 COLLECTION_HEADING = "### Collection and whole run, per tenant size"
+WHOLE_HEADING = "### Whole run (this run)"
 
 
 def collection_rows(sizes: list[dict]) -> tuple[list[str], list[str]]:
@@ -394,7 +395,7 @@ def tables(m: dict, sizes: list[dict], batches: list[dict], args,
                 missed.append(f"{label}: {result}")
     W: list[str] = []
     if collection is not None and getattr(args, "keep_collection", False) and sizes:
-        W = ["### Whole run (this run)", "",
+        W = [WHOLE_HEADING, "",
              "| users | evaluate s | PDF s | XLSX s | whole run s | peak RSS MB |", "|---:|---:|---:|---:|---:|---:|"]
         W += [f"| {s['users']:,} | {s['evaluate_s']:.2f} | {s['pdf_s']:.2f} | {s['xlsx_s']:.2f} | {s['total_s']:.1f} "
               f"| {s['peak_rss_mb']:.0f} |" for s in sizes] + [""]
@@ -409,6 +410,8 @@ def results_md(m: dict, sizes: list[dict], batches: list[dict], prof: str, args,
     mach = "\n".join(f"- **{k}**: {v}" for k, v in m.items())
     pdf_profile = (f"The report PDF in a warm process:\n\n```\n{pdf['profile'].strip()}\n```\n\n"
                    if pdf and pdf.get("profile") else "")
+    big_profile = (f"cProfile of evaluate + render of the largest tenant, top 15 by cumulative time, then top 15 "
+                   f"by own time:\n\n```\n{prof.strip()}\n```\n" if prof.strip() else "")
     return f"""# reportgen benchmark results
 
 Written by `python bench/run.py {' '.join(sys.argv[1:])}` on {started} (took {dur / 60:.1f} min).
@@ -432,12 +435,7 @@ Targets missed: {'; '.join(missed) if missed else 'none'}.
 
 ## Where the time goes
 
-{pdf_profile}cProfile of evaluate + render of the largest tenant, top 15 by cumulative time, then top 15 by own time:
-
-```
-{prof.strip()}
-```
-"""
+{pdf_profile}{big_profile}"""
 
 
 def main() -> int:
@@ -503,6 +501,8 @@ def main() -> int:
         kept = existing_section(Path(args.results), COLLECTION_HEADING) if args.keep_collection else None
         if args.keep_collection and kept is None:
             raise SystemExit(f"{args.results}: no collection section to keep")
+        if kept and not sizes:   # no whole run this time: keep the last one's table too
+            kept += "\n" + (existing_section(Path(args.results), WHOLE_HEADING) or "")
         Path(args.results).write_text(results_md(m, sizes, batches, prof, args, started, time.perf_counter() - t0,
                                                  pdf, kept))
         print(f"wrote {args.results}", file=sys.stderr)

@@ -43,6 +43,10 @@ CLIENT_TIME_LIMIT = 1800.0
 # before its worker is killed.
 STOP_GRACE = 3.0
 POLL = 0.2
+# Clients one worker produces before it is replaced by a fresh fork of the warm batch process: a
+# worker grows by a few hundred KB per report (allocator and library caches), which a long batch
+# would otherwise add up.
+WORKER_CLIENTS = 100
 
 
 class Interrupted(BaseException):
@@ -280,6 +284,8 @@ class _Worker:
         self.waiting_since: float | None = None
         self.killed_for: str | None = None
         self.told_to_stop = False
+        self.served = 0
+        self.retiring = False
 
     def give(self, job, limit: float) -> None:
         self.job, self.deadline, self.killed_for = job, time.monotonic() + limit, None
@@ -351,7 +357,7 @@ class _Runner:
         return self.entries
 
     def _dispatch(self) -> None:
-        for w in [w for w in self.workers if w.job is None]:
+        for w in [w for w in self.workers if w.job is None and not w.retiring]:
             self._give(w)
         while len(self.workers) < self.size and self._next(peek=True) is not None:
             w = _Worker(self.ctx, self.gated)
@@ -408,6 +414,11 @@ class _Runner:
             self._release_cpu(w)
             self._record(msg[1])
             w.job = None
+            w.served += 1
+            if w.served >= WORKER_CLIENTS:   # leaves; a fresh one takes its place once it is gone
+                w.retiring = True
+                with contextlib.suppress(OSError, ValueError):
+                    w.conn.send(None)
 
     def _grant(self) -> None:
         while self.free_cpu > 0 and self.cpu_queue:

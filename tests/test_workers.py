@@ -2,6 +2,7 @@
 client that hangs costs only that worker, which is replaced, and the batch goes on."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from reportgen.collect import demo
 from reportgen.testing.fakegraph import Fault
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
-from tests.test_e2e import cli, demo_run  # noqa: F401  (fixture: another run of the demo)
+from tests.test_e2e import ROOT, cli, demo_run  # noqa: F401  (fixture: another run of the demo)
 from tests.test_interrupt import procs, start  # noqa: F401  (fixture)
 
 PERIOD = "2026-11"
@@ -103,3 +104,18 @@ def test_a_hung_client_is_stopped_at_its_time_limit(tmp_path, fake_graph):
     assert not (period_dir / "hung-bank").exists()
     assert not [d.name for d in period_dir.iterdir() if d.name.startswith(".")]
     assert "Traceback" not in r.stderr
+
+
+def test_workers_are_replaced_after_their_share_of_clients(tmp_path, monkeypatch):
+    """A worker leaves after WORKER_CLIENTS clients and a fresh one carries on: nothing is lost."""
+    from reportgen import batch
+    from reportgen.cli.common import load_config
+    from reportgen.pipeline import job_for
+    monkeypatch.setattr(batch, "WORKER_CLIENTS", 1)
+    cfg = load_config(ROOT / "config" / "reportgen.yaml")
+    chosen = [c for c in cfg.clients if c.slug in ("prairie-home-lending", "summit-auto-finance", "first-example-bank")]
+    jobs = [job_for(cfg, c, PERIOD, tmp_path) for c in chosen]
+    entries = batch.run_batch(jobs, tmp_path / PERIOD, workers=1, stream=io.StringIO())
+    assert [e["status"] for e in entries] == ["ok"] * 3, entries
+    for job in jobs:
+        assert cli("verify", str(job.final_dir)).returncode == 0
