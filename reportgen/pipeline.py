@@ -204,7 +204,7 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     record = client_record(job)
     if data.firm.logo is not None:
         logo = staging / "branding" / f"logo{data.firm.logo.suffix.lower()}"
-        logo.parent.mkdir(mode=0o700)
+        logo.parent.mkdir(mode=0o700, exist_ok=True)
         shutil.copyfile(data.firm.logo, logo)
         logo.chmod(0o600)
         record["firm"]["logo"] = logo.relative_to(staging).as_posix()

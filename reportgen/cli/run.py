@@ -62,6 +62,7 @@ def handle(args) -> int:
         for line in ([e["note"]] if e.get("note") else []) + list(e.get("warnings") or []):
             print(f"{e['slug']}: {line}", file=sys.stderr)
     failed = [e for e in entries if e["status"] == "failed"]
-    print(f"done: {len(entries) - len(failed)} ok, {len(failed)} failed in {time.monotonic() - started:.1f}s; "
+    skipped = sum(1 for e in entries if e["status"] == "skipped")
+    print(f"done: {len(entries) - len(failed) - skipped} ok, {skipped} skipped (final), {len(failed)} failed in {time.monotonic() - started:.1f}s; "
           f"see {period_dir / 'batch.json'}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK

@@ -136,6 +136,11 @@ def prepare(results: Results, causes: list[RootCause], meta: dict, client: Any, 
     carried = carried_answers(inputs.previous, inputs.returned)
     remediation = {cid: first_step(m.remediation) for cid, m in meta.items()}
     actions = build_plan(results, causes, remediation, carried, history)
+    open_keys = {a.key for a in actions}
+    for key in sorted(set(inputs.returned) - open_keys):
+        note = f"finding key {key} is not open this period (resolved, or mistyped): its answer is not carried"
+        if note not in inputs.problems:
+            inputs.problems.append(note)
     results.review = review
     results.action_plan = [a.to_json() for a in actions]
     sources = []
