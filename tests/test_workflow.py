@@ -287,3 +287,51 @@ def test_versions_count_every_report_of_the_period():
     again = next_review(final, final=False, issued_on="2026-12-09")
     assert again.version == 3 and again.reviewer is None and len(again.history) == 2
     assert Review.from_json(again.to_json()) == again
+
+
+# --------------------------------------------------------------------------- configuration
+
+def _load(tmp_path: Path, client_extra: str, firm_extra: str = ""):
+    from reportgen.cli.common import load_config
+    cfg = tmp_path / "reportgen.yaml"
+    cfg.write_text(f"""firm:
+  name: Firm
+{firm_extra}clients:
+  - slug: bank
+    name: Bank
+    institution_type: bank
+    source: demo
+    demo_profile: ready
+{client_extra}""", encoding="utf-8")
+    return load_config(cfg)
+
+
+def _problems(tmp_path: Path, client_extra: str, firm_extra: str = "") -> str:
+    from reportgen.config import ConfigError
+    with pytest.raises(ConfigError) as e:
+        _load(tmp_path, client_extra, firm_extra)
+    return "\n".join(e.value.problems)
+
+
+def test_workflow_keys_are_validated_like_the_rest_of_the_configuration(tmp_path):
+    (tmp_path / "logo.gif").write_bytes(b"GIF89a")
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + b"\0" * 2_100_000)
+    (tmp_path / "plan.pdf").write_bytes(b"%PDF")
+    text = _problems(tmp_path, "    logo: logo.gif\n    commentary: missing.md\n    action_plan: plan.pdf\n")
+    assert "reportgen.yaml:9: bank: logo: must be a .svg, .png, .jpg or .jpeg file, not logo.gif" in text
+    assert "bank: commentary: file" in text and "missing.md not found" in text
+    assert "bank: action_plan: must be a .xlsx or .csv file" in text
+    assert "bank: logo: big.png is 2,100,004 bytes" in _problems(tmp_path, "    logo: big.png\n")
+    text = _problems(tmp_path, "    overrides:\n      - {check: MFA-6, severity: medium, note: n, by: b}\n")
+    assert "unknown check 'MFA-6'" in text and "did you mean 'MFA-06'" in text
+    text = _problems(tmp_path, "    overrides:\n      - {check: MFA-06, severity: urgent, note: n, by: b}\n")
+    assert "overrides.0.severity" in text
+    twice = "    overrides:\n" + "      - {check: MFA-06, note: n, by: b}\n" * 2
+    assert "two overrides for check 'MFA-06'" in _problems(tmp_path, twice)
+    assert "note" in _problems(tmp_path, "    overrides:\n      - {check: MFA-06, by: b}\n")
+    text = _problems(tmp_path, "", "  signing: {pkcs12: nope.p12, password_env: PW}\n")
+    assert "firm.signing.pkcs12: file" in text and "nope.p12 not found" in text
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n")
+    cfg = _load(tmp_path, "    logo: logo.png\n    prepared_by: \"Alex Morgan, Senior Consultant\"\n",
+                "  review_required: false\n")
+    assert cfg.clients[0].logo == (tmp_path / "logo.png").resolve() and cfg.firm.review_required is False
