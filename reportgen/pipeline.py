@@ -226,4 +226,4 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
         "collection_window": ev_meta.get("window"), "collection_status": doc["collection"]["status"],
         "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
     })
-    return doc, hist, [f"action plan: {p}" for p in inputs.problems]
+    return doc, hist, list(inputs.problems)

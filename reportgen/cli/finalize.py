@@ -43,7 +43,8 @@ def handle(args) -> int:
 
     reviewer = " ".join(_CONTROL.sub(" ", args.reviewer).split())
     if not reviewer or len(reviewer) > 200:
-        raise UsageError('--reviewer must name the reviewer, e.g. "Jane Roe, Engagement Partner" (at most 200 characters)')
+        raise UsageError('--reviewer must name the reviewer, e.g. "Jane Roe, Engagement Partner" '
+                         '(at most 200 characters)')
     folder = Path(args.dir).resolve()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
@@ -56,7 +57,8 @@ def handle(args) -> int:
     if review is None:
         return _fail(folder, "it holds no results.json")
     if review.final:
-        return _fail(folder, f"it is already final (version {review.version}, reviewed by {review.reviewer or 'nobody'}); "
+        who = f"reviewed by {review.reviewer}" if review.reviewer else "issued without a separate review"
+        return _fail(folder, f"it is already final (version {review.version}, {who}); "
                              "run the client again with --force for a new draft")
     try:
         record = json.loads((folder / "client.json").read_text(encoding="utf-8"))

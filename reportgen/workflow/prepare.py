@@ -72,10 +72,14 @@ class WorkflowData:
 def gather(client: Any, out_root: Path, period: str) -> WorkflowInputs:
     """A fresh run's inputs: the files the configuration names and last period's action plan."""
     inp = WorkflowInputs()
-    if client.commentary is not None:
-        inp.commentary = Path(client.commentary).read_text(encoding="utf-8", errors="replace")
     if client.action_plan is not None:
         inp.returned, inp.problems = read_responses(Path(client.action_plan))
+    if client.commentary is not None:
+        try:
+            inp.commentary = Path(client.commentary).read_text(encoding="utf-8", errors="replace")
+        except OSError as e:   # checked at configuration time; gone since: the report goes out without it
+            inp.problems.append(f"commentary {Path(client.commentary).name} cannot be read "
+                                f"({e.strerror or type(e).__name__}); the report has no commentary")
     inp.previous_period, inp.previous = _previous_plan(Path(out_root), client.slug, period)
     return inp
 
@@ -138,7 +142,8 @@ def prepare(results: Results, causes: list[RootCause], meta: dict, client: Any, 
     actions = build_plan(results, causes, remediation, carried, history)
     open_keys = {a.key for a in actions}
     for key in sorted(set(inputs.returned) - open_keys):
-        note = f"finding key {key} is not open this period (resolved, or mistyped): its answer is not carried"
+        note = (f"returned action plan: finding key {key} is not open this period (resolved, or mistyped): "
+                "its answer is not carried")
         if note not in inputs.problems:
             inputs.problems.append(note)
     results.review = review
