@@ -37,6 +37,7 @@ def _fail(folder: Path, message: str) -> int:
 def handle(args) -> int:
     from reportgen.config import Client
     from reportgen.dates import iso_z
+    from reportgen.evidence import EvidenceError, copy_plain_folder
     from reportgen.package import verify
     from reportgen.pipeline import ClientError, Job, run_client
     from reportgen.workflow.review import next_review, stored_review
@@ -85,7 +86,7 @@ def handle(args) -> int:
     snap = Path(tempfile.mkdtemp(prefix="reportgen-finalize-"))
     try:
         # evaluate from a snapshot: the folder itself is replaced once the final one is complete
-        shutil.copytree(folder, snap / "src", symlinks=True)
+        copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
         src = snap / "src"
         firm["logo"] = str(src / firm["logo"]) if firm.get("logo") else None
         final = next_review(review, final=True, issued_on=now.date().isoformat(), by=reviewer,
@@ -93,7 +94,7 @@ def handle(args) -> int:
         job = Job(client=client, firm=firm, defaults=defaults, period=period, out_root=folder.parent.parent,
                   evidence_from=src, target=folder, review=final)
         run_client(job, after_render=_signing_step(signer, firm, signing, reviewer, now) if signer else None)
-    except ClientError as e:
+    except (ClientError, EvidenceError) as e:
         return _fail(folder, str(e))
     except Exception as e:  # signing or rendering: say what, never a traceback
         return _fail(folder, f"{type(e).__name__}: {str(e)[:300]}")
