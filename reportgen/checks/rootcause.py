@@ -38,7 +38,7 @@ class RootCause:
     kind: str                # policy_exclusion | baseline_policy
     title: str               # the one change, as an instruction
     detail: str              # what it concerns, in words
-    subjects: tuple[str, ...]
+    subjects: tuple[str, ...]        # accounts (or policies) it takes out of a finding
     closes: tuple[Closure, ...]
 
 
@@ -72,18 +72,20 @@ def root_causes(posture: Posture, inp: Inputs, results: list[CheckResult], meta:
         after = _run(replace(posture, ca_policies=list(cand.policies)), inp, meta, open_now)
         if after is None:
             continue
-        closes = []
+        closes, resolved = [], {}
         for cid in open_now:
             was, now = before[cid], after[cid]
             if was.status not in OPEN_STATUSES:
                 continue
             gone = _subjects(was) - _subjects(now)
+            resolved.update({(a.upn or a.display_name).lower(): a.upn or a.display_name for a in was.affected
+                             if (a.upn or a.display_name).lower() in gone})
             full = now.status == Status.PASS
             if full or (gone and now.status in OPEN_STATUSES):
                 closes.append(Closure(cid, len(gone), len(_subjects(was)), full))
-        if closes:
-            names = sorted(ctx.users_by_id[u].upn for u in cand.subjects if u in ctx.users_by_id)
-            out.append(RootCause(cand.key, cand.kind, cand.title, cand.detail, tuple(names), tuple(closes)))
+        if closes:   # the subjects it concerns: those it would take out of a finding
+            out.append(RootCause(cand.key, cand.kind, cand.title, cand.detail, tuple(sorted(resolved.values())),
+                                 tuple(closes)))
     out.sort(key=lambda c: (-sum(1 for x in c.closes if x.full), -len(c.closes), c.key))
     return out
 

@@ -40,7 +40,8 @@ def write_action_plan(wb, data: ReportData, used: set[str]) -> None:
     status.add(f"{_letter(fields, 'status')}2:{_letter(fields, 'status')}{last}")
     target = DataValidation(type="custom", allow_blank=True, showInputMessage=True, promptTitle="Target date",
                             prompt="A date, YYYY-MM-DD (for example 2027-01-31).",
-                            formula1=f'ISNUMBER(DATEVALUE({_letter(fields, "target_date")}2))')
+                            formula1=f'ISNUMBER(IFERROR(DATEVALUE({_letter(fields, "target_date")}2),'
+                                     f'{_letter(fields, "target_date")}2))')
     target.add(f"{_letter(fields, 'target_date')}2:{_letter(fields, 'target_date')}{last}")
     ws.data_validations.append(status)
     ws.data_validations.append(target)
