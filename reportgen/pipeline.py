@@ -19,8 +19,9 @@ from reportgen.assess import ClientFacts, assess
 from reportgen.checks import Inputs
 from reportgen.config import Client, Config
 from reportgen.controls import Catalogs, load_catalogs
-from reportgen.evidence import EvidenceWriter, copy_evidence
+from reportgen.evidence import EvidenceError, EvidenceWriter, copy_evidence
 from reportgen.package import clean_leftovers, file_index, publish, write_json, write_manifest
+from reportgen.posture import PostureError
 from reportgen.render import OUTPUTS, RenderOptions
 from reportgen.report import Firm, ReportData
 from reportgen.results import Review
@@ -141,12 +142,15 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
     try:
         catalogs = catalogs or load_catalogs()
         progress("collecting")
-        _collect(job, staging / "evidence", progress)
-        timings["collect"] = round(time.monotonic() - t0, 3)
-        progress("waiting for a CPU")
-        with CPU_GATE:
-            doc, hist, warnings = _evaluate_and_render(job, staging, catalogs, progress, timings,
-                                                       decision.previous, after_render)
+        try:
+            _collect(job, staging / "evidence", progress)
+            timings["collect"] = round(time.monotonic() - t0, 3)
+            progress("waiting for a CPU")
+            with CPU_GATE:
+                doc, hist, warnings = _evaluate_and_render(job, staging, catalogs, progress, timings,
+                                                           decision.previous, after_render)
+        except (EvidenceError, PostureError) as e:
+            raise ClientError(f"the evidence cannot be used: {e}") from e
         again = decide(job.final_dir, force=job.force)   # finalized while this run was rendering?
         if again.skip:
             raise ClientError(again.message)

@@ -204,6 +204,13 @@ def test_duplicate_mfa_flag_never_turns_into_a_pass(tmp_path):
     mfa02 = next(c for c in doc["checks"] if c["id"] == "MFA-02")
     assert mfa02["status"] != "pass"
     assert upn in {a["upn"] for a in mfa02["affected"]}
+    # ... and the reader of the report is told what was set aside, in results.json and in the PDF
+    notes = doc["collection"]["notes"]
+    assert any(n["source"] == "userRegistrationDetails" and "isMfaRegistered" in n["message"] for n in notes)
+    from pypdf import PdfReader
+    pdf = period_dir / "dup-bank" / "dup-bank-2026-11-mfa-compliance.pdf"
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages)
+    assert "Notes on the data" in text and "isMfaRegistered" in text
 
 
 # --------------------------------------------------------------------------- 4: NaN / Infinity
