@@ -273,5 +273,6 @@ def test_the_action_plan_answered_in_the_workbook_comes_back_next_month(tmp_path
     # the folder alone re-renders the same report (the answers are stored in it)
     again = tmp_path / "again"
     assert cli("render", "--evidence", str(november), "--out", str(again)).returncode == 0
-    for name in ("results.json", "harbor-federal-cu-2026-11-mfa-compliance.xlsx"):
+    for name in ("results.json", "workflow.json", "harbor-federal-cu-2026-11-mfa-compliance.xlsx",
+                 "harbor-federal-cu-2026-11-mfa-compliance.pdf"):
         assert (again / PERIOD / "harbor-federal-cu" / name).read_bytes() == (november / name).read_bytes(), name
