@@ -143,7 +143,10 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     progress("evaluating")
     data = evaluate(job, staging, catalogs)
     doc = data.results.to_json()
-    hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
+    try:
+        hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
+    except history.HistoryError as e:
+        raise ClientError(f"history: {e}") from e
     data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
     timings["evaluate"] = round(time.monotonic() - t1, 3)
     if data.results.collection.status == "failed":
