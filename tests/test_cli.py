@@ -330,3 +330,86 @@ def test_verify_on_a_period_folder_lists_the_client_folders(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{period_dir} is a period folder; verify a client folder" in err
     assert f"reportgen verify {period_dir / 'a-bank'}" in err and f"reportgen verify {period_dir / 'b-bank'}" in err
+
+
+# --------------------------------------------------------------------------- resume, and faults around the batch
+
+SMALL = DEMO.replace("demo_profile: ready", "demo_profile: no-p1")
+
+
+def test_resume_re_runs_a_client_whose_configuration_changed(tmp_path):
+    from reportgen.resume import reusable
+    cfg = write_config(tmp_path, SMALL.replace("institution_type: bank", "institution_type: nonbank"))
+    run = ["run", "--config", str(cfg), "--period", "2026-10", "--jobs", "1"]
+    assert cli(*run).returncode == 0
+    folder = tmp_path / "out" / "2026-10" / "good-bank"
+    made = (folder / "results.json").stat().st_mtime_ns
+
+    r = cli(*run, "--resume")   # unchanged: kept
+    assert r.returncode == 0, r.stderr
+    assert "skipped good-bank: output verifies and its configuration is unchanged" in r.stderr
+    assert (folder / "results.json").stat().st_mtime_ns == made
+
+    cfg.write_text(cfg.read_text().replace("institution_type: nonbank", "institution_type: bank"))
+    r = cli(*run, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "producing good-bank again: configuration changed (client.institution_type)" in r.stderr
+    doc = json.loads((folder / "results.json").read_text())
+    assert doc["client"]["institution_type"] == "bank"
+    assert {c["framework"] for c in doc["controls"]} >= {"glba-interagency"}
+    batch = json.loads((folder.parent / "batch.json").read_text())
+    assert batch["clients"][0]["institution_type"] == "bank" and not batch["clients"][0].get("resumed")
+    assert cli("verify", str(folder)).returncode == 0
+
+    # the tool version and the catalogs count as well (read from the manifest, which verify does not hash)
+    from reportgen.config import load_config
+    from reportgen.cli.common import config_vocabulary
+    from reportgen.pipeline import job_for
+    conf = load_config(cfg, **config_vocabulary())
+    job = job_for(conf, conf.clients[0], "2026-10", tmp_path / "out")
+    doc, why = reusable(folder, job)
+    assert why is None and doc["client"]["slug"] == "good-bank"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for change, expect in [({"tool": {"name": "reportgen", "version": "0.9.0"}}, "made by reportgen 0.9.0"),
+                           ({"catalogs": manifest["catalogs"][:-1]}, "the catalogs changed")]:
+        (folder / "manifest.json").write_text(json.dumps({**manifest, **change}))
+        kept, why = reusable(folder, job)
+        assert kept is None and expect in why, why
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    conf.firm.primary_color = "#000000"
+    assert "firm.primary_color" in reusable(folder, job_for(conf, conf.clients[0], "2026-10", tmp_path / "out"))[1]
+
+
+def test_resume_on_a_manifest_listing_no_files_produces_the_client_again(tmp_path):
+    cfg = write_config(tmp_path, SMALL + SMALL.replace("good-bank", "other-bank"))
+    folder = tmp_path / "out" / "2026-10" / "good-bank"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"files": []}')   # verifies: nothing listed, nothing else there
+    r = cli("run", "--config", str(cfg), "--period", "2026-10", "--jobs", "2", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "producing good-bank again: earlier output's manifest does not list results.json" in r.stderr
+    for slug in ("good-bank", "other-bank"):
+        assert cli("verify", str(folder.parent / slug)).returncode == 0
+
+
+def test_disk_full_while_writing_the_portfolio_still_prints_a_final_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from reportgen.render import xlsxutil
+    real = xlsxutil.write_bytes
+
+    def full_disk(path, data):
+        if Path(path).name == "portfolio.xlsx":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+    monkeypatch.setattr(xlsxutil, "write_bytes", full_disk)
+    cfg = write_config(tmp_path, SMALL)
+    assert main(["run", "--config", str(cfg), "--period", "2026-10", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("done: 1 ok, 0 failed") and "no space left on the device" in last, err
+    assert "portfolio.xlsx" in last and "Traceback" not in err
+    period_dir = tmp_path / "out" / "2026-10"
+    assert main(["verify", str(period_dir / "good-bank")]) == 0
+    assert not (period_dir / "portfolio.xlsx").exists()

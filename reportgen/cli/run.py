@@ -57,8 +57,8 @@ def handle(args) -> int:
         write_batch(period_dir, period, entries, started)
     except OSError as e:
         # the clients' folders are complete and verify; only the period's summary files are missing
-        print(f"{summary}; could not write batch.json and portfolio.xlsx in {period_dir}: {describe_os_error(e)}",
-              file=sys.stderr)
+        print(f"{summary}; the period summary (batch.json, portfolio.xlsx) could not be written in {period_dir}: "
+              f"{describe_os_error(e)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{summary}; see {period_dir / 'batch.json'}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
