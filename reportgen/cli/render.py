@@ -93,7 +93,7 @@ def _stored_firm(folder: Path, record: dict) -> dict:
 
 def handle(args) -> int:
     from reportgen.batch import run_batch, write_batch
-    from reportgen.config import Client, Defaults
+    from reportgen.config import Client
     from reportgen.pipeline import Job
     started = time.monotonic()
     folder = Path(args.evidence).resolve()
@@ -119,6 +119,7 @@ def handle(args) -> int:
     else:
         out_root, target = folder.parent.parent, folder
     writable_folder(out_root / period if target is None else folder.parent)
+    from reportgen.config import Defaults
     try:
         defaults = Defaults.model_validate(record["defaults"]).model_dump()
     except ValueError as e:
