@@ -12,6 +12,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from reportgen.display import terminal
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONFIG = "config/reportgen.yaml"
 
@@ -125,11 +127,11 @@ def load_or_report(path: Path):
         cfg = load_config(path)
         load_catalogs()  # refuse a broken catalog before anything is written
     except ConfigError as e:
-        for prob in e.problems:
-            print(f"config error: {prob}", file=sys.stderr)
+        for prob in e.problems:   # they quote the YAML, which may hold anything
+            print(f"config error: {terminal(prob)}", file=sys.stderr)
         return None
     except CatalogError as e:
-        print(f"catalog error: {e}", file=sys.stderr)
+        print(f"catalog error: {terminal(e)}", file=sys.stderr)
         return None
     return cfg
 
