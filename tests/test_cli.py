@@ -414,10 +414,3 @@ def test_disk_full_while_writing_the_portfolio_still_prints_a_final_line(tmp_pat
     assert main(["verify", str(period_dir / "good-bank")]) == 0
     assert not (period_dir / "portfolio.xlsx").exists()
 
-
-def test_config_errors_quoting_the_yaml_are_printed_without_control_characters(tmp_path, capsys):
-    cfg = write_config(tmp_path, DEMO + '  "evil\\e]0;owned\\a\\e[2J": 1\n')
-    assert main(["check", "--config", str(cfg)]) == 2
-    err = capsys.readouterr().err
-    assert "unknown key" in err and "owned" in err
-    assert "\x1b" not in err and "\x07" not in err
