@@ -130,7 +130,8 @@ class Progress:
 
 
 def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
-              stream: TextIO = sys.stderr) -> list[dict[str, Any]]:
+              stream: TextIO | None = None) -> list[dict[str, Any]]:
+    stream = stream if stream is not None else sys.stderr   # the current one, not the one at import
     entries: dict[str, dict[str, Any]] = {}
     todo = []
     for job in jobs_list:
@@ -143,7 +144,7 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
         if doc is not None:
             entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
                                         "timings": {}, **_portfolio_fields(doc), "direction": None}
-            stream.write(f"skipped {job.client.slug}: output verifies and its configuration is unchanged (--resume)\n")
+            stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
         else:
             if why and folder.is_dir():
                 stream.write(f"producing {job.client.slug} again: {terminal(why)}\n")

@@ -347,7 +347,7 @@ def test_resume_re_runs_a_client_whose_configuration_changed(tmp_path):
 
     r = cli(*run, "--resume")   # unchanged: kept
     assert r.returncode == 0, r.stderr
-    assert "skipped good-bank: output verifies and its configuration is unchanged" in r.stderr
+    assert "skipped good-bank: output verifies (--resume)" in r.stderr
     assert (folder / "results.json").stat().st_mtime_ns == made
 
     cfg.write_text(cfg.read_text().replace("institution_type: nonbank", "institution_type: bank"))
