@@ -30,7 +30,10 @@ from typing import Any, Iterator, TextIO
 
 from reportgen import __version__
 from reportgen.dates import iso_z
-from reportgen.package import clean_leftovers, verify, write_json
+from reportgen.display import terminal
+from reportgen.package import clean_leftovers, write_json
+from reportgen.resume import reusable
+from reportgen.workflow.portfolio import workflow_fields
 
 MAX_ERROR = 500
 # Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
@@ -227,33 +230,54 @@ def _run_one(job, channel: _Channel, catalogs) -> dict[str, Any]:
         return {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}{where}"[:MAX_ERROR]}
     doc = out["doc"]
     return {"slug": slug, "status": "ok", "error": None, "timings": out["timings"],
-            **_portfolio_fields(doc), "direction": out["direction"]}
+            **_portfolio_fields(doc), "direction": out["direction"], "note": out.get("note"),
+            "warnings": out.get("warnings") or []}
 
 
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
     from reportgen.history import summarize
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
             "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": summarize(doc)["open"],
-            "collection_status": doc["collection"]["status"]}
+            "collection_status": doc["collection"]["status"], **workflow_fields(doc)}
 
 
 # ------------------------------------------------------------------------------------------------
 # Batch side
 
 class Progress:
-    """One live status line on a terminal; plain lines otherwise."""
+    """One live status line on a terminal; plain lines otherwise: one per client, and one per
+    collection step of a live tenant (``live``), so that a log shows a slow tenant moving.
+    Every message is passed through ``display.terminal``: it may quote Graph or a proxy."""
 
-    def __init__(self, total: int, stream: TextIO):
+    PAGE_EVERY = 30.0   # seconds between two "page n" lines of one dataset, off a terminal
+
+    def __init__(self, total: int, stream: TextIO, live: frozenset[str] = frozenset()):
         self.total, self.done, self.stream = total, 0, stream
         self.tty = stream.isatty()
+        self.live = live
         self.current: dict[str, str] = {}
+        self._paged: dict[tuple[str, str], float] = {}
 
     def step(self, slug: str, msg: str) -> None:
+        msg = terminal(msg, 160)
         self.current[slug] = msg
         if self.tty:
             active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
             self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
             self.stream.flush()
+        elif slug in self.live and self._worth_a_line(slug, msg):
+            self.stream.write(f"[{self.done}/{self.total}] {slug}: {msg}\n")
+            self.stream.flush()
+
+    def _worth_a_line(self, slug: str, msg: str) -> bool:
+        dataset, sep, rest = msg.partition(": ")
+        if not (sep and rest.startswith(("page ", "batch "))):
+            return True
+        now, last = time.monotonic(), self._paged.get((slug, dataset))
+        if last is not None and now - last < self.PAGE_EVERY:
+            return False
+        self._paged[(slug, dataset)] = now
+        return True
 
     def finish(self, entry: dict[str, Any]) -> None:
         self.done += 1
@@ -263,7 +287,7 @@ class Progress:
         elif entry["status"] == "interrupted":
             line = f"[{self.done}/{self.total}] stopped {entry['slug']}"
         else:
-            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {entry['error']}"
+            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {terminal(entry['error'])}"
         self.note(line)
 
     def note(self, line: str) -> None:
@@ -526,12 +550,13 @@ class _Runner:
 
 
 def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
-              stream: TextIO = sys.stderr, stop: Stop | None = None,
+              stream: TextIO | None = None, stop: Stop | None = None,
               client_timeout: float | None = None) -> list[dict[str, Any]]:
     """Produce every job; one entry per job (in the order given), whatever happened to it.
 
     ``stop``: the batch's signal state (a CLI command installs it for its whole run); without one,
     Ctrl-C and SIGTERM are routed to a fresh one for the duration of this call."""
+    stream = stream if stream is not None else sys.stderr   # the current one, not the one at import
     with contextlib.ExitStack() as scope:
         if stop is None:
             stop = scope.enter_context(Stop().installed())
@@ -548,15 +573,23 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
                 # what a killed run left: a swap cut short is undone (the previous output comes back),
                 # staging folders go, also for a client skipped below
                 clean_leftovers(folder.parent, folder.name)
-            if resume and folder.is_dir() and not verify(folder):
-                doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            from reportgen.pipeline import skip_reason
+            if (skip := skip_reason(job)) is not None:   # a final report is never replaced silently
+                entries[job.client.slug] = {"slug": job.client.slug, "status": "skipped", "error": None, "note": skip}
+                stream.write(f"skipped {job.client.slug}: final report kept (use --force to replace it)\n")
+                continue
+            doc, why = reusable(folder, job) if resume else (None, None)
+            if doc is not None:
                 entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
                                             "timings": {}, **_portfolio_fields(doc), "direction": None}
                 stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
             else:
+                if why and folder.is_dir():
+                    stream.write(f"producing {job.client.slug} again: {terminal(why)}\n")
                 todo.append(job)
         if todo:
-            progress = Progress(len(todo), stream)
+            live = frozenset(j.client.slug for j in todo if _is_live(j))
+            progress = Progress(len(todo), stream, live)
             entries.update(_Runner(todo, max(1, workers), stop, progress, client_timeout).run())
     out = []
     for job in jobs_list:
@@ -574,7 +607,7 @@ def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **ext
     return {"tool": {"name": "reportgen", "version": __version__}, "period": period,
             "finished_at": iso_z(datetime.now(timezone.utc)), "duration_seconds": round(duration, 3),
             "ok": sum(1 for c in clients if c["status"] == "ok"),
-            "failed": sum(1 for c in clients if c["status"] != "ok"), **extra, "clients": clients}
+            "failed": sum(1 for c in clients if c["status"] in ("failed", "interrupted")), **extra, "clients": clients}
 
 
 def publish_batch(period_dir: Path, doc: dict[str, Any]) -> None:

@@ -14,10 +14,15 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN
+from reportgen.history import history_problem
+from reportgen.images import logo_problem
+from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+DOMAIN_RE = re.compile(r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
 
 # What the configuration may name but does not define: check ids (for exceptions) and demo profiles.
@@ -34,6 +39,31 @@ CLOUDS = {
     "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
     "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
 }
+
+
+def tenant_id_problem(value: str) -> str | None:
+    """What is wrong with a tenant id, in words; None when it is a GUID or a domain name."""
+    if GUID_RE.fullmatch(value) or DOMAIN_RE.fullmatch(value):
+        return None
+    core = value.strip("{}").replace("-", "")
+    hexish = ("-" in value and "." not in value and core
+              and sum(ch in "0123456789abcdefABCDEF" for ch in core) >= 0.75 * len(core))
+    if hexish:
+        if value.startswith("{") or value.endswith("}"):
+            return "write the tenant id without braces: 8-4-4-4-12 hexadecimal digits"
+        groups = [len(g) for g in value.split("-")]
+        bad = sorted(set(re.findall(r"[^0-9A-Fa-f-]", value)))
+        if bad:
+            return (f"a tenant id GUID holds only hexadecimal digits (0-9, a-f); found {', '.join(map(repr, bad))}")
+        return (f"a tenant id GUID has groups of 8-4-4-4-12 hexadecimal digits; this one has "
+                f"{'-'.join(map(str, groups))}")
+    if any(ch.isspace() for ch in value):
+        return "a tenant id has no spaces: give the tenant's GUID or one of its verified domains"
+    if "@" in value:
+        return "this looks like a user name: give the tenant's GUID or its domain (the part after @)"
+    if "/" in value or ":" in value:
+        return "give the tenant's GUID or domain, not a URL"
+    return "neither a GUID (8-4-4-4-12 hexadecimal digits) nor a domain name (such as firstbank.onmicrosoft.com)"
 
 
 class ConfigError(Exception):
@@ -54,12 +84,22 @@ class Certificate(_Strict):
 class GraphSettings(_Strict):
     cloud: Literal["global", "usgov", "usgov-dod", "china"] = "global"
     client_id: str = Field(min_length=1)
-    client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    client_secret_env: str | None = None
     certificate: Certificate | None = None
     authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     max_tenant_seconds: float = Field(default=1800.0, gt=0)
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _variable_name(cls, v: str | None) -> str | None:
+        # The value is never repeated in the message: it may be the secret itself, pasted here.
+        if v is not None and not ENV_NAME_RE.fullmatch(v):
+            raise ValueError("this must be the name of an environment variable (letters, digits and _, "
+                             "such as CLIENT_SECRET_FIRSTBANK), not the secret itself; put the secret in "
+                             "that variable")
+        return v
 
     @model_validator(mode="after")
     def _one_credential(self) -> "GraphSettings":
@@ -95,12 +135,34 @@ class ExceptionEntry(_Strict):
             raise ValueError(f"unknown check {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return v
 
+    @field_validator("expires_on")
+    @classmethod
+    def _expires_after_approval(cls, v: date | None, info: ValidationInfo) -> date | None:
+        approved = info.data.get("approved_on")
+        if v is not None and isinstance(approved, date) and v < approved:
+            raise ValueError(f"expires_on ({v.isoformat()}) is before approved_on ({approved.isoformat()}): "
+                             "an exception cannot expire before it was approved")
+        return v
+
     def state_on(self, day: date) -> str:
         if day < self.approved_on:
             return "not_yet_valid"
         if self.expires_on is not None and day > self.expires_on:
             return "expired"
         return "in_force"
+
+
+class Override(_Strict):
+    """The consultant's judgement on one finding: shown as such in the report, never silently."""
+    check: str
+    severity: Severity | None = None
+    note: str = Field(min_length=1, max_length=1000)
+    by: str = Field(min_length=1, max_length=200)
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, v: str, info: ValidationInfo) -> str:
+        return ExceptionEntry._known_check(v, info)
 
 
 class Attestations(_Strict):
@@ -123,6 +185,21 @@ class Client(_Strict):
     lookback_days: int | None = Field(default=None, ge=1, le=30)
     dormant_days: int | None = Field(default=None, ge=1, le=3650)
     history: Path | None = None   # earlier periods' summaries, used where the output tree has none
+    # consultant workflow (all optional)
+    logo: Path | None = None                 # co-branding: shown beside the firm's logo on the cover
+    commentary: Path | None = None           # Markdown that leads the executive summary
+    overrides: list[Override] = Field(default_factory=list)
+    action_plan: Path | None = None          # the client's returned workbook (Action plan sheet) or a CSV
+    prepared_by: str | None = Field(default=None, min_length=1, max_length=200)   # "Name, title" for the sign-off
+    distribution: list[str] = Field(default_factory=list, max_length=20)         # who receives the report
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_format(cls, v: str) -> str:
+        problem = tenant_id_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @model_validator(mode="after")
     def _source_fields(self, info: ValidationInfo) -> "Client":
@@ -133,20 +210,31 @@ class Client(_Strict):
         elif self.source == "graph":
             if self.graph is None:
                 raise ValueError("source: graph needs a 'graph' section")
-            if not re.fullmatch(r"[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,}", self.tenant_id):
-                raise ValueError("source: graph needs tenant_id (a GUID or a verified domain)")
+            if not self.tenant_id:
+                raise ValueError("source: graph needs tenant_id (the tenant's GUID or one of its verified "
+                                 "domains, such as firstbank.onmicrosoft.com)")
         elif self.source == "evidence" and self.evidence_dir is None:
             raise ValueError("source: evidence needs evidence_dir")
         ids = [e.id for e in self.exceptions]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate exception id {dup[0]!r}")
+        checks = [o.check for o in self.overrides]
+        dup = sorted({i for i in checks if checks.count(i) > 1})
+        if dup:
+            raise ValueError(f"two overrides for check {dup[0]!r}: give one, with one note")
         if self.service_account_pattern:
             try:
                 re.compile(self.service_account_pattern)
             except re.error as e:
                 raise ValueError(f"service_account_pattern is not a valid regular expression: {e}")
         return self
+
+
+class SigningSettings(_Strict):
+    pkcs12: Path
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    location: str = Field(default="", max_length=200)      # shown in the reader's signature panel
 
 
 class FirmSettings(_Strict):
@@ -156,6 +244,8 @@ class FirmSettings(_Strict):
     accent_color: str = Field(default=DEFAULT_ACCENT, pattern=COLOR_RE)
     contact: str = ""
     disclaimer: str = ""
+    signing: SigningSettings | None = None   # PDF signature at finalize
+    review_required: bool = True             # false: reports are issued final, without finalize
 
 
 class Defaults(_Strict):
@@ -289,15 +379,27 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
                 if not p.is_file():
                     problems.append(f"{f}:{flines.line_of(at + ('graph', 'certificate', attr))}: {c.slug}: "
                                     f"graph.certificate.{attr}: file {p} not found")
+        for key, kinds, limit in CLIENT_FILES:
+            problem = _file_problem(getattr(c, key), kinds, limit)
+            if problem:
+                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+        for key, check in (("logo", logo_problem), ("history", history_problem)):
+            problem = check(getattr(c, key)) if getattr(c, key) is not None else None
+            if problem:
+                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
         if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
             problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
                             f"{c.evidence_dir} has no collection.json")
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
-    if cfg.firm.logo is not None and not cfg.firm.logo.is_file():
-        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: file {cfg.firm.logo} not found")
-    if cfg.firm.logo is not None and cfg.firm.logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
-        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: must be .svg, .png or .jpg")
+    problem = logo_problem(cfg.firm.logo) if cfg.firm.logo is not None else None
+    if problem:
+        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: {problem}")
+    if cfg.firm.signing is not None:
+        cfg.firm.signing.pkcs12 = _resolve(base, cfg.firm.signing.pkcs12)
+        if not cfg.firm.signing.pkcs12.is_file():
+            problems.append(f"{path}:{lines.line_of(('firm', 'signing', 'pkcs12'))}: firm.signing.pkcs12: "
+                            f"file {cfg.firm.signing.pkcs12} not found")
     try:
         re.compile(cfg.defaults.service_account_pattern)
     except re.error as e:
@@ -310,9 +412,33 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     return cfg
 
 
+# Files a client entry may name besides its logo and history (checked by images.py and history.py):
+# key, allowed suffixes, largest size in bytes.
+CLIENT_FILES = (("commentary", (".md", ".txt"), 100_000), ("action_plan", (".xlsx", ".csv"), 20_000_000))
+
+
+def _file_problem(p: Path | None, suffixes: tuple[str, ...], limit: int) -> str | None:
+    if p is None:
+        return None
+    if not p.is_file():
+        return f"file {p} not found"
+    if p.suffix.lower() not in suffixes:
+        return f"must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not {p.name}"
+    if p.stat().st_size > limit:
+        return f"{p.name} is {p.stat().st_size:,} bytes; at most {limit:,} are accepted"
+    return None
+
+
 def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
+    layout = ("a client file holds one client at its top level (slug:, name:, institution_type:, "
+              "source:, ...)")
+    if isinstance(data, dict) and "clients" in data and "slug" not in data:
+        raise ConfigError([f"{f}:{lines.line_of(('clients',))}: {layout}, not a 'clients:' list: remove the "
+                           "'clients:' line and the '- ' before slug, and write one file per client"])
+    if isinstance(data, list):
+        raise ConfigError([f"{f}:1: {layout}, not a list: remove the '- ' before slug, one file per client"])
     if not isinstance(data, dict):
-        raise ConfigError([f"{f}:1: a client file must be a mapping (slug:, name:, ...)"])
+        raise ConfigError([f"{f}:1: {layout}"])
     try:
         return Client.model_validate(data, context=known)
     except ValidationError as e:
@@ -322,6 +448,8 @@ def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
 def _fix_client_paths(c: Client, base: Path) -> None:
     c.evidence_dir = _resolve(base, c.evidence_dir)
     c.history = _resolve(base, c.history)
+    c.logo, c.commentary, c.action_plan = (_resolve(base, c.logo), _resolve(base, c.commentary),
+                                           _resolve(base, c.action_plan))
     if c.graph and c.graph.certificate:
         c.graph.certificate.private_key = _resolve(base, c.graph.certificate.private_key)
         c.graph.certificate.public_certificate = _resolve(base, c.graph.certificate.public_certificate)

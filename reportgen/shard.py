@@ -114,7 +114,7 @@ def merge(period_dir: Path) -> Merged:
     duration = 0.0
     for index, doc in sorted(docs.items()):
         clients = [c for c in doc["clients"] if isinstance(c, dict) and isinstance(c.get("slug"), str)]
-        bad = [c["slug"] for c in clients if c.get("status") != "ok"]
+        bad = [c["slug"] for c in clients if c.get("status") not in ("ok", "skipped")]   # skipped: final kept
         if doc.get("interrupted"):
             problems.append(f"shard {index} of {count}: interrupted by {doc['interrupted']}")
         if bad:
@@ -124,7 +124,7 @@ def merge(period_dir: Path) -> Merged:
             if c["slug"] in by_slug:
                 problems.append(f"shard {index} of {count}: client {c['slug']} is also in another shard")
             c = dict(c)
-            if c.get("status") == "ok" and not (period_dir / c["slug"] / "manifest.json").is_file():
+            if c.get("status") in ("ok", "skipped") and not (period_dir / c["slug"] / "manifest.json").is_file():
                 problems.append(f"shard {index} of {count}: the folder of client {c['slug']} is not in {period_dir}")
                 c.update(status="failed", error="its folder was not gathered into the period folder before the merge")
             by_slug[c["slug"]] = c

@@ -3,22 +3,31 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from reportgen import __version__
-from reportgen.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, load_config, parse_period
+from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, EXIT_USAGE, HelpFormatter, UsageError,
+                                  add_config_argument, choose_clients, config_path, describe_os_error,
+                                  load_or_report, parse_period, period_warning, writable_folder)
+from reportgen.display import terminal
 
 
 def add(sub) -> None:
-    run = sub.add_parser("run", help="the monthly batch: collect, evaluate and render every client")
-    run.add_argument("--config", default="config/reportgen.yaml")
+    run = sub.add_parser("run", help="the monthly batch: collect, evaluate and render every client",
+                         description="The monthly batch: for every configured client (or those named with "
+                                     "--client) collect the tenant's data, evaluate the checks and write the PDF, "
+                                     "workbook and results.json into OUT/<period>/<slug>/, then batch.json and "
+                                     "portfolio.xlsx for the period.",
+                         epilog=RUN_STATUSES, formatter_class=HelpFormatter)
+    add_config_argument(run)
     run.add_argument("--period", help="YYYY-MM (default: the month that has just ended)")
     run.add_argument("--client", action="append", default=[], metavar="SLUG", help="only this client (repeatable)")
-    run.add_argument("--out", help="output folder (default: defaults.output_dir of the config)")
+    run.add_argument("--out", metavar="DIR", help="output folder (default: defaults.output_dir of the config)")
     run.add_argument("--jobs", type=int, default=None, help="clients in parallel (default: CPU count)")
-    run.add_argument("--resume", action="store_true", help="skip clients whose output already verifies")
+    run.add_argument("--resume", action="store_true",
+                     help="keep clients whose output verifies and was made from the same configuration, "
+                          "catalogs and tool version")
     run.add_argument("--force", action="store_true",
-                     help="also replace finalized client folders (the replaced one is kept under <period>/.superseded/)")
+                     help="replace final reports too (each is kept under <period>/.superseded/)")
     run.add_argument("--shard", metavar="I/N",
                      help="only the clients of shard I of N (a stable hash of the slug); writes batch.I-of-N.json "
                           "and no portfolio: join the shards with 'reportgen merge' (see docs/sharding.md)")
@@ -30,8 +39,7 @@ def add(sub) -> None:
 
 def handle(args) -> int:
     from reportgen.batch import Stop, default_workers, run_batch, write_batch, write_shard
-    from reportgen.config import ConfigError, output_root
-    from reportgen.controls import CatalogError, load_catalogs
+    from reportgen.config import output_root
     from reportgen.lock import period_lock
     from reportgen.pipeline import job_for
     from reportgen.shard import parse_shard, selection, shard_of
@@ -45,52 +53,51 @@ def handle(args) -> int:
         shard = parse_shard(args.shard) if args.shard is not None else None
     except ValueError as e:
         raise UsageError(str(e)) from None
-    cfg_path = Path(args.config)
-    if not cfg_path.is_file():
-        raise UsageError(f"configuration file {cfg_path} not found")
-    try:
-        cfg = load_config(cfg_path)
-        load_catalogs()  # refuse a broken catalog before anything is written
-    except ConfigError as e:
-        for prob in e.problems:
-            print(f"config error: {prob}", file=sys.stderr)
+    cfg = load_or_report(config_path(args.config))
+    if cfg is None:
         return EXIT_USAGE
-    except CatalogError as e:
-        print(f"catalog error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    slugs = [c.slug for c in cfg.clients]
-    unknown = [s for s in args.client if s not in slugs]
-    if unknown:
-        raise UsageError(f"unknown client {unknown[0]!r}; configured: {', '.join(slugs)}")
-    chosen = [c for c in cfg.clients if not args.client or c.slug in args.client]
+    chosen = choose_clients(cfg, args.client)
     whole = selection(c.slug for c in chosen)
     if shard is not None:
         chosen = [c for c in chosen if shard_of(c.slug, shard[1]) == shard[0]]
     out_root = output_root(cfg, args.out)
-    period_dir = out_root / period
-    jobs = [job_for(cfg, c, period, out_root) for c in chosen]
-    for job in jobs:
-        job.force = args.force
+    period_dir = writable_folder(out_root / period)
+    warning = period_warning(period)
+    if warning:
+        print(warning, file=sys.stderr)
+    jobs = [job_for(cfg, c, period, out_root, force=args.force) for c in chosen]
     workers = args.jobs or default_workers()
     with Stop().installed() as stop, period_lock(period_dir, shard=shard):
         part = f" (shard {shard[0]} of {shard[1]})" if shard else ""
-        print(f"reportgen {__version__}: {len(jobs)} client(s){part}, period {period}, {workers} worker(s) -> {period_dir}",
-              file=sys.stderr)
+        print(f"reportgen {__version__}: {len(jobs)} client(s){part}, period {period}, {workers} worker(s) -> "
+              f"{period_dir}", file=sys.stderr)
         entries = run_batch(jobs, period_dir, workers=workers, resume=args.resume, stop=stop,
                             client_timeout=args.client_timeout)
-        extra = {"interrupted": stop.name} if stop.requested else {}
-        if shard is not None:
-            summary = write_shard(period_dir, period, entries, started, shard, whole, **extra)
-        else:
-            write_batch(period_dir, period, entries, started, **extra)
-            summary = period_dir / "batch.json"
-    failed = [e for e in entries if e["status"] != "ok"]
-    if stop.requested:
+        for e in entries:
+            for line in ([e["note"]] if e.get("note") else []) + list(e.get("warnings") or []):
+                print(terminal(f"{e['slug']}: {line}", 500), file=sys.stderr)
+        failed = [e for e in entries if e["status"] in ("failed", "interrupted")]
         stopped = sum(1 for e in entries if e["status"] == "interrupted")
-        print(f"interrupted by {stop.words}: {len(entries) - len(failed)} ok, {stopped} stopped or not started, "
-              f"{len(failed) - stopped} failed; completed clients are intact. See {summary}; "
+        skipped = sum(1 for e in entries if e["status"] == "skipped")
+        summary = (f"done: {len(entries) - len(failed) - skipped} ok, {len(failed) - stopped} failed"
+                   + (f", {stopped} stopped or not started" if stopped else "")
+                   + (f", {skipped} skipped (final report kept)" if skipped else "")
+                   + f" in {time.monotonic() - started:.1f}s")
+        extra = {"interrupted": stop.name} if stop.requested else {}
+        try:
+            if shard is not None:
+                written = write_shard(period_dir, period, entries, started, shard, whole, **extra)
+            else:
+                write_batch(period_dir, period, entries, started, **extra)
+                written = period_dir / "batch.json"
+        except OSError as e:
+            # the clients' folders are complete and verify; only the period's summary files are missing
+            print(f"{summary}; the period summary could not be written in {period_dir}: "
+                  f"{describe_os_error(e)}", file=sys.stderr)
+            return stop.exit_status if stop.requested else EXIT_FAILED
+    if stop.requested:
+        print(f"interrupted by {stop.words}: {summary}; completed clients are intact. See {written}; "
               f"re-run with --resume to complete the period", file=sys.stderr)
         return stop.exit_status
-    print(f"done: {len(entries) - len(failed)} ok, {len(failed)} failed in {time.monotonic() - started:.1f}s; "
-          f"see {summary}", file=sys.stderr)
+    print(f"{summary}; see {written}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK

@@ -30,9 +30,11 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 from .. import __version__
 from ..package import dumps, write_bytes
 from ..dates import parse_iso
+from ..display import readable
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from ..results import CheckResult
+from ..workflow.view import pdf_context as workflow_context
 from ..vocab import (COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS,
                      FINDING_STATUSES, INSTITUTION_LABELS, OPEN_STATUSES, READINESS_LABELS, SEVERITY_LABELS,
                      STATUS_LABELS, Readiness, Severity, Status, label)
@@ -402,12 +404,14 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     pct = r.summary.mfa_registered_pct
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     slug, period = r.client.slug, r.period
+    workflow = workflow_context(data, lambda p: path2url(str(Path(p).resolve())))
     capped = {name: _cap(list(rows), limit) for name, rows, limit in (
         ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
         ("sign_ins", data.phase2_sign_ins, max_rows), ("emergency", data.emergency, EMERGENCY_ROWS),
         ("exceptions", data.exceptions, EXCEPTION_ROWS), ("evidence", data.evidence_index, EVIDENCE_ROWS))}
     return {
-        "title": f"{client_name} — MFA compliance report {period}".strip(),
+        **workflow,
+        "title": f"{'DRAFT — ' if workflow['draft'] else ''}{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings.",
         "generator": f"reportgen {r.tool_version or __version__}",
@@ -461,10 +465,6 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
 # --------------------------------------------------------------------------- rendering
 
 _LONG_RUN_RE = re.compile(r"\S{%d,}" % (MAX_RUN + 1))
-# Not printable: C0/C1 control characters (they print as missing glyphs), and explicit bidi
-# embeddings, overrides and isolates, with which a name could reverse the rest of a sentence.
-# Right-to-left letters themselves are kept; the bidi algorithm orders them without these.
-_UNPRINTABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clip_run(match: re.Match[str]) -> str:
@@ -477,10 +477,11 @@ def clip_text(value: Any) -> Any:
     character, so a 5,000-character token in a table cell costs seconds. Runs longer than MAX_RUN and
     values longer than MAX_VALUE are shortened with a visible marker. Template markup (macro output,
     ``Markup``) passes unchanged; it is escaped tenant text already bounded by this function.
-    Control characters and explicit bidi controls are dropped (results.json keeps them)."""
+    Control characters and explicit bidi controls are replaced by a visible marker, by the rule the
+    workbook uses too (``display.readable``); results.json keeps them."""
     if isinstance(value, Markup) or not isinstance(value, str):
         return value
-    value = _UNPRINTABLE_RE.sub("", value)
+    value = readable(value)
     if len(value) > MAX_RUN:
         value = _LONG_RUN_RE.sub(_clip_run, value)
     if len(value) > MAX_VALUE:
@@ -520,7 +521,8 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
     moment = _document_time(data)
     html = render_html(data, max_rows=max_rows, attachments=attachments)
     if fetcher is None:
-        fetcher = AssetOnlyFetcher(extra_files=[data.firm.logo] if data.firm.logo else [])
+        logos = (data.firm.logo, getattr(data.workflow, "client_logo", None))
+        fetcher = AssetOnlyFetcher(extra_files=[p for p in logos if p])
     stamp = moment  # UTC; WeasyPrint writes it as D:YYYYMMDDHHMMSSZ
     files = []
     for name, content, description in attachments:
