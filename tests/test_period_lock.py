@@ -146,3 +146,15 @@ def test_render_in_place_takes_the_period_lock(tmp_path, holders):
     r = cli("render", "--evidence", str(folder))
     assert r.returncode == 2 and "in use by another reportgen" in r.stderr and "--holder" in r.stderr, r.stderr
     assert (folder / "manifest.json").read_bytes() == before, "nothing was touched"
+
+
+def test_finalize_takes_the_period_lock(tmp_path, holders):
+    out = tmp_path / "out"
+    r = cli("run", "--period", PERIOD, "--out", str(out), "--client", "prairie-home-lending")
+    assert r.returncode == 0, r.stderr
+    folder = out / PERIOD / "prairie-home-lending"
+    before = (folder / "manifest.json").read_bytes()
+    holders(out / PERIOD)
+    r = cli("finalize", str(folder), "--reviewer", "Jane Roe, Engagement Partner")
+    assert r.returncode == 2 and "in use by another reportgen" in r.stderr, r.stderr
+    assert (folder / "manifest.json").read_bytes() == before, "nothing was touched"

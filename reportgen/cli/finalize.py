@@ -7,6 +7,7 @@ finalized folder verifies.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -38,6 +39,7 @@ def handle(args) -> int:
     from reportgen.config import Client
     from reportgen.dates import iso_z
     from reportgen.evidence import EvidenceError, copy_plain_folder
+    from reportgen.lock import period_lock
     from reportgen.package import verify
     from reportgen.pipeline import ClientError, Job, run_client
     from reportgen.workflow.review import next_review, stored_review
@@ -83,6 +85,8 @@ def handle(args) -> int:
         except SigningError as e:
             return _fail(folder, str(e))
 
+    held = contextlib.ExitStack()   # one writer per period folder: a batch there would replace this folder
+    held.enter_context(period_lock(folder.parent))
     snap = Path(tempfile.mkdtemp(prefix="reportgen-finalize-"))
     try:
         # evaluate from a snapshot: the folder itself is replaced once the final one is complete
@@ -100,6 +104,7 @@ def handle(args) -> int:
         return _fail(folder, f"{type(e).__name__}: {str(e)[:300]}")
     finally:
         shutil.rmtree(snap, ignore_errors=True)
+        held.close()
     signed = f"; PDF signed by {signer.common_name}" if signer else "; PDF not signed (firm.signing is not set)"
     print(f"final: {folder} (version {final.version}, reviewed by {reviewer}{signed})")
     return EXIT_OK
