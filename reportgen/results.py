@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.vocab import Cause, CollectionStatus, ControlStatus, Readiness, Severity, Status
+from reportgen.vocab import Cause, CollectionStatus, ControlStatus, Coverage, Readiness, Severity, Status
 
 SCHEMA_VERSION = 1
 
@@ -62,10 +62,11 @@ class ControlResult:
     title: str
     status: ControlStatus
     checks: list[str]
+    coverage: Coverage = Coverage.FULL   # partial: every check evidences only part of the control
 
     def to_json(self) -> dict[str, Any]:
         return {"framework": self.framework, "id": self.id, "title": self.title, "status": self.status,
-                "checks": list(self.checks)}
+                "coverage": self.coverage, "checks": list(self.checks)}
 
 
 @dataclass(frozen=True)

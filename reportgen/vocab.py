@@ -69,6 +69,22 @@ CONTROL_LABELS = {ControlStatus.MET: "Met", ControlStatus.PARTIALLY_MET: "Partia
                   ControlStatus.NOT_MET: "Not met", ControlStatus.NOT_ASSESSED: "Not assessed"}
 
 
+class Coverage(StrEnum):
+    """How far a check evidences a control; a control whose checks are all partial is never plainly met."""
+    FULL = "full"
+    PARTIAL = "partial"
+
+
+MET_FOR_WHAT_IS_TESTED = "Met for what this report tests; other evidence needed"
+
+
+def control_label(status: str, coverage: str = Coverage.FULL) -> str:
+    """The reader's word for a control's status: a met control of partial coverage says so."""
+    if status == ControlStatus.MET and coverage == Coverage.PARTIAL:
+        return MET_FOR_WHAT_IS_TESTED
+    return label(CONTROL_LABELS, status)
+
+
 class Cause(StrEnum):
     """Why a check could not be judged (beside the sentence that says it in words)."""
     NO_LICENCE = "no_licence"                  # the tenant lacks Entra ID P1/P2 for this data
