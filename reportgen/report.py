@@ -10,7 +10,9 @@ from typing import Any
 
 from reportgen.checks import CheckMeta
 from reportgen.controls import Framework
+from reportgen.dates import parse_iso
 from reportgen.results import Results
+from reportgen.wording import ReportWording
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,16 @@ class ReportData:
     trend: list[dict[str, Any]] | None = None     # [{period, mfa_registered_pct, open: {critical..low}}]
     changes: dict[str, Any] | None = None         # {"new": [ids], "resolved": [...], "still_open": [...], "since": period}
     evidence_index: list[dict[str, Any]] = field(default_factory=list)  # [{path, sha256, size}]
+    # the sentences that depend on the institution type and the collection date (None: worked out on render)
+    wording: ReportWording | None = None
+
+    def __post_init__(self) -> None:
+        # check words still in catalog form (dated or per-type text) are resolved for this report
+        day = parse_iso(self.results.collected_at)
+        self.check_meta = {cid: m if isinstance(m.rationale, str) and isinstance(m.remediation, str)
+                           and isinstance(m.title, str) and not m.regulatory
+                           else m.resolved(self.results.client.institution_type, day.date() if day else None)
+                           for cid, m in self.check_meta.items()}
 
     @property
     def generated_at(self) -> str:

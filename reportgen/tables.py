@@ -9,6 +9,7 @@ from typing import Any
 
 from reportgen import model as m
 from reportgen.checks import Context, NotEvaluated
+from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS
 from reportgen.dates import iso_z
 from reportgen.model import CAPolicy, Posture
@@ -37,7 +38,7 @@ class Tables:
             return True
         if self.p.ca_policies is None:
             return None
-        return _safe(lambda: self.f.covered(u, roles, ALL_APPS), None)
+        return _safe(lambda: self.f.covered(u, roles, ALL_APPS, all_apps=True), None)
 
     def users(self) -> list[UserRow]:
         regs = self.p.registrations
@@ -78,7 +79,7 @@ class Tables:
     def emergency(self) -> list[EmergencyRow]:
         out = []
         regs = self.p.registrations
-        pols = [p for p in self.p.ca_policies or [] if p.requires_mfa and p.state != "disabled"]
+        pols = [p for p in self.p.ca_policies or [] if p.requires_mfa and not p.workload and p.state != "disabled"]
         for name, u in self.f.emergency():
             if u is None:
                 out.append(EmergencyRow(upn=name, exists=False, enabled=None,
@@ -92,7 +93,7 @@ class Tables:
                 upn=u.upn, exists=True, enabled=u.enabled,
                 global_admin_active=None if self.p.role_assignments is None else m.GLOBAL_ADMIN in self.active.get(u.id, set()),
                 methods=list(r.methods) if r else [],
-                phishing_resistant=None if r is None else bool(set(r.methods) & m.PHISHING_RESISTANT_METHODS),
+                phishing_resistant=None if r is None else bool(set(r.methods) & m.EMERGENCY_METHODS),
                 soft_or_phone_methods=sorted(set(r.methods) & m.SOFT_OR_PHONE_METHODS) if r else [],
                 excluded_from=excluded))
         return out
@@ -103,7 +104,7 @@ class Tables:
     def phase2_sign_ins(self) -> list[SignInRow]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for s in self.p.sign_ins or []:
-            if s.app_id not in m.PHASE2_APPS or not s.success:
+            if s.app_id not in m.PHASE2_APPS or s.success is False:
                 continue
             row = rows.setdefault((s.upn, s.app_id), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
             row["sf" if s.requirement == "singleFactorAuthentication" else "mf"] += 1
@@ -132,11 +133,13 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
         if ids:
             inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
     if pol.include_guests:
-        inc.append("guests")
+        inc.append("guests" if pol.include_guests.everyone else scope.guest_scope_words(pol.include_guests))
     for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
                              ("roles", pol.exclude_roles, "roles")):
         if ids:
             exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
+    if pol.exclude_guests:
+        exc.append(scope.guest_scope_words(pol.exclude_guests))
     users = "; ".join(inc) or "nobody"
     if exc:
         users += " — excludes " + ", ".join(exc)
@@ -144,10 +147,17 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
             m.APP_ARM: "Azure Resource Manager", m.APP_AZURE_PORTAL: "Azure portal"}
     app_text = ", ".join(sorted(apps.get(a, a) for a in pol.include_apps)) or \
         ", ".join(sorted(pol.include_user_actions)) or "none"
-    grant = sorted(pol.builtin_controls)
-    if pol.auth_strength_id:
-        grant.append({m.STRENGTH_MFA: "MFA strength", m.STRENGTH_PASSWORDLESS: "passwordless strength",
-                      m.STRENGTH_PHISHING_RESISTANT: "phishing-resistant strength"}.get(pol.auth_strength_id, "custom strength"))
+    g = pol.grant
+    grant = sorted(g.controls)
+    grant += [f"terms of use ({len(g.terms_of_use)})"] if g.terms_of_use else []
+    grant += [f"custom control ({len(g.custom_factors)})"] if g.custom_factors else []
+    if g.strength is not None:
+        grant.append(f"strength '{g.strength.name}'")
+    joiner = " and " if g.operator == "AND" else " or "
+    if pol.workload:
+        users = "workload identities (service principals) only"
+    if pol.conditions or pol.exclude_apps:
+        app_text += "; " + "; ".join(scope.narrowing_words(pol, p.named_locations))
     return PolicyRow(name=pol.name, state=pol.state, users=users, applications=app_text,
-                     grant=", ".join(grant) or "none", client_app_types=", ".join(sorted(pol.client_app_types)),
+                     grant=joiner.join(grant) or "none", client_app_types=", ".join(sorted(pol.client_app_types)),
                      is_mfa_policy=pol.is_mfa_policy)

@@ -32,9 +32,11 @@ from ..dates import parse_iso
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from ..results import CheckResult
+from ..model import SIGNIN_APPS
 from ..vocab import (COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS,
                      FINDING_STATUSES, INSTITUTION_LABELS, OPEN_STATUSES, READINESS_LABELS, SEVERITY_LABELS,
-                     STATUS_LABELS, Readiness, Severity, Status, label)
+                     STATUS_LABELS, Readiness, Severity, Status, control_label, label)
+from ..wording import ReportWording, report_wording
 from . import RenderOptions
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
@@ -57,35 +59,9 @@ _STATUS_RANK = {Status.FAIL: 0, Status.WARN: 1, Status.EXCEPTED: 2, Status.MANUA
                 Status.PASS: 5}
 _COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
-GOVERNING_RULES = {
-    "bank": "Interagency Guidelines Establishing Information Security Standards (GLBA), with FFIEC guidance",
-    "credit_union": "NCUA 12 CFR Part 748, Appendix A (GLBA), with FFIEC guidance",
-    "nonbank": "FTC Safeguards Rule, 16 CFR Part 314 (GLBA)",
-}
 BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
                   "vendor": "Vendor requirement"}
 FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
-
-PHASE1_MEANING = {
-    Readiness.READY: "Sign-ins to the Azure, Entra, Intune and Microsoft 365 admin portals already require MFA: "
-                     "Microsoft's phase 1 enforcement changes nothing for you.",
-    Readiness.AT_RISK: "Admin-portal sign-ins mostly use MFA, but gaps remain that Microsoft's enforcement will "
-                       "close for you, with friction for the accounts named in this report.",
-    Readiness.NOT_READY: "Some people still sign in to the admin portals with a password alone; Microsoft's "
-                         "enforcement blocks them until they complete MFA.",
-    Readiness.UNKNOWN: "The data needed to judge this was not collected (see the collection gaps), so readiness "
-                       "cannot be confirmed.",
-}
-PHASE2_MEANING = {
-    Readiness.READY: "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code), "
-                     "or every Azure management sign-in used MFA: the phase 2 roll-out should not interrupt your work.",
-    Readiness.AT_RISK: "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
-                       "confirmed for every user; close the gaps listed in this report before enforcement does.",
-    Readiness.NOT_READY: "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
-                         "without MFA; once phase 2 reaches your tenant these operations will fail.",
-    Readiness.UNKNOWN: "The sign-in data needed to judge phase 2 impact was not collected, and it could not be "
-                       "confirmed that your policies already require MFA for Azure management.",
-}
 
 GRAPH_SOURCES = [
     ("Tenant and licences", "GET /v1.0/organization, /v1.0/subscribedSkus"),
@@ -97,7 +73,8 @@ GRAPH_SOURCES = [
     ("Authentication methods policy", "GET /v1.0/policies/authenticationMethodsPolicy"),
     ("Directory roles", "GET /v1.0/roleManagement/directory/roleAssignments, roleEligibilitySchedules"),
     ("Group membership", "GET /v1.0/groups/{id}/transitiveMembers"),
-    ("Sign-in logs", "GET /beta/auditLogs/signIns (admin portals, Azure CLI, Azure PowerShell, Azure mobile app)"),
+    ("Sign-in logs", "GET /beta/auditLogs/signIns for the apps below, interactive and non-interactive"),
+    *((f"Sign-ins read as {name}", app_id) for app_id, name in SIGNIN_APPS.items()),
 ]
 
 
@@ -334,8 +311,18 @@ def _walkthrough(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dic
     return rows
 
 
-def _verdict(value: Readiness, meanings: dict[Readiness, str]) -> dict[str, str]:
-    return {"value": value, "label": READINESS_LABELS[value], "meaning": meanings[value]}
+def _verdict(value: Readiness, meaning: str) -> dict[str, str]:
+    return {"value": value, "label": READINESS_LABELS[value], "meaning": meaning}
+
+
+def _wording(data: ReportData, moment: datetime) -> ReportWording:
+    """The type- and date-dependent sentences (catalog YAML), worked out here when assess did not."""
+    if data.wording is not None:
+        return data.wording
+    r = data.results
+    mmfa01 = r.check("MMFA-01")
+    return report_wording(r.client.institution_type, moment.date(), r.phase1, r.phase2,
+                          mmfa01.metrics if mmfa01 else {})
 
 
 def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -345,7 +332,7 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
         rows = [c for c in data.results.controls if c.framework == fw.id]
         if not rows:
             continue
-        items = [{"id": c.id, "title": c.title, "status": c.status, "label": CONTROL_LABELS[c.status],
+        items = [{"id": c.id, "title": c.title, "status": c.status, "label": control_label(c.status, c.coverage),
                   "checks": [{"id": k, "status": by_id[k]["status"] if k in by_id else "",
                               "label": by_id[k]["status_label"] if k in by_id else ""} for k in c.checks]}
                  for c in rows]
@@ -353,6 +340,7 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
         out.append({"id": fw.id, "name": fw.name, "version": fw.version,
                     "binding": BINDING_LABELS.get(fw.binding, fw.binding.capitalize()),
                     "status": fw.status, "status_label": FRAMEWORK_STATUS_LABELS.get(fw.status, fw.status),
+                    "note": fw.note if fw.status != "active" and isinstance(fw.note, str) else "",
                     "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
                     "controls": items, "counts": counts})
     return out
@@ -401,6 +389,7 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     pct = r.summary.mfa_registered_pct
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     slug, period = r.client.slug, r.period
+    wording = _wording(data, moment)
     capped = {name: _cap(list(rows), limit) for name, rows, limit in (
         ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
         ("sign_ins", data.phase2_sign_ins, max_rows), ("emergency", data.emergency, EMERGENCY_ROWS),
@@ -417,7 +406,10 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "header_client": client_name if len(client_name) <= HEADER_CHARS else client_name[:HEADER_CHARS - 1] + "…",
         "tenant_id": r.client.tenant_id,
         "institution": label(INSTITUTION_LABELS, r.client.institution_type),
-        "governing_rule": GOVERNING_RULES.get(r.client.institution_type, ""),
+        "governing_rule": wording.governing_rule,
+        "exceptions_heading": wording.exceptions_heading,
+        "timeline": wording.timeline,
+        "clouds_note": wording.clouds_note,
         "firm": {"name": firm.name, "contact": firm.contact, "disclaimer": _paragraphs(firm.disclaimer),
                  "logo_url": path2url(str(Path(logo).resolve())) if logo else ""},
         "primary": safe_color(firm.primary_color, DEFAULT_PRIMARY),
@@ -430,8 +422,8 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "notes": collection.notes,
         "permissions": permissions,
         "lookback_days": collection.lookback_days,
-        "phase1": _verdict(r.phase1, PHASE1_MEANING),
-        "phase2_verdict": _verdict(r.phase2, PHASE2_MEANING),
+        "phase1": _verdict(r.phase1, wording.phase1_meaning),
+        "phase2_verdict": _verdict(r.phase2, wording.phase2_meaning),
         "summary": {"enabled_users": r.summary.enabled_users, "privileged_users": r.summary.privileged_users,
                     "pct": pct, "pct_text": _pct(pct)},
         "severity_rows": severity_rows,

@@ -15,7 +15,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 
 from reportgen.report import ReportData
-from reportgen.vocab import DEFAULT_PRIMARY, OPEN_SEVERITIES, Severity, Status
+from reportgen.vocab import DEFAULT_PRIMARY, OPEN_SEVERITIES, Severity, Status, control_label
 
 from . import RenderOptions
 from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, SEVERITY_COLOURS, STATUS_COLOURS, TITLE_FONT,
@@ -247,9 +247,10 @@ def _controls(wb: Workbook, data: ReportData, used: set[str]) -> None:
     fw_names = {f.id: f.name for f in data.frameworks}
     status_of = {c.id: c.status for c in data.results.checks}
     cols = [Col("Framework", 34, wrap=True), Col("Framework id", 22), Col("Control", 16),
-            Col("Title", 44, wrap=True), Col("Status", **_STATUS_COL), Col("Checks", 26),
-            Col("Check statuses", 44, wrap=True)]
-    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title, c.status, ", ".join(c.checks),
+            Col("Title", 44, wrap=True), Col("Status", **_STATUS_COL), Col("Coverage", 30, wrap=True),
+            Col("Checks", 26), Col("Check statuses", 44, wrap=True)]
+    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title, c.status,
+             control_label(c.status, c.coverage) if c.coverage == "partial" else c.coverage, ", ".join(c.checks),
              "; ".join(f"{i}: {status_of.get(i, 'unknown')}" for i in c.checks)] for c in data.results.controls)
     write_table_sheet(wb, "Controls", "Controls", cols, rows, used)
 
