@@ -322,7 +322,6 @@ class Posture:
     notes: list[Note] = field(default_factory=list)                  # data-quality notes, shown in the method section
     named_locations: dict[str, str] | None = None     # id -> display name; None: not collected
     unresolved_roles: list[RoleAssignment] = field(default_factory=list)  # principal type unreadable
-    assignments_permanence_known: bool = False       # role assignment schedules read (or no PIM licence)
 
     def gap_for(self, *sources: str) -> Gap | None:
         for g in self.gaps:

@@ -193,7 +193,14 @@ class _Reader:
     def users(self) -> list[User] | None:
         if not self.have("users"):
             return None
-        return _dedupe((self._user(o) for o in self.ev.values("users")), lambda u: u.id)
+        users = _dedupe((self._user(o) for o in self.ev.values("users")), lambda u: u.id)
+        no_success = sum(1 for o in self.ev.values("users") if isinstance(o.get("signInActivity"), dict)
+                         and "lastSuccessfulSignInDateTime" not in o["signInActivity"])
+        if no_success:
+            self.note("users", f"signInActivity gives no lastSuccessfulSignInDateTime for {_plural(no_success, 'user')}: "
+                               "their last successful sign-in is unknown, so they are treated as not having signed in "
+                               "(the other sign-in times count failed attempts too).")
+        return users
 
     def _user(self, o: dict[str, Any]) -> User | None:
         uid = o.get("id")
@@ -519,21 +526,21 @@ class _Reader:
         end = parse_iso(_dict(_dict(o.get("scheduleInfo")).get("expiration")).get("endDateTime"))
         return end is not None and end < self.collected
 
-    def permanence(self, roles: list[RoleAssignment] | None, has_p2: bool | None) -> tuple[list[RoleAssignment] | None, bool]:
+    def permanence(self, roles: list[RoleAssignment] | None, has_p2: bool | None) -> list[RoleAssignment] | None:
         """Mark active assignments permanent or not, from the assignment schedule instances (PIM).
         Without PIM (no P2 licence) every active assignment is permanent."""
         if roles is None:
-            return None, False
+            return None
         if self.have("roleAssignmentScheduleInstances"):
             kinds: dict[tuple[str, str], bool] = {}
             for o in self.ev.values("roleAssignmentScheduleInstances"):
                 key = (_s(o.get("roleDefinitionId")).lower(), _s(o.get("principalId")))
                 permanent = _s(o.get("assignmentType")) == "Assigned" and parse_iso(o.get("endDateTime")) is None
                 kinds[key] = kinds.get(key, False) or permanent
-            return [_replace_permanent(r, kinds.get((r.role_id, r.principal_id))) for r in roles], True
+            return [_replace_permanent(r, kinds.get((r.role_id, r.principal_id))) for r in roles]
         if has_p2 is False:
-            return [_replace_permanent(r, True) for r in roles], True
-        return roles, False
+            return [_replace_permanent(r, True) for r in roles]
+        return roles
 
     # --- sign-ins ------------------------------------------------------------------------------
     def sign_ins(self) -> list[SignIn] | None:
@@ -641,14 +648,12 @@ def _replace_permanent(r: RoleAssignment, permanent: bool | None) -> RoleAssignm
 
 
 def _last_sign_in(sia: Any) -> datetime | None:
-    """The last successful sign-in where Graph gives it (lastSignInDateTime counts failed attempts
-    too, so a password spray would make a dormant account look active); else the newest time."""
+    """The last *successful* sign-in: lastSignInDateTime and lastNonInteractiveSignInDateTime count
+    failed attempts too, so a password spray would make a dormant account look active. Without
+    lastSuccessfulSignInDateTime the last success is unknown, read as none (noted by the caller)."""
     if not isinstance(sia, dict):
         return None
-    if "lastSuccessfulSignInDateTime" in sia:
-        return parse_iso(sia.get("lastSuccessfulSignInDateTime"))
-    times = [t for t in (parse_iso(sia.get(k)) for k in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime")) if t]
-    return max(times) if times else None
+    return parse_iso(sia.get("lastSuccessfulSignInDateTime"))
 
 
 def _outcome(o: dict[str, Any]) -> bool | None:
@@ -691,7 +696,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
                    if isinstance(g.get("id"), str) and g.get("displayName")}
     group_ids = set(group_names) | {ds.split(".", 1)[1] for ds in ev.datasets("groupMembers") if "." in ds}
     roles, unresolved = r.resolve_principals(r.roles("roleAssignments", "active"), user_ids, group_ids, "roleAssignments")
-    roles, permanence_known = r.permanence(roles, p2)
+    roles = r.permanence(roles, p2)
     eligible, unresolved_eligible = r.resolve_principals(r.roles("roleEligibilitySchedules", "eligible"), user_ids,
                                                          group_ids, "roleEligibilitySchedules")
     members = r.members(policies, [roles, eligible])
@@ -704,8 +709,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
         role_assignments=roles, eligible_assignments=eligible, group_members=members, sign_ins=sign_ins,
         granted_permissions=_granted(ev.meta), gaps=r.gaps, group_names=group_names,
         domains=tuple(_s(d.get("name")) for d in _list(org.get("verifiedDomains")) if isinstance(d, dict)),
-        pages=ev.page_index(), named_locations=r.named_locations(), unresolved_roles=unresolved + unresolved_eligible,
-        assignments_permanence_known=permanence_known)
+        pages=ev.page_index(), named_locations=r.named_locations(), unresolved_roles=unresolved + unresolved_eligible)
     r.flush_unknown()
     posture.notes = r.notes
     return posture

@@ -51,7 +51,8 @@ def page(*items) -> dict:
 def user(uid=U1, upn="alice@bank.com", **kw) -> dict:
     return {"id": uid, "userPrincipalName": upn, "displayName": str(upn).split("@")[0], "mail": upn, "otherMails": [],
             "accountEnabled": True, "userType": "Member",
-            "signInActivity": {"lastSignInDateTime": "2026-11-30T10:00:00Z"}, **kw}
+            "signInActivity": {"lastSignInDateTime": "2026-11-30T10:00:00Z",
+                               "lastSuccessfulSignInDateTime": "2026-11-30T10:00:00Z"}, **kw}
 
 
 def policy(pid="p1", *, controls=("mfa",), operator="OR", strength=None, state="enabled", **cond) -> dict:
@@ -131,15 +132,27 @@ def test_duplicate_user_ids_across_pages(tmp_path):
 
 def test_never_signed_in_sentinel_and_seven_digit_fractions(tmp_path):
     u1 = user(signInActivity={"lastSignInDateTime": "0001-01-01T00:00:00Z",
-                              "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z"})
+                              "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z",
+                              "lastSuccessfulSignInDateTime": "0001-01-01T00:00:00Z"})
     u2 = user(U2, "bob@bank.com", signInActivity={"lastSignInDateTime": "2026-11-02T08:15:30.1234567Z",
-                                                  "lastNonInteractiveSignInDateTime": "2026-11-20T01:02:03.9999999Z"})
+                                                  "lastNonInteractiveSignInDateTime": "2026-11-20T01:02:03.9999999Z",
+                                                  "lastSuccessfulSignInDateTime": "2026-11-20T01:02:03.9999999Z"})
     u3 = user(U3, "carol@bank.com", signInActivity=None)
     p = posture(tmp_path, {"users": [page(u1, u2, u3)]})
     by = {u.id: u for u in p.users}
     assert by[U1].last_sign_in is None and by[U1].sign_in_activity_known is True
     assert by[U2].last_sign_in == datetime(2026, 11, 20, 1, 2, 3, 999999, tzinfo=timezone.utc)
     assert by[U3].last_sign_in is None
+
+
+def test_failed_attempts_do_not_make_an_account_active(tmp_path):
+    sprayed = user(signInActivity={"lastSignInDateTime": "2026-11-30T03:00:00Z",       # a failed attempt
+                                   "lastSuccessfulSignInDateTime": "2025-01-10T09:00:00Z"})
+    old_shape = user(U2, "bob@bank.com", signInActivity={"lastSignInDateTime": "2026-11-30T03:00:00Z"})
+    p = posture(tmp_path, {"users": [page(sprayed, old_shape)]})
+    by = {u.id: u for u in p.users}
+    assert by[U1].last_sign_in == datetime(2025, 1, 10, 9, tzinfo=timezone.utc)
+    assert by[U2].last_sign_in is None and any("lastSuccessfulSignInDateTime" in n.message for n in p.notes)
 
 
 @pytest.mark.parametrize("text, expected", [

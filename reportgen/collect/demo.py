@@ -132,7 +132,8 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
         {"name": domain, "isDefault": True, "isInitial": False, "type": "Managed"},
         {"name": onms, "isDefault": False, "isInitial": True, "type": "Managed"}]}]
     plans = [{"servicePlanId": m.PLAN_P1, "servicePlanName": "AAD_PREMIUM", "provisioningStatus": "Success", "appliesTo": "User"}] if p.p1 else []
-    t.objects["subscribedSkus"] = [{"id": _uuid(rng), "skuId": _uuid(rng), "capabilityStatus": "Enabled",
+    sku_id = _uuid(rng)
+    t.objects["subscribedSkus"] = [{"id": _uuid(rng), "skuId": sku_id, "capabilityStatus": "Enabled",
                                     "skuPartNumber": "SPE_E3" if p.p1 else "O365_BUSINESS_PREMIUM",
                                     "consumedUnits": n, "prepaidUnits": {"enabled": n + 10, "suspended": 0, "warning": 0},
                                     "servicePlans": plans + [{"servicePlanId": _uuid(rng), "servicePlanName": "EXCHANGE_S_STANDARD",
@@ -152,7 +153,9 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
                        "createdDateTime": _iso(created or now - timedelta(days=rng.randint(60, 2000))),
                        "signInActivity": {"lastSignInDateTime": None if last is None else _iso(last),
                                           "lastNonInteractiveSignInDateTime": None if noninteractive is None else _iso(noninteractive),
-                                          "lastSuccessfulSignInDateTime": None if last is None else _iso(last)}})
+                                          "lastSuccessfulSignInDateTime": _iso(max(t for t in (last, noninteractive) if t))
+                                          if last or noninteractive else None},
+                       "assignedLicenses": [{"disabledPlans": [], "skuId": sku_id}]})
         methods[uid] = list(meths if meths is not None else ["microsoftAuthenticatorPush"])
         return uid
 
