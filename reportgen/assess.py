@@ -7,9 +7,11 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_checks, summarize
+from reportgen.checks.rootcause import root_causes
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
 from reportgen.evidence import EvidenceReader
+from reportgen.model import Note
 from reportgen.posture import build_posture
 from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen.results import ClientInfo, Collection, GapResult, Results
@@ -46,6 +48,7 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
            period: str) -> ReportData:
     ev = EvidenceReader(evidence)
     posture = build_posture(ev)
+    posture.notes.extend(Note(n.source, n.message) for n in ev.notes)   # what the reader repaired
     if inp.timeline is None:
         inp = replace(inp, timeline=catalogs.timeline)
     ctx = Context(posture, inp)   # shared by the checks and the report tables
@@ -75,4 +78,5 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                              institution=catalogs.wording, readiness=catalogs.readiness, timeline=catalogs.timeline)
     return ReportData(results=results, firm=firm, check_meta=words, frameworks=frameworks, wording=wording,
                       users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),
-                      policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions)
+                      policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
+                      root_causes=root_causes(posture, inp, checks, words))

@@ -90,9 +90,8 @@ def _eligibility(principal_is_group: bool = False):
     e = items("roles/v1-list-roleeligibilityschedules-expired")
     # edit (CASES.md item 3): the documented role is not privileged; use Privileged Role Administrator
     e[0]["roleDefinitionId"] = "e8611ab8-c189-46e8-94e1-60213ab1f814"
-    if principal_is_group:
+    if principal_is_group:   # edit: eligible through the documented group (not expanded, as documented)
         e[0]["principalId"] = DOCUMENTED_GROUP
-        e[0]["principal"] = {"@odata.type": "#microsoft.graph.group", "id": DOCUMENTED_GROUP}
     return e
 
 

@@ -25,7 +25,7 @@ from sample_report import HOSTILE, sample_report_data  # noqa: E402
 
 LIST_SHEETS = ["Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
                "Conditional Access policies", "Phase 2 sign-ins", "Exceptions"]
-ALL_SHEETS = ["Summary", *LIST_SHEETS]
+ALL_SHEETS = ["Summary", "Action plan", *LIST_SHEETS]
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 HOSTILE_NAMES = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "=1+1", "#N/A", "\tTAB", "\rCR"]
 

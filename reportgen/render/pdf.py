@@ -33,6 +33,7 @@ from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from ..results import CheckResult
 from ..model import SIGNIN_APPS
+from ..workflow.view import pdf_context as workflow_context
 from ..vocab import (COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS,
                      FINDING_STATUSES, INSTITUTION_LABELS, OPEN_STATUSES, READINESS_LABELS, SEVERITY_LABELS,
                      STATUS_LABELS, Readiness, Severity, Status, control_label, label)
@@ -390,12 +391,14 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     slug, period = r.client.slug, r.period
     wording = _wording(data, moment)
+    workflow = workflow_context(data, lambda p: path2url(str(Path(p).resolve())))
     capped = {name: _cap(list(rows), limit) for name, rows, limit in (
         ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
         ("sign_ins", data.phase2_sign_ins, max_rows), ("emergency", data.emergency, EMERGENCY_ROWS),
         ("exceptions", data.exceptions, EXCEPTION_ROWS), ("evidence", data.evidence_index, EVIDENCE_ROWS))}
     return {
-        "title": f"{client_name} — MFA compliance report {period}".strip(),
+        **workflow,
+        "title": f"{'DRAFT — ' if workflow['draft'] else ''}{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings.",
         "generator": f"reportgen {r.tool_version or __version__}",
@@ -504,7 +507,8 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
     moment = _document_time(data)
     html = render_html(data, max_rows=max_rows, attachments=attachments)
     if fetcher is None:
-        fetcher = AssetOnlyFetcher(extra_files=[data.firm.logo] if data.firm.logo else [])
+        logos = (data.firm.logo, getattr(data.workflow, "client_logo", None))
+        fetcher = AssetOnlyFetcher(extra_files=[p for p in logos if p])
     stamp = moment  # UTC; WeasyPrint writes it as D:YYYYMMDDHHMMSSZ
     files = []
     for name, content, description in attachments:

@@ -18,11 +18,12 @@ from reportgen.report import ReportData
 from reportgen.vocab import DEFAULT_PRIMARY, OPEN_SEVERITIES, Severity, Status, control_label
 
 from . import RenderOptions
+from .xlsx_actions import write_action_plan
 from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, SEVERITY_COLOURS, STATUS_COLOURS, TITLE_FONT,
                        WRAP, YES_GOOD, Col, fill, parse_timestamp, save_deterministic,
                        set_properties, status_style, text_cell, value_cell, write_table_sheet, yes_no)
 
-SHEETS = ("Summary", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
+SHEETS = ("Summary", "Action plan", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
           "Conditional Access policies", "Phase 2 sign-ins", "Exceptions")
 CHECK_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED, Status.PASS, Status.NOT_EVALUATED, Status.MANUAL)
 
@@ -46,6 +47,7 @@ def render_xlsx(data: ReportData, out_path: Path) -> None:
                    description=f"Prepared by {data.firm.name}. {data.firm.disclaimer}")
     used: set[str] = set()
     _summary(wb, data)
+    write_action_plan(wb, data, used)
     for sheet in (_controls, _checks, _findings, _users, _privileged, _emergency, _policies, _sign_ins, _exceptions):
         sheet(wb, data, used)
     save_deterministic(wb, Path(out_path), when)
