@@ -28,7 +28,7 @@ from reportgen.checks import CHECKS_FILE, CheckMeta, load_check_meta, registered
 from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
-from reportgen.timeline import Text, Timeline, check_references, parse_text, parse_timeline
+from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
 from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status
 from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
                                parse_readiness)
@@ -98,7 +98,7 @@ class Framework:
         """A copy whose texts read as a report collected ``on`` shows them."""
         if timeline is None:
             return self
-        return replace(self, note=timeline.text(self.note, on),
+        return replace(self, note=timeline.text(self.note, on) if self.note else "",
                        controls=[replace(c, requirement=timeline.text(c.requirement, on)) for c in self.controls])
 
     def as_dict(self) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def _guard_words(f: ValidatedFile, texts: list[tuple[tuple, str]], applies_to: S
 
 
 def _flat(value: Text) -> str:
-    return value if isinstance(value, str) else f"{value.before} {value.after}"
+    return f"{value.before} {value.after}" if isinstance(value, DatedText) else value
 
 
 def _load_framework(path: Path, known: set[str], wording: InstitutionWording | None = None) -> Framework:

@@ -194,7 +194,7 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
         inputs = workflow.gather(job.client, job.out_root, period)
         logo = job.client.logo
     inputs.client_logo = workflow.store_logo(logo, staging)
-    data.workflow = workflow.prepare(data.results, data.root_causes, catalogs.check_meta, job.client, inputs, hist,
+    data.workflow = workflow.prepare(data.results, data.root_causes, data.check_meta, job.client, inputs, hist,
                                      _review(job, data, previous), job.firm["name"],
                                      staging / inputs.client_logo if inputs.client_logo else None)
     write_json(staging / workflow.WORKFLOW_FILE, inputs.to_json())

@@ -122,10 +122,8 @@ class ReportData:
     def __post_init__(self) -> None:
         # check words still in catalog form (dated or per-type text) are resolved for this report
         day = parse_iso(self.results.collected_at)
-        self.check_meta = {cid: m if isinstance(m.rationale, str) and isinstance(m.remediation, str)
-                           and isinstance(m.title, str) and not m.regulatory
-                           else m.resolved(self.results.client.institution_type, day.date() if day else None)
-                           for cid, m in self.check_meta.items()}
+        self.check_meta = {cid: m.resolved(self.results.client.institution_type, day.date() if day else None)
+                           if m.unresolved else m for cid, m in self.check_meta.items()}
 
     @property
     def generated_at(self) -> str:

@@ -26,12 +26,21 @@ _DATE_REF = re.compile(r"\{date:([a-z0-9-]+)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
-@dataclass(frozen=True)
-class DatedText:
-    """Text that reads ``before`` until the date of timeline entry ``until``, and ``after`` from it."""
+class DatedText(str):
+    """Text that reads ``before`` until the date of timeline entry ``until``, and ``after`` from it.
+    As a plain string it is the ``before`` text, so code that does not know the date still reads
+    words (``Timeline.text`` picks the right one)."""
     until: str
     before: str
     after: str
+
+    def __new__(cls, until: str, before: str, after: str) -> "DatedText":
+        obj = super().__new__(cls, before)
+        obj.until, obj.before, obj.after = until, before, after
+        return obj
+
+    def __repr__(self) -> str:
+        return f"DatedText(until={self.until!r}, before={self.before!r}, after={self.after!r})"
 
 
 Text = Union[str, DatedText]

@@ -120,7 +120,7 @@ def members_registered_for_mfa(ctx: Context) -> Outcome:
         r = regs.get(u.id)
         if r is None:
             unknown.append(affected(u, ctx.unknown_registration(u)))
-        elif not r.mfa_capable:
+        elif not (r.mfa_capable and r.mfa_registered):   # capable implies registered: either flag missing is doubt
             aff.append(affected(u, f"not MFA-capable (methods: {methods_text(r.methods)})"))
     capable = len(members) - len(aff) - len(unknown)
     pct = round(100.0 * capable / len(members), 1)

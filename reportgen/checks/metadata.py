@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from reportgen.timeline import Text, Timeline, bundled_timeline, check_references, parse_text
+from reportgen.timeline import DatedText, Text, Timeline, bundled_timeline, check_references, parse_text
 from reportgen.vocab import InstitutionType, Severity, Status
 from reportgen.yamlsrc import CatalogError, ValidatedFile
 
@@ -45,6 +45,12 @@ class CheckMeta:
     area: str = ""
     pass_title: Text = ""       # the pass condition, used when the check passes
     regulatory: dict[str, RegulatoryText] = field(default_factory=dict)
+
+    @property
+    def unresolved(self) -> bool:
+        """Still in catalog form: dated text or per-type additions not yet applied."""
+        return bool(self.regulatory) or any(isinstance(t, DatedText) for t in
+                                            (self.title, self.pass_title, self.rationale, self.remediation))
 
     def title_for(self, status: Status | str) -> Text:
         """The problem title for a finding; the pass title where the check passed (or was not judged)."""
@@ -75,7 +81,7 @@ def _texts(meta: CheckMeta) -> list[tuple[str, Text]]:
 
 
 def _flat(value: Text) -> str:
-    return value if isinstance(value, str) else f"{value.before} {value.after}"
+    return f"{value.before} {value.after}" if isinstance(value, DatedText) else value
 
 
 def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[str] | None = None,

@@ -341,7 +341,7 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
         out.append({"id": fw.id, "name": fw.name, "version": fw.version,
                     "binding": BINDING_LABELS.get(fw.binding, fw.binding.capitalize()),
                     "status": fw.status, "status_label": FRAMEWORK_STATUS_LABELS.get(fw.status, fw.status),
-                    "note": fw.note if fw.status != "active" and isinstance(fw.note, str) else "",
+                    "note": fw.note if fw.status != "active" else "",
                     "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
                     "controls": items, "counts": counts})
     return out
