@@ -143,13 +143,13 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     methods: dict[str, list[str]] = {}  # user id -> registered method names
 
     def add_user(upn, name, *, enabled=True, guest=False, mail="default", meths=None, last=None, created=None,
-                 noninteractive=None, other_mails=()):
+                 noninteractive=None, other_mails=(), cloud_only=False):
         uid = _uuid(rng)
         if mail == "default":
             mail = None if upn.endswith(".onmicrosoft.com") or guest else upn
         people.append({"id": uid, "userPrincipalName": upn, "displayName": name, "mail": mail, "otherMails": list(other_mails),
                        "accountEnabled": enabled, "userType": "Guest" if guest else "Member",
-                       "onPremisesSyncEnabled": None if guest else (rng.random() < 0.3),
+                       "onPremisesSyncEnabled": None if guest else (rng.random() < 0.3 and not cloud_only),
                        "createdDateTime": _iso(created or now - timedelta(days=rng.randint(60, 2000))),
                        "signInActivity": {"lastSignInDateTime": None if last is None else _iso(last),
                                           "lastNonInteractiveSignInDateTime": None if noninteractive is None else _iso(noninteractive),
@@ -163,17 +163,19 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     # Emergency access accounts: a well-run tenant routes their notices to a monitored mailbox
     alerts = () if p.problems else (f"it-alerts@{domain}",)
     if p.problems:
-        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["microsoftAuthenticatorPush"], last=now - timedelta(days=200))
-        bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["fido2SecurityKey"], last=now - timedelta(days=150))
+        bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["microsoftAuthenticatorPush"], last=now - timedelta(days=200),
+                       cloud_only=True)
+        bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["fido2SecurityKey"], last=now - timedelta(days=150),
+                       cloud_only=True)
     elif p.security_defaults:
         bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey", "mobilePhone"],
-                       last=now - timedelta(days=100), other_mails=alerts)
+                       last=now - timedelta(days=100), other_mails=alerts, cloud_only=True)
         bg2 = None
     else:
         bg1 = add_user(f"bg-01@{onms}", "Emergency Access 01", meths=["fido2SecurityKey"], last=now - timedelta(days=95),
-                       other_mails=alerts)
+                       other_mails=alerts, cloud_only=True)
         bg2 = add_user(f"bg-02@{onms}", "Emergency Access 02", meths=["x509Certificate", "fido2SecurityKey"],
-                       last=now - timedelta(days=95), other_mails=alerts)
+                       last=now - timedelta(days=95), other_mails=alerts, cloud_only=True)
 
     # Administrators
     admin_meths = (["fido2SecurityKey", "windowsHelloForBusiness"] if not (p.problems or p.security_defaults)
@@ -185,7 +187,8 @@ def build_tenant(profile_name: str, seed: str, period: str, users: int | None = 
     helpdesk = add_user(f"helpdesk.lead@{domain}", "Helpdesk Lead", meths=admin_meths, last=recent())
     # Automation / devops
     svc = None
-    devops = add_user(f"cloud.engineer@{domain}", "Cloud Engineer", meths=["microsoftAuthenticatorPush"], last=recent())
+    devops = add_user(f"cloud.engineer@{domain}", "Cloud Engineer", last=recent(),   # eligible Conditional Access Admin
+                      meths=["microsoftAuthenticatorPush"] + ([] if p.problems or p.security_defaults else ["fido2SecurityKey"]))
     if p.problems:
         svc = add_user(f"svc-deploy@{domain}", "Deployment Automation", meths=[], last=None, noninteractive=now - timedelta(hours=5))
     kiosk = None
