@@ -19,11 +19,15 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 APP_KEYS = ("azure_portal", "m365_admin", "azure_cli", "azure_powershell", "azure_mobile", "azure_resource_manager")
 
 
+STRENGTH_KEYS = ("mfa", "passwordless", "phishing_resistant")
+
+
 @dataclass(frozen=True)
 class Strength:
     id: str
     name: str
     phishing_resistant: bool
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class Facts:
     inactive_states: frozenset[str]
     mailbox_plans: frozenset[str]
     strengths: dict[str, Strength]            # built-in authentication strengths by id
+
+    def strength_id(self, key: str) -> str:
+        return next(s.id for s in self.strengths.values() if s.key == key)
     multifactor_combinations: frozenset[str]  # normalised (parts sorted)
     phishing_resistant_combinations: frozenset[str]
     authenticator_aaguids: frozenset[str]
@@ -108,10 +115,13 @@ def load_facts(path: Path | str | None = None) -> Facts:
     strengths = {}
     for i, s in enumerate(st["builtin"] if isinstance(st["builtin"], list) else []):
         at = ("authentication_strengths", "builtin", i)
-        s = f.mapping(s, at, f"builtin[{i}]", {"id": True, "name": True, "phishing_resistant": True})
+        s = f.mapping(s, at, f"builtin[{i}]", {"key": True, "id": True, "name": True, "phishing_resistant": True})
         sid = guid(s["id"], at + ("id",), "strength id")
         strengths[sid] = Strength(sid, f.text(s["name"], at + ("name",), "name"),
-                                  f.flag(s["phishing_resistant"], at + ("phishing_resistant",), "phishing_resistant"))
+                                  f.flag(s["phishing_resistant"], at + ("phishing_resistant",), "phishing_resistant"),
+                                  f.enum(s["key"], at + ("key",), "key", STRENGTH_KEYS))
+    if {x.key for x in strengths.values()} != set(STRENGTH_KEYS):
+        raise f.err(("authentication_strengths", "builtin"), f"builtin must name each of {', '.join(STRENGTH_KEYS)} once")
     mfa_combos = frozenset(combination(c) for c in f.text_list(st["multifactor_combinations"],
                                                                ("authentication_strengths", "multifactor_combinations"),
                                                                "multifactor_combinations"))

@@ -36,10 +36,9 @@ PLAN_P1 = FACTS.plan_p1
 PLAN_P2 = FACTS.plan_p2
 
 # Built-in authentication strengths
-STRENGTH_MFA = "00000000-0000-0000-0000-000000000002"
-STRENGTH_PASSWORDLESS = "00000000-0000-0000-0000-000000000003"
-STRENGTH_PHISHING_RESISTANT = "00000000-0000-0000-0000-000000000004"
-assert {STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT} <= FACTS.strengths.keys()
+STRENGTH_MFA = FACTS.strength_id("mfa")
+STRENGTH_PASSWORDLESS = FACTS.strength_id("passwordless")
+STRENGTH_PHISHING_RESISTANT = FACTS.strength_id("phishing_resistant")
 
 # Normalised method names (userRegistrationDetails vocabulary).
 # Phishing-resistant for MFA-04 (every method here resists phishing).

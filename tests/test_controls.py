@@ -390,3 +390,52 @@ def test_evaluate_shipped_catalogs_all_pass(catalogs):
                                                   [_r(c, "excepted" if c == "MFA-02" else "pass") for c in CHECK_IDS])
            if e.framework == "glba-ftc" and e.id == "314.4(c)(5)"]
     assert ftc[0]["status"] == "met"
+
+
+# --------------------------------------------------------------------------- facts and wording files
+
+def test_role_template_ids_follow_microsofts_reference():
+    from reportgen import model as m
+    assert "e8cef6f1-e4bd-4ea8-bc07-4b8d950f4477" not in m.PRIVILEGED_ROLES          # Printer Technician
+    assert m.PRIVILEGED_ROLES["0526716b-113d-4c15-b2c8-68e3c22b9f80"] == "Authentication Policy Administrator"
+    assert m.PRIVILEGED_ROLES[m.GLOBAL_ADMIN] == "Global Administrator"
+
+
+def test_bad_facts_file_is_refused_with_file_and_line(catdir):
+    from reportgen.facts import load_facts
+    p = catdir / "microsoft-facts.yaml"
+    text = p.read_text().replace("id: 0526716b-113d-4c15-b2c8-68e3c22b9f80", "id: not-a-guid")
+    p.write_text(text)
+    with pytest.raises(CatalogError) as ei:
+        load_facts(p)
+    assert ei.value.path == p and ei.value.line == _line_of(text, "id: not-a-guid") and "GUID" in str(ei.value)
+    _write(catdir, GOOD)
+    assert _refused(catdir).path == p   # load_catalogs reads it too
+
+
+def test_wording_file_refuses_a_type_using_its_own_forbidden_words(catdir):
+    p = catdir / "institution-wording.yaml"
+    p.write_text(p.read_text().replace('governing_rule: "Interagency Guidelines',
+                                       'governing_rule: "FTC Safeguards Rule and Interagency Guidelines'))
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "never_show" in str(err)
+
+
+def test_checks_yaml_refuses_regulator_words_shown_to_every_type(catdir):
+    p = catdir / "checks.yaml"
+    text = p.read_text().replace("is the foundation. Every exclusion", "is the foundation under 16 CFR 314.4(c)(5). Every exclusion")
+    p.write_text(text)
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "regulatory:" in str(err) and "'314.'" in str(err)
+    assert err.line == _line_of(text, "  MFA-01:") + 5   # the rationale key of MFA-01
+
+
+def test_unknown_timeline_entry_is_refused(catdir):
+    p = catdir / "checks.yaml"
+    text = p.read_text().replace("{date:postponement-deadline}, with no\n", "{date:phase-3}, with no\n", 1)
+    p.write_text(text)
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "unknown timeline entry 'phase-3'" in str(err)

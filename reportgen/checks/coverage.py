@@ -240,7 +240,8 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
         return Outcome(PASS, f"{SD_ON}; they block legacy authentication.", [], {})
     blocks = [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
               and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
-              and ({"exchangeActiveSync", "easSupported"} & p.client_app_types or "all" in p.client_app_types)
+              and ({"exchangeActiveSync", "easSupported", "easUnsupported"} & p.client_app_types
+                   or "all" in p.client_app_types)
               and ("other" in p.client_app_types or "all" in p.client_app_types) and "All" in p.include_apps]
     idle = [p.name for p in ctx.policies if p.blocks and p.state != "enabled" and not p.workload
             and LEGACY_CLIENT_TYPES & p.client_app_types]
