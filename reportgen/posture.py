@@ -152,25 +152,10 @@ class _Reader:
     def licences(self) -> tuple[bool | None, bool | None]:
         if not self.have("subscribedSkus"):
             return None, None
-        p1 = p2 = False
-        for s in self.ev.values("subscribedSkus"):
-            state = _s(s.get("capabilityStatus")) or "Enabled"
-            sku = _s(s.get("skuId")).lower()
-            if state not in FACTS.active_states:
-                if state not in FACTS.inactive_states:
-                    self.unknown("subscribedSkus", "capabilityStatus", state, "such a subscription is read as inactive")
-                continue
-            plans = frozenset(_s(sp.get("servicePlanId")).lower() for sp in _list(s.get("servicePlans"))
-                              if isinstance(sp, dict) and _s(sp.get("provisioningStatus")) in ("Success", ""))
-            mailbox = {_s(sp.get("servicePlanId")).lower() for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)
-                       and _s(sp.get("servicePlanName")).startswith("EXCHANGE_S_")
-                       and _s(sp.get("servicePlanName")) != "EXCHANGE_S_FOUNDATION"}
-            self.sku_plans[sku] = plans
-            level = FACTS.skus.get(sku)
-            p2 = p2 or m.PLAN_P2 in plans or level == "p2"
-            p1 = p1 or m.PLAN_P1 in plans or level in ("p1", "p2")
-            self.mailbox_named |= mailbox
-        return p1 or p2, p2
+        p1, p2, self.sku_plans, self.mailbox_named, odd = _read_skus(list(self.ev.values("subscribedSkus")))
+        for state in odd:
+            self.unknown("subscribedSkus", "capabilityStatus", state, "such a subscription is read as inactive")
+        return p1, p2
 
     def _has_mailbox(self, o: dict[str, Any]) -> bool | None:
         lic = o.get("assignedLicenses")
@@ -641,6 +626,42 @@ class _Reader:
                                  reason=f"privileged role {kind} whose principal could not be identified as a user, a "
                                         f"group or a service principal ({what})"))
         return out, unresolved
+
+
+def _read_skus(skus: list[Any]) -> tuple[bool, bool, dict[str, frozenset[str]], set[str], list[str]]:
+    """(P1, P2, active skuId -> provisioned plans, plan ids named EXCHANGE_S_*, states not understood).
+    A SKU that includes P1/P2 is recognised by its id as well as by its plans: a response may list
+    only some plans."""
+    p1 = p2 = False
+    sku_plans: dict[str, frozenset[str]] = {}
+    mailbox: set[str] = set()
+    odd: list[str] = []
+    for s in skus:
+        if not isinstance(s, dict):
+            continue
+        state = _s(s.get("capabilityStatus")) or "Enabled"
+        if state not in FACTS.active_states:
+            if state not in FACTS.inactive_states:
+                odd.append(state)
+            continue
+        sku = _s(s.get("skuId")).lower()
+        items = [sp for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)]
+        plans = frozenset(_s(sp.get("servicePlanId")).lower() for sp in items
+                          if _s(sp.get("provisioningStatus")) in ("Success", ""))
+        mailbox |= {_s(sp.get("servicePlanId")).lower() for sp in items
+                    if _s(sp.get("servicePlanName")).startswith("EXCHANGE_S_")
+                    and _s(sp.get("servicePlanName")) != "EXCHANGE_S_FOUNDATION"}
+        sku_plans[sku] = plans
+        level = FACTS.skus.get(sku)
+        p2 = p2 or m.PLAN_P2 in plans or level == "p2"
+        p1 = p1 or m.PLAN_P1 in plans or level in ("p1", "p2")
+    return p1 or p2, p2, sku_plans, mailbox, odd
+
+
+def licences(skus: list[Any]) -> tuple[bool, bool]:
+    """(Entra ID P1, P2) from subscribedSkus items, as the posture reads them."""
+    p1, p2, *_ = _read_skus(skus)
+    return p1, p2
 
 
 def _replace_permanent(r: RoleAssignment, permanent: bool | None) -> RoleAssignment:
