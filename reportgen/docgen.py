@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from reportgen.checks import registered
 from reportgen.controls import Catalogs, load_catalogs

@@ -194,9 +194,8 @@ def test_6_unknown_values_are_recorded_never_ignored(tmp_path):
     d = documented_datasets()
     p = posture(tmp_path, d)
     text = " ".join(n.message for n in p.notes)
-    for value in ("passwordChange", "ServicePrincipalsInMyTenant", "Suspended"):
-        pass  # documented values posture reads: not notes
-    assert "CRMSTANDARD" not in text                      # a suspended SKU is read, not noted
+    for value in ("passwordChange", "ServicePrincipalsInMyTenant", "Suspended", "AllTrusted", "Office365"):
+        assert f"'{value}'" not in text, value   # documented values posture reads are not "unknown"
     pol = copy.deepcopy(d["conditionalAccessPolicies"][0])
     pol.update(id="odd", displayName="odd")
     pol["conditions"]["clientAppTypes"] = ["quantumClients"]

@@ -224,7 +224,7 @@ class Context:
     def narrowing(self, pol: CAPolicy, **kw) -> list[str]:
         return scope.narrowing_words(pol, self.p.named_locations, **kw)
 
-    def covered(self, u: User, roles: set[str], apps: frozenset[str] | set[str], client_type: str | None = None,
+    def covered(self, u: User, roles: set[str], apps: frozenset[str] | set[str],
                 policies: list[CAPolicy] | None = None, all_apps: bool = False) -> bool:
         """Some enabled, un-narrowed MFA policy applies to the user for one of ``apps`` (for every
         app, with ``all_apps``)."""
