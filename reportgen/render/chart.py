@@ -86,7 +86,8 @@ def place_labels(cx: float, point_y: float | None, pct_text: str, bar_top: float
 
 
 def _period_label(period: str, first: bool) -> tuple[str, str]:
-    """("Nov", "2026") for the first point and each January, ("Dec", "") otherwise."""
+    """Where "2026-11" does not fit its slot: ("Nov", "2026") for the first point and each
+    January, ("Dec", "") otherwise."""
     try:
         year, month = period.split("-")
         name = MONTHS[int(month) - 1]
@@ -113,6 +114,7 @@ def trend_chart(trend: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     axis_open = nice * 4
     slot = plot_w / len(points)
     bar_w = min(24.0, slot * 0.5)
+    wide = text_width("2026-11") < slot - GAP      # room for "2026-11"; else "Nov" over its year
     bars, line, labels = [], [], []
     for i, (t, n) in enumerate(zip(points, opens)):
         cx = LEFT + slot * (i + 0.5)
@@ -127,7 +129,7 @@ def trend_chart(trend: list[dict[str, Any]] | None) -> dict[str, Any] | None:
                      "h": round(bh, 2), "label": f"{n:,}", "ly": round(count_y, 2), "cx": round(cx, 2)})
         if point_y is not None:
             line.append({"x": round(cx, 2), "y": round(point_y, 2), "label": pct_text, "ly": round(pct_y, 2)})
-        month, year = _period_label(str(t.get("period", "")), i == 0)
+        month, year = (str(t.get("period", ""))[:7], "") if wide else _period_label(str(t.get("period", "")), i == 0)
         labels.append({"x": round(cx, 2), "y": round(base + 12, 2), "text": month,
                        "year": year, "y2": round(base + 22, 2)})
     grid = [{"y": round(TOP + plot_h * (1 - k / 4), 2), "pct": f"{25 * k}%", "open": f"{nice * k:,}"}

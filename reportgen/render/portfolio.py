@@ -141,6 +141,7 @@ def _about(wb: Workbook, rows: list[dict], period: str, generated_at: str, page:
                               "with a critical check not evaluated is highlighted: it is not a clean result."),
             ("PDF, Workbook", "Links relative to this file: keep the period folder together when moving it."),
             ("Review state", "Draft or final, once the review workflow records it; empty otherwise."),
-            ("Failed", "Failed clients are highlighted; their error says why."),
+            ("Highlighted rows", "Failed clients (their error says why) and clients with a critical check "
+                                 "not evaluated."),
     ):
         ws.append([text_cell(ws, name, font=BOLD), text_cell(ws, text, alignment=WRAP)])
