@@ -10,6 +10,7 @@ from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_c
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
 from reportgen.evidence import EvidenceReader
+from reportgen.model import Note
 from reportgen.posture import build_posture
 from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen.results import ClientInfo, Collection, GapResult, Results
@@ -45,6 +46,7 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
            period: str) -> ReportData:
     ev = EvidenceReader(evidence)
     posture = build_posture(ev)
+    posture.notes.extend(Note(n.source, n.message) for n in ev.notes)   # what the reader repaired
     ctx = Context(posture, inp)   # shared by the checks and the report tables
     checks = run_checks(posture, inp, catalogs.check_meta, ctx)
     day = posture.collected_at.date()

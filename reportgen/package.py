@@ -16,12 +16,23 @@ from typing import Any
 MANIFEST = "manifest.json"
 
 
+def _private_dirs(folder: Path) -> None:
+    """``folder`` and any parent it needs, each created 0700 (mkdir(parents=True) would give the
+    parents the umask's mode)."""
+    if folder.is_dir():
+        return
+    _private_dirs(folder.parent)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Atomic write, private to the user (reports hold personal data)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
+        os.fchmod(fd, 0o600)   # a leftover temporary file keeps its mode otherwise
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -33,7 +44,15 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def dumps(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n").encode()
+    """Strict JSON (NaN and infinities raise ValueError) in valid UTF-8. Graph text reaches here
+    repaired by the evidence reader; a lone surrogate from anywhere else becomes U+FFFD rather than
+    costing the client its report."""
+    text = json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        from reportgen.evidence import replace_lone_surrogates
+        return replace_lone_surrogates(text)[0].encode()
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -19,8 +19,9 @@ from reportgen.assess import ClientFacts, assess
 from reportgen.checks import Inputs
 from reportgen.config import Client, Config
 from reportgen.controls import Catalogs, load_catalogs
-from reportgen.evidence import EvidenceWriter
+from reportgen.evidence import EvidenceError, EvidenceWriter, copy_evidence
 from reportgen.package import clean_leftovers, file_index, publish, write_json, write_manifest
+from reportgen.posture import PostureError
 from reportgen.render import OUTPUTS, RenderOptions
 from reportgen.report import Firm, ReportData
 
@@ -68,7 +69,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
     c = job.client
     lookback = c.lookback_days or job.defaults["lookback_days"]
     if job.evidence_from is not None:
-        shutil.copytree(job.evidence_from / "evidence", evidence)
+        copy_evidence(job.evidence_from / "evidence", evidence)
         return
     if c.source == "demo":
         from reportgen.collect import demo
@@ -78,7 +79,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
         demo.write_evidence(tenant, EvidenceWriter(evidence), lookback_days=lookback, collected_at=at)
     elif c.source == "evidence":
         progress(f"copying evidence from {c.evidence_dir}")
-        shutil.copytree(c.evidence_dir, evidence)
+        copy_evidence(c.evidence_dir, evidence)
     else:
         from reportgen.collect.graph import CollectionError, collect_graph
         writer = EvidenceWriter(evidence)
@@ -122,11 +123,14 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
     try:
         catalogs = catalogs or load_catalogs()
         progress("collecting")
-        _collect(job, staging / "evidence", progress)
-        timings["collect"] = round(time.monotonic() - t0, 3)
-        progress("waiting for a CPU")
-        with CPU_GATE:
-            doc, hist = _evaluate_and_render(job, staging, catalogs, progress, timings)
+        try:
+            _collect(job, staging / "evidence", progress)
+            timings["collect"] = round(time.monotonic() - t0, 3)
+            progress("waiting for a CPU")
+            with CPU_GATE:
+                doc, hist = _evaluate_and_render(job, staging, catalogs, progress, timings)
+        except (EvidenceError, PostureError) as e:
+            raise ClientError(f"the evidence cannot be used: {e}") from e
         publish(staging, job.final_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

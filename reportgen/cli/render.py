@@ -21,6 +21,7 @@ def add(sub) -> None:
 def handle(args) -> int:
     from reportgen.batch import run_batch, write_batch
     from reportgen.config import Client
+    from reportgen.evidence import EvidenceError, copy_plain_folder
     from reportgen.pipeline import Job
     started = time.monotonic()
     folder = Path(args.evidence).resolve()
@@ -49,7 +50,12 @@ def handle(args) -> int:
     if target is not None:
         # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
         snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-        shutil.copytree(folder, snap / "src")
+        try:
+            copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
+        except EvidenceError as e:
+            shutil.rmtree(snap, ignore_errors=True)
+            print(f"FAILED  {client.slug}: {e}", file=sys.stderr)
+            return EXIT_FAILED
         job.evidence_from = snap / "src"
         job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
     try:

@@ -1,7 +1,8 @@
 """HTTP to Graph: one session per collect call, TLS verified, no redirects, our own retry loop.
 
 Every attempt is written to the evidence log (URL without secrets, status, request-id, timing),
-and so is every retry with its reason and wait. Report APIs share a per-tenant pacer.
+and so is every retry with its reason and wait. Report APIs share a per-tenant pacer that counts
+requests the way Graph does (by arrival at the server, see Pacer).
 Module constants are read at call time, so tests (and a benchmark) can change them.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ RETRY_AFTER_CAP = 300.0          # a longer Retry-After is treated as this (and 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REPORT_API_LIMIT = 5             # requests ...
 REPORT_API_WINDOW = 10.0         # ... per this many seconds, per tenant (sign-ins, registration, signInActivity)
-PACING_SLACK = 0.25              # seconds added to the window: the server counts arrivals, not our starts
+PACING_MARGIN = 0.1              # seconds a request counts beyond a window after its answer (server clock, rounding)
 POOL_SIZE = 16
 
 _SECRETISH = re.compile(r"(secret|token|assertion|password|passwd|sig$|signature|key|code|auth)", re.I)
@@ -78,31 +79,90 @@ class TransportFailure(Exception):
     """A request failed at the network level on every attempt."""
 
 
+class Slot:
+    """One paced request: counted by the pacer from its start until a window after its answer."""
+    __slots__ = ("started", "answered")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.answered: float | None = None
+
+
 class Pacer:
-    """At most REPORT_API_LIMIT request starts per REPORT_API_WINDOW seconds (sliding window), thread-safe."""
+    """Paces report-API requests the way Graph counts them: by arrival, over a sliding window.
 
-    def __init__(self, abort: threading.Event | None = None) -> None:
+    Graph counts a request when it *arrives*, per app per tenant, over the last REPORT_API_WINDOW
+    seconds. We never know the arrival time, only that it lies between our start and the moment we
+    saw the answer (or the failure). So a request counts until REPORT_API_WINDOW + PACING_MARGIN
+    after its answer, and a request still in flight counts without end. A new request may start only
+    while fewer than REPORT_API_LIMIT requests count: then no window of arrivals the server can see
+    holds more than the limit, whatever the latencies. A 429 makes the pacer treat the window as
+    full until its Retry-After (or backoff) has passed. Thread-safe; ``clock`` is injectable.
+    """
+
+    POLL = 0.2   # seconds between checks of the abort flag while waiting
+
+    def __init__(self, abort: threading.Event | None = None, *, limit: int | None = None,
+                 window: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._abort = abort or threading.Event()
-        self._lock = threading.Lock()
-        self._starts: collections.deque[float] = collections.deque()
-        self.waited = 0.0
+        self._limit, self._window, self._clock = limit, window, clock
+        self._cond = threading.Condition()
+        self._flying: set[Slot] = set()
+        self._answered: collections.deque[float] = collections.deque()   # answer times, oldest first
+        self._hold_until = float("-inf")
 
-    def acquire(self, deadline: float) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                window, limit = REPORT_API_WINDOW + PACING_SLACK, max(1, REPORT_API_LIMIT)
-                while self._starts and self._starts[0] <= now - window:
-                    self._starts.popleft()
-                if len(self._starts) < limit:
-                    self._starts.append(now)
-                    return
-                wait = self._starts[0] + window - now
-            if now + wait > deadline:
-                raise BudgetExhausted()
-            self.waited += wait
-            if self._abort.wait(wait + 0.001):
-                raise Aborted()
+    def _span(self) -> tuple[int, float]:
+        limit = REPORT_API_LIMIT if self._limit is None else self._limit
+        window = REPORT_API_WINDOW if self._window is None else self._window
+        return max(1, limit), window + PACING_MARGIN
+
+    def try_acquire(self) -> tuple[Slot | None, float | None]:
+        """Start a request now if the window allows: (slot, 0.0); else (None, seconds to wait), where
+        None seconds means "until a request in flight is answered"."""
+        with self._cond:
+            now = self._clock()
+            limit, span = self._span()
+            if now < self._hold_until:
+                return None, self._hold_until - now
+            while self._answered and self._answered[0] + span <= now:
+                self._answered.popleft()
+            counted = len(self._flying) + len(self._answered)
+            if counted < limit:
+                slot = Slot(now)
+                self._flying.add(slot)
+                return slot, 0.0
+            excess = counted - limit          # this many more must leave the window first
+            if excess < len(self._answered):
+                return None, self._answered[excess] + span - now
+            return None, None
+
+    def acquire(self, deadline: float) -> Slot:
+        """Wait for room in the window. Raises BudgetExhausted when the wait would pass ``deadline``."""
+        with self._cond:   # held while checking and waiting, so no answer slips by unnoticed
+            while True:
+                if self._abort.is_set():
+                    raise Aborted()
+                slot, wait = self.try_acquire()
+                if slot is not None:
+                    return slot
+                now = self._clock()
+                if now >= deadline or (wait is not None and now + wait > deadline):
+                    raise BudgetExhausted()
+                self._cond.wait(min(self.POLL, deadline - now, self.POLL if wait is None else wait))
+
+    def finish(self, slot: Slot) -> None:
+        """The request was answered (or failed): it counts for one more window from now."""
+        with self._cond:
+            if slot in self._flying:
+                self._flying.discard(slot)
+                slot.answered = self._clock()
+                self._answered.append(slot.answered)
+                self._cond.notify_all()
+
+    def hold(self, seconds: float) -> None:
+        """Graph said 429: start no paced request for ``seconds`` (the window is full on its side)."""
+        with self._cond:
+            self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
 
 
 def _retry_after(resp: requests.Response) -> float | None:
@@ -184,20 +244,23 @@ class GraphHttp:
                 raise Aborted()
             if time.monotonic() >= self.deadline:
                 raise BudgetExhausted()
-            if paced:
-                self.pacer.acquire(self.deadline)
             token, gen = self.tokens.token()
             crid = str(uuid.uuid4())
             headers = {"Authorization": f"Bearer {token}", "client-request-id": crid,
                        "return-client-request-id": "true"}
+            slot = self.pacer.acquire(self.deadline) if paced else None   # as late as can be: it counts from here
             t0 = time.monotonic()
             self._count()
             remaining = max(0.5, self.deadline - t0)
             timeout = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
             try:
-                resp = self.session.request(method, url, headers=headers, json=json_body, timeout=timeout,
-                                            allow_redirects=False)
-                body = resp.content  # read now: a stalled body counts against the same timeout
+                try:
+                    resp = self.session.request(method, url, headers=headers, json=json_body, timeout=timeout,
+                                                allow_redirects=False)
+                    body = resp.content  # read now: a stalled body counts against the same timeout
+                finally:
+                    if slot is not None:
+                        self.pacer.finish(slot)   # answered or failed: it has arrived, if ever, by now
             except requests.exceptions.SSLError as e:
                 self._log(ts=iso_now(), dataset=dataset, method=method, url=safe_url(url), attempt=attempt,
                           error="tls", ms=round((time.monotonic() - t0) * 1000))
@@ -233,6 +296,8 @@ class GraphHttp:
                     wait, why = min(ra, RETRY_AFTER_CAP), f"{status} with Retry-After {resp.headers.get('Retry-After')}"
                 else:
                     wait, why = backoff(attempt), f"{status} without Retry-After: exponential backoff"
+                if paced and status == 429:
+                    self.pacer.hold(wait)   # the service's window is full: no paced request until then
                 self._wait(wait, dataset=dataset, url=url, attempt=attempt, why=why)
                 continue
             return resp

@@ -16,8 +16,15 @@ Serves on 127.0.0.1 (TLS with a throwaway CA; SAN 127.0.0.1 and localhost):
 Fault injection: ``script(path, *faults)`` queues answers for the next requests to a path (see the
 helpers ``throttle``, ``unavailable``, ``unauthorized``, ``html``, ``truncated``, ``redirect``,
 ``stall``, ``foreign_next_link``, ``error``); ``batch_item_faults`` for items inside ``$batch``;
-``latency`` per request; ``pacing=(limit, window)`` for report APIs (429 + Retry-After when
-exceeded); ``counts`` per path and ``log`` of every request.
+``counts`` per path and ``log`` of every request.
+
+Latency and pacing, the way Graph behaves: ``latency`` is the round trip added to each request, half
+before the request *arrives* (is counted) and half before the answer leaves; ``latency=(mean, jitter)``
+or ``latency_jitter=j`` draws each half at random so that round trips spread over mean ± jitter.
+``pacing=(limit, window)`` limits report-API requests (sign-ins, registration details, users with
+signInActivity) per app (the token's client id) per tenant to ``limit`` arrivals in any ``window``
+seconds, sliding, decided in arrival order; beyond it: 429 + Retry-After (counted in
+``pacing_violations``; scripted faults stand in for the service and are not counted).
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ import hashlib
 import ipaddress
 import json
 import math
+import random
 import re
 import ssl
 import tempfile
@@ -206,9 +214,10 @@ def make_client_certificate(directory: Path) -> tuple[Path, Path]:
 class FakeGraph:
     def __init__(self, tenant, *, client_id: str | None = None, client_secret: str | None = "s3cret",
                  certificate_pem: bytes | None = None, roles: list[str] | None = None, opaque_tokens: bool = False,
-                 enforce_roles: bool = True, latency: float = 0.0, pacing: tuple[int, float] | None = None,
+                 enforce_roles: bool = True, latency: float | tuple[float, float] = 0.0,
+                 latency_jitter: float = 0.0, pacing: tuple[int, float] | None = None,
                  report_retry_after: float | None = None, signin_activity_p1: bool | None = None,
-                 shuffle_batch: bool = True, record_bodies: bool = False):
+                 shuffle_batch: bool = True, record_bodies: bool = False, seed: int | None = None):
         self.tenant = tenant
         self.client_id = client_id
         self.client_secret = client_secret
@@ -216,7 +225,11 @@ class FakeGraph:
         self.roles = list(ALL_ROLES if roles is None else roles)
         self.opaque_tokens = opaque_tokens
         self.enforce_roles = enforce_roles
-        self.latency = latency
+        if isinstance(latency, tuple):
+            latency, latency_jitter = latency
+        self.latency = float(latency)            # mean round trip, seconds
+        self.latency_jitter = float(latency_jitter)
+        self._rng = random.Random(seed)
         self.pacing = pacing
         self.report_retry_after = report_retry_after
         users = tenant.objects.get("users", [])
@@ -233,8 +246,8 @@ class FakeGraph:
         self.log: list[dict[str, Any]] = []
         self.token_requests: list[dict[str, Any]] = []
         self.tokens: dict[str, dict[str, Any]] = {}     # issued token -> claims
-        self._report_starts: collections.deque[float] = collections.deque()
-        self.pacing_violations = 0
+        self._arrivals: dict[tuple[str, str], collections.deque[float]] = {}   # (tenant, app) -> admitted
+        self.pacing_violations = 0                      # 429s sent because the pacing limit was exceeded
         self._tmp = tempfile.TemporaryDirectory(prefix="fakegraph-")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -292,25 +305,56 @@ class FakeGraph:
             q = self._scripts.get(path)
             return q.popleft() if q else None
 
-    def _count(self, method: str, path: str, query: str, status: int) -> None:
+    def _count(self, method: str, path: str, query: str, status: int, arrived: float | None = None) -> None:
         with self._lock:
             self.counts[path] += 1
-            self.log.append({"method": method, "path": path, "query": query, "status": status, "t": time.monotonic()})
+            self.log.append({"method": method, "path": path, "query": query, "status": status, "t": time.monotonic(),
+                             "arrived": arrived})
 
-    def _pace(self) -> float | None:
-        """None if allowed, else seconds until the next slot."""
-        if not self.pacing:
-            return None
-        limit, window = self.pacing
+    @property
+    def throttled(self) -> int:
+        """429 answers sent (scripted or for pacing; items inside $batch not included)."""
+        with self._lock:
+            return sum(1 for e in self.log if e["status"] == 429)
+
+    def _legs(self) -> tuple[float, float]:
+        """(inbound, outbound) delay of one request: half the round trip each, jittered independently."""
+        half, spread = self.latency / 2, self.latency_jitter / 2
+        if not spread:
+            return half, half
+        with self._lock:
+            return (max(0.0, half + self._rng.uniform(-spread, spread)),
+                    max(0.0, half + self._rng.uniform(-spread, spread)))
+
+    def _arrive(self, method: str, path: str, query: str, headers, paced: bool = True) -> tuple[float, float | None]:
+        """A request arrives: (arrival time, pacing verdict). The verdict is None when the request is
+        within the limit (or not a paced one), else the seconds until the oldest counted arrival
+        leaves the window. Time and verdict are taken under one lock, so decisions follow arrivals."""
+        report = paced and bool(self.pacing) and method == "GET" and self._is_report(path, query)
+        auth = headers.get("Authorization", "")
         with self._lock:
             now = time.monotonic()
-            while self._report_starts and self._report_starts[0] <= now - window:
-                self._report_starts.popleft()
-            if len(self._report_starts) < limit:
-                self._report_starts.append(now)
-                return None
+            claims = self.tokens.get(auth[7:]) if report and auth.startswith("Bearer ") else None
+            if claims is None:
+                return now, None     # not paced, or answered 401: Graph throttles an app it has identified
+            limit, window = self.pacing
+            q = self._arrivals.setdefault((claims["tid"], claims["appid"]), collections.deque())
+            while q and q[0] <= now - window:
+                q.popleft()
+            if len(q) < limit:
+                q.append(now)
+                return now, None
             self.pacing_violations += 1
-            return self._report_starts[0] + window - now
+            return now, q[0] + window - now
+
+    def _is_report(self, path: str, query: str) -> bool:
+        r = self._route(path)
+        if r is None:
+            return False
+        ds = r[1]
+        select = dict(parse_qsl(query, keep_blank_values=True)).get("$select", "")
+        return ds in ("userRegistrationDetails", "signIns") or (
+            ds == "users" and "signInActivity" in [s.strip() for s in select.split(",")])
 
     # ---- identity platform ---------------------------------------------------------------------
     def _tenant_ok(self, tenant: str) -> bool:
@@ -369,7 +413,8 @@ class FakeGraph:
                        "jti": uuid.uuid4().hex}
             tok = f"{_b64u(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{_b64u(json.dumps(payload).encode())}."
         with self._lock:
-            self.tokens[tok] = {"aud": audience, "roles": list(self.roles)}
+            self.tokens[tok] = {"aud": audience, "roles": list(self.roles), "tid": self.tenant.tenant_id,
+                                "appid": form.get("client_id", "")}
             self.issued.append(tok)
         return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                     "access_token": tok}).encode()
@@ -408,7 +453,9 @@ class FakeGraph:
         return None
 
     # ---- Graph ---------------------------------------------------------------------------------
-    def graph(self, method: str, path: str, query: str, headers, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def graph(self, method: str, path: str, query: str, headers, body: bytes,
+              throttled: float | None = None) -> tuple[int, dict[str, str], bytes]:
+        """``throttled``: the pacing verdict taken when the request arrived (see ``_arrive``)."""
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return 401, {}, _err("InvalidAuthenticationToken", "Access token is empty.")
@@ -422,7 +469,7 @@ class FakeGraph:
             return self._batch(path.split("/")[1], body, claims)
         if method != "GET":
             return 405, {}, _err("Request_BadRequest", "Only GET is supported here.")
-        return self._get(path, query, claims)
+        return self._get(path, query, claims, throttled=throttled)
 
     def _route(self, path: str):
         for rx, ds, perm, alt in ROUTES:
@@ -431,23 +478,21 @@ class FakeGraph:
                 return mt, ds, perm, alt
         return None
 
-    def _get(self, path: str, query: str, claims: dict[str, Any], batch: bool = False) -> tuple[int, dict[str, str], bytes]:
+    def _get(self, path: str, query: str, claims: dict[str, Any], batch: bool = False,
+             throttled: float | None = None) -> tuple[int, dict[str, str], bytes]:
         r = self._route(path)
         if r is None:
             return 404, {}, _err("Request_ResourceNotFound", f"Resource not found for the segment '{path}'.")
         mt, ds, perm, alt = r
+        if throttled is not None and not batch:   # throttling comes before anything else
+            ra = self.report_retry_after if self.report_retry_after is not None else max(1, math.ceil(throttled))
+            return 429, {"Retry-After": _num(ra)}, _err("TooManyRequests", "Too many requests to report APIs.")
         params = dict(parse_qsl(query, keep_blank_values=True))
         t = self.tenant
         roles = set(claims["roles"])
         if self.enforce_roles and not self.opaque_tokens and perm not in roles and not roles & set(alt):
             return 403, {}, _err("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         select = [s.strip() for s in params.get("$select", "").split(",") if s.strip()]
-        report = ds in ("userRegistrationDetails", "signIns") or (ds == "users" and "signInActivity" in select)
-        if report and not batch:
-            wait = self._pace()
-            if wait is not None:
-                ra = self.report_retry_after if self.report_retry_after is not None else max(1, math.ceil(wait))
-                return 429, {"Retry-After": _num(ra)}, _err("TooManyRequests", "Too many requests to report APIs.")
         if ds == "users" and "signInActivity" in select:
             if "AuditLog.Read.All" not in roles and self.enforce_roles and not self.opaque_tokens:
                 return 403, {}, _err("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
@@ -597,23 +642,27 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = split.path, split.query
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if fg.latency:
-            time.sleep(fg.latency)
+        inbound, outbound = fg._legs()
+        if inbound:
+            time.sleep(inbound)
         m_tok = re.fullmatch(r"/([^/]+)/oauth2/v2\.0/token", path)
         m_oid = re.fullmatch(r"/([^/]+)/v2\.0/\.well-known/openid-configuration", path)
         key = "/token" if m_tok else path
         fault = fg._next_fault(key)
+        arrived, throttled = fg._arrive(method, path, query, self.headers, paced=not (fault and fault.body is not None))
         if fault and fault.stall:
             time.sleep(fault.stall)
         if fault and fault.body is not None:
-            fg._count(method, path, query, fault.status)
+            fg._count(method, path, query, fault.status, arrived)
+            if outbound:
+                time.sleep(outbound)
             return self._answer(fault.status, fault.headers, fault.body)
         if m_tok and method == "POST":
             status, hdrs, data = fg.token(m_tok.group(1), dict(parse_qsl(body.decode("utf-8", "replace"))))
         elif m_oid and method == "GET":
             status, hdrs, data = fg.openid(m_oid.group(1))
         elif path.startswith(("/v1.0/", "/beta/")):
-            status, hdrs, data = fg.graph(method, path, query, self.headers, body)
+            status, hdrs, data = fg.graph(method, path, query, self.headers, body, throttled)
         else:
             status, hdrs, data = 404, {}, _err("NotFound", "No such endpoint.")
         if fault and status == 200:
@@ -625,10 +674,12 @@ class _Handler(BaseHTTPRequestHandler):
                     u = urlsplit(doc["@odata.nextLink"])
                     doc["@odata.nextLink"] = f"{fault.foreign_next}{u.path}?{u.query}"
                     data = json.dumps(doc).encode()
-        fg._count(method, path, query, status)
+        fg._count(method, path, query, status, arrived)
         if fg.record_bodies:
             with fg._lock:
                 fg.bodies.append(data)
+        if outbound:
+            time.sleep(outbound)
         self._answer(status, hdrs, data)
 
     def do_GET(self) -> None:
