@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_checks, summarize
+from reportgen.checks.rootcause import root_causes
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
 from reportgen.evidence import EvidenceReader
@@ -68,4 +69,5 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                                state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
     return ReportData(results=results, firm=firm, check_meta=catalogs.check_meta, frameworks=frameworks,
                       users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),
-                      policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions)
+                      policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
+                      root_causes=root_causes(posture, inp, checks, catalogs.check_meta))

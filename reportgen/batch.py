@@ -23,6 +23,7 @@ from reportgen import __version__
 from reportgen.dates import iso_z
 from reportgen.dates import now as clock
 from reportgen.package import clean_leftovers, verify, write_json
+from reportgen.workflow.portfolio import workflow_fields
 
 MAX_ERROR = 500
 # Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
@@ -71,7 +72,8 @@ def _worker(job, queue) -> dict[str, Any]:
         return {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}{where}"[:MAX_ERROR]}
     doc = out["doc"]
     return {"slug": slug, "status": "ok", "error": None, "timings": out["timings"],
-            **_portfolio_fields(doc), "direction": out["direction"]}
+            **_portfolio_fields(doc), "direction": out["direction"], "note": out.get("note"),
+            "warnings": out.get("warnings") or []}
 
 
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +81,8 @@ def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
     s = summarize(doc)
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
             "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": s["open"],
-            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"]}
+            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"],
+            **workflow_fields(doc)}
 
 
 class Progress:
@@ -118,7 +121,11 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
             # what a killed run left: a swap cut short is undone (the previous output comes back),
             # staging folders go, also for a client skipped below
             clean_leftovers(folder.parent, folder.name)
-        if resume and folder.is_dir() and not verify(folder):
+        from reportgen.pipeline import skip_reason
+        if (skip := skip_reason(job)) is not None:   # a final report is never replaced silently
+            entries[job.client.slug] = {"slug": job.client.slug, "status": "skipped", "error": None, "note": skip}
+            stream.write(f"skipped {job.client.slug}: final report kept (use --force to replace it)\n")
+        elif resume and folder.is_dir() and not verify(folder):
             doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
             entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
                                         "timings": {}, **_portfolio_fields(doc), "direction": None}
@@ -203,7 +210,7 @@ def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], st
     write_json(path, {"tool": {"name": "reportgen", "version": __version__}, "period": period, "finished_at": now,
                       "duration_seconds": round(time.monotonic() - started, 3),
                       "ok": sum(1 for c in clients if c["status"] == "ok"),
-                      "failed": sum(1 for c in clients if c["status"] != "ok"), "clients": clients})
+                      "failed": sum(1 for c in clients if c["status"] == "failed"), "clients": clients})
     from reportgen.render.portfolio import render_portfolio
     render_portfolio(clients, period_dir / "portfolio.xlsx", period, now)
     return clients

@@ -14,7 +14,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN
+from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -103,6 +103,19 @@ class ExceptionEntry(_Strict):
         return "in_force"
 
 
+class Override(_Strict):
+    """The consultant's judgement on one finding: shown as such in the report, never silently."""
+    check: str
+    severity: Severity | None = None
+    note: str = Field(min_length=1, max_length=1000)
+    by: str = Field(min_length=1, max_length=200)
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, v: str, info: ValidationInfo) -> str:
+        return ExceptionEntry._known_check(v, info)
+
+
 class Attestations(_Strict):
     phase2_postponed: bool | Literal["unknown"] | None = None
 
@@ -123,6 +136,13 @@ class Client(_Strict):
     lookback_days: int | None = Field(default=None, ge=1, le=30)
     dormant_days: int | None = Field(default=None, ge=1, le=3650)
     history: Path | None = None   # earlier periods' summaries, used where the output tree has none
+    # consultant workflow (all optional)
+    logo: Path | None = None                 # co-branding: shown beside the firm's logo on the cover
+    commentary: Path | None = None           # Markdown that leads the executive summary
+    overrides: list[Override] = Field(default_factory=list)
+    action_plan: Path | None = None          # the client's returned workbook (Action plan sheet) or a CSV
+    prepared_by: str | None = Field(default=None, min_length=1, max_length=200)   # "Name, title" for the sign-off
+    distribution: list[str] = Field(default_factory=list, max_length=20)         # who receives the report
 
     @model_validator(mode="after")
     def _source_fields(self, info: ValidationInfo) -> "Client":
@@ -141,12 +161,22 @@ class Client(_Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate exception id {dup[0]!r}")
+        checks = [o.check for o in self.overrides]
+        dup = sorted({i for i in checks if checks.count(i) > 1})
+        if dup:
+            raise ValueError(f"two overrides for check {dup[0]!r}: give one, with one note")
         if self.service_account_pattern:
             try:
                 re.compile(self.service_account_pattern)
             except re.error as e:
                 raise ValueError(f"service_account_pattern is not a valid regular expression: {e}")
         return self
+
+
+class SigningSettings(_Strict):
+    pkcs12: Path
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    location: str = Field(default="", max_length=200)      # shown in the reader's signature panel
 
 
 class FirmSettings(_Strict):
@@ -156,6 +186,8 @@ class FirmSettings(_Strict):
     accent_color: str = Field(default=DEFAULT_ACCENT, pattern=COLOR_RE)
     contact: str = ""
     disclaimer: str = ""
+    signing: SigningSettings | None = None   # PDF signature at finalize
+    review_required: bool = True             # false: reports are issued final, without finalize
 
 
 class Defaults(_Strict):
@@ -289,15 +321,23 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
                 if not p.is_file():
                     problems.append(f"{f}:{flines.line_of(at + ('graph', 'certificate', attr))}: {c.slug}: "
                                     f"graph.certificate.{attr}: file {p} not found")
+        for key, kinds, limit in CLIENT_FILES:
+            problem = _file_problem(getattr(c, key), kinds, limit)
+            if problem:
+                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
         if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
             problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
                             f"{c.evidence_dir} has no collection.json")
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
-    if cfg.firm.logo is not None and not cfg.firm.logo.is_file():
-        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: file {cfg.firm.logo} not found")
-    if cfg.firm.logo is not None and cfg.firm.logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
-        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: must be .svg, .png or .jpg")
+    problem = _file_problem(cfg.firm.logo, LOGO_TYPES, LOGO_BYTES)
+    if problem:
+        problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: {problem}")
+    if cfg.firm.signing is not None:
+        cfg.firm.signing.pkcs12 = _resolve(base, cfg.firm.signing.pkcs12)
+        if not cfg.firm.signing.pkcs12.is_file():
+            problems.append(f"{path}:{lines.line_of(('firm', 'signing', 'pkcs12'))}: firm.signing.pkcs12: "
+                            f"file {cfg.firm.signing.pkcs12} not found")
     try:
         re.compile(cfg.defaults.service_account_pattern)
     except re.error as e:
@@ -308,6 +348,25 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+LOGO_TYPES = (".svg", ".png", ".jpg", ".jpeg")
+LOGO_BYTES = 2_000_000            # a logo larger than this slows every render for nothing
+# Files a client entry may name: key, allowed suffixes, largest size in bytes.
+CLIENT_FILES = (("logo", LOGO_TYPES, LOGO_BYTES), ("commentary", (".md", ".txt"), 100_000),
+                ("action_plan", (".xlsx", ".csv"), 20_000_000))
+
+
+def _file_problem(p: Path | None, suffixes: tuple[str, ...], limit: int) -> str | None:
+    if p is None:
+        return None
+    if not p.is_file():
+        return f"file {p} not found"
+    if p.suffix.lower() not in suffixes:
+        return f"must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not {p.name}"
+    if p.stat().st_size > limit:
+        return f"{p.name} is {p.stat().st_size:,} bytes; at most {limit:,} are accepted"
+    return None
 
 
 def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
@@ -322,6 +381,8 @@ def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
 def _fix_client_paths(c: Client, base: Path) -> None:
     c.evidence_dir = _resolve(base, c.evidence_dir)
     c.history = _resolve(base, c.history)
+    c.logo, c.commentary, c.action_plan = (_resolve(base, c.logo), _resolve(base, c.commentary),
+                                           _resolve(base, c.action_plan))
     if c.graph and c.graph.certificate:
         c.graph.certificate.private_key = _resolve(base, c.graph.certificate.private_key)
         c.graph.certificate.public_certificate = _resolve(base, c.graph.certificate.public_certificate)

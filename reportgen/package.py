@@ -103,16 +103,41 @@ def verify(folder: Path) -> list[str]:
         entry = listed[path]
         if f.stat().st_size != entry.get("size") or sha256_file(f) != entry.get("sha256"):
             problems.append(f"{path}: changed (SHA-256 differs from the manifest)")
+    return problems + signature_problems(folder, sorted(p for p in present if p.endswith(".pdf")))
+
+
+def signature_problems(folder: Path, pdfs: list[str]) -> list[str]:
+    """Each broken PDF signature, named; and a missing one where the report says it was signed.
+    A draft is simply unsigned."""
+    try:
+        review = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("review") or {}
+        signed_by = review.get("signed_by") if isinstance(review, dict) else None
+    except (OSError, ValueError, AttributeError):
+        signed_by = None
+    problems = []
+    for path in pdfs:
+        with open(folder / path, "rb") as f:
+            looks_signed = b"/ByteRange" in f.read()
+        if not looks_signed:
+            if signed_by:
+                problems.append(f"{path}: not signed, though the report was finalized with a signature by {signed_by}")
+            continue
+        from reportgen.signing import check_signatures   # pyHanko is slow to import: only for signed PDFs
+        problems.extend(f"{path}: {p}" for p in check_signatures(folder / path).problems)
     return problems
 
 
-def publish(staging: Path, final: Path) -> None:
-    """Swap a complete staging folder into place; the previous output survives until the swap."""
+def publish(staging: Path, final: Path, keep: Path | None = None) -> None:
+    """Swap a complete staging folder into place; the previous output survives until the swap, and
+    afterwards too when ``keep`` names where it goes (a superseded final report)."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
         os.replace(final, old)
     os.replace(staging, final)
-    if old.exists():
+    if old.exists() and keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(old, keep)
+    elif old.exists():
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -24,6 +24,9 @@ from reportgen.package import clean_leftovers, file_index, publish, write_json, 
 from reportgen.posture import PostureError
 from reportgen.render import OUTPUTS, RenderOptions
 from reportgen.report import Firm, ReportData
+from reportgen.results import Review
+from reportgen.workflow import prepare as workflow
+from reportgen.workflow.review import decide, next_review, stored_review, superseded_path
 
 
 # Collection waits on Graph (pacing, latency); evaluation and rendering use a CPU. The batch runs
@@ -45,15 +48,23 @@ class Job:
     out_root: Path                 # <out>; the client lands in <out>/<period>/<slug>
     evidence_from: Path | None = None   # re-render: a stored client folder
     target: Path | None = None          # re-render in place: publish here instead of <out>/<period>/<slug>
+    force: bool = False                 # replace a final report (kept under <period>/.superseded/)
+    review: Review | None = None        # set by finalize; else a draft (or the stored review on re-render)
 
     @property
     def final_dir(self) -> Path:
         return self.target or self.out_root / self.period / self.client.slug
 
 
-def job_for(cfg: Config, client: Client, period: str, out_root: Path) -> Job:
+def job_for(cfg: Config, client: Client, period: str, out_root: Path, force: bool = False) -> Job:
     return Job(client=client, firm=cfg.firm.model_dump(), defaults=cfg.defaults.model_dump(),
-               period=period, out_root=out_root)
+               period=period, out_root=out_root, force=force)
+
+
+def skip_reason(job: Job) -> str | None:
+    """Why the batch must leave this client's folder alone (a final report, without --force)."""
+    decision = decide(job.final_dir, force=job.force)
+    return decision.message if decision.skip else None
 
 
 def _inputs(job: Job) -> Inputs:
@@ -107,15 +118,23 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> ReportData:
 def client_record(job: Job) -> dict[str, Any]:
     """The client's configuration as stored beside its report: secrets are never in it (only the
     name of the variable that holds one)."""
-    return {"client": job.client.model_dump(mode="json", exclude={"history"}), "firm": {**job.firm, "logo": None},
+    # the consultant's files are read at run time and stored in workflow.json, not named here
+    exclude = {"history", "logo", "commentary", "action_plan"}
+    return {"client": job.client.model_dump(mode="json", exclude=exclude), "firm": {**job.firm, "logo": None},
             "defaults": job.defaults, "period": job.period}
 
 
 def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
-               catalogs: Catalogs | None = None) -> dict[str, Any]:
+               catalogs: Catalogs | None = None,
+               after_render: Callable[[Path, ReportData], None] | None = None) -> dict[str, Any]:
+    """Produce one client's folder. ``after_render`` runs on the staging folder once the outputs are
+    rendered and before the manifest is written (finalize signs the PDF there)."""
     period_dir = job.final_dir.parent
     period_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     clean_leftovers(period_dir, job.final_dir.name)
+    decision = decide(job.final_dir, force=job.force)
+    if decision.skip:
+        raise ClientError(decision.message)
     staging = period_dir / f".{job.final_dir.name}.partial-{int(time.time() * 1000)}"
     staging.mkdir(mode=0o700)
     timings: dict[str, float] = {}
@@ -128,26 +147,58 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
             timings["collect"] = round(time.monotonic() - t0, 3)
             progress("waiting for a CPU")
             with CPU_GATE:
-                doc, hist = _evaluate_and_render(job, staging, catalogs, progress, timings)
+                doc, hist, warnings = _evaluate_and_render(job, staging, catalogs, progress, timings,
+                                                           decision.previous, after_render)
         except (EvidenceError, PostureError) as e:
             raise ClientError(f"the evidence cannot be used: {e}") from e
-        publish(staging, job.final_dir)
+        again = decide(job.final_dir, force=job.force)   # finalized while this run was rendering?
+        if again.skip:
+            raise ClientError(again.message)
+        keep = (superseded_path(job.final_dir, again.previous, str(int(time.time())))
+                if again.supersede and again.previous is not None else None)
+        publish(staging, job.final_dir, keep=keep)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     timings["total"] = round(time.monotonic() - t0, 3)
-    return {"doc": doc, "timings": timings, "direction": history.direction(hist, doc)}
+    note = None if job.evidence_from is not None else decision.message
+    return {"doc": doc, "timings": timings, "direction": history.direction(hist, doc), "note": note,
+            "warnings": warnings if job.evidence_from is None else []}
+
+
+def _review(job: Job, data: ReportData, previous: Review | None) -> Review:
+    """Finalize sets the review; a re-render keeps the stored one; a run makes the next draft (or,
+    for a firm without a review step, issues it final)."""
+    if job.review is not None:
+        return job.review
+    if job.evidence_from is not None:
+        return stored_review(job.evidence_from) or Review(issued_on=data.generated_at[:10])
+    final = not job.firm.get("review_required", True)
+    return next_review(previous, final=final, issued_on=data.generated_at[:10])
 
 
 def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: Callable[[str], None],
-                         timings: dict[str, float]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                         timings: dict[str, float], previous: Review | None = None,
+                         after_render: Callable[[Path, ReportData], None] | None = None,
+                         ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
     """Evidence in ``staging`` -> results, report files and manifest, all in ``staging``."""
     period = job.period
     t1 = time.monotonic()
     progress("evaluating")
     data = evaluate(job, staging, catalogs)
-    doc = data.results.to_json()
     hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
+    if job.evidence_from is not None:
+        inputs = workflow.load(job.evidence_from)
+        logo = job.evidence_from / inputs.client_logo if inputs.client_logo else None
+    else:
+        inputs = workflow.gather(job.client, job.out_root, period)
+        logo = job.client.logo
+    inputs.client_logo = workflow.store_logo(logo, staging)
+    data.workflow = workflow.prepare(data.results, data.root_causes, catalogs.check_meta, job.client, inputs, hist,
+                                     _review(job, data, previous), job.firm["name"],
+                                     staging / inputs.client_logo if inputs.client_logo else None)
+    write_json(staging / workflow.WORKFLOW_FILE, inputs.to_json())
+    doc = data.results.to_json()
     data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
     timings["evaluate"] = round(time.monotonic() - t1, 3)
     if data.results.collection.status == "failed":
@@ -157,7 +208,7 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     record = client_record(job)
     if data.firm.logo is not None:
         logo = staging / "branding" / f"logo{data.firm.logo.suffix.lower()}"
-        logo.parent.mkdir(mode=0o700)
+        logo.parent.mkdir(mode=0o700, exist_ok=True)
         shutil.copyfile(data.firm.logo, logo)
         logo.chmod(0o600)
         record["firm"]["logo"] = logo.relative_to(staging).as_posix()
@@ -169,6 +220,8 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     options = RenderOptions(max_rows=job.defaults.get("max_rows_in_pdf", 25))
     for out in OUTPUTS:
         out.render(data, staging / out.filename(job.client.slug, period), options)
+    if after_render is not None:
+        after_render(staging, data)
     timings["render"] = round(time.monotonic() - t2, 3)
     ev_meta = json.loads((staging / "evidence" / "collection.json").read_text())
     write_manifest(staging, {
@@ -177,4 +230,4 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
         "collection_window": ev_meta.get("window"), "collection_status": doc["collection"]["status"],
         "app": ev_meta.get("app"), "catalogs": catalogs.versions(), "config": record,
     })
-    return doc, hist
+    return doc, hist, list(inputs.problems)

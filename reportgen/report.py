@@ -114,6 +114,8 @@ class ReportData:
     trend: list[dict[str, Any]] | None = None     # [{period, mfa_registered_pct, open: {critical..low}}]
     changes: dict[str, Any] | None = None         # {"new": [ids], "resolved": [...], "still_open": [...], "since": period}
     evidence_index: list[dict[str, Any]] = field(default_factory=list)  # [{path, sha256, size}]
+    root_causes: list[Any] = field(default_factory=list)    # checks.rootcause.RootCause, for the action plan
+    workflow: Any = None          # workflow.prepare.WorkflowData: review state, commentary, action plan
 
     @property
     def generated_at(self) -> str:

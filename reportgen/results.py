@@ -37,6 +37,17 @@ class EvidenceRef:
         return {"dataset": self.dataset, "source": self.source, "pages": list(self.pages)}
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """A consultant's override of one finding. The check's own ``severity`` stays as evaluated."""
+    severity: Severity | None      # the consultant's severity, None when only a note is added
+    note: str
+    by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"severity": self.severity, "note": self.note, "by": self.by}
+
+
 @dataclass
 class CheckResult:
     id: str
@@ -48,11 +59,20 @@ class CheckResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     cause: Cause | None = None                        # why not_evaluated / manual
     evidence: tuple[EvidenceRef, ...] = ()
+    adjustment: Adjustment | None = None              # the consultant's override, if any
+
+    @property
+    def effective_severity(self) -> Severity:
+        """The severity the report ranks by: the consultant's where adjusted."""
+        return self.adjustment.severity if self.adjustment and self.adjustment.severity else self.severity
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "severity": self.severity, "status": self.status,
-                "reason": self.reason, "affected": [a.to_json() for a in self.affected], "metrics": self.metrics,
-                "cause": self.cause, "evidence": [e.to_json() for e in self.evidence]}
+        doc = {"id": self.id, "title": self.title, "severity": self.severity, "status": self.status,
+               "reason": self.reason, "affected": [a.to_json() for a in self.affected], "metrics": self.metrics,
+               "cause": self.cause, "evidence": [e.to_json() for e in self.evidence]}
+        if self.adjustment is not None:
+            doc["override"] = self.adjustment.to_json()
+        return doc
 
 
 @dataclass
@@ -136,6 +156,40 @@ class Summary:
 
 
 @dataclass
+class Review:
+    """Where the report stands: a draft for review, or final (signed off by ``reviewer``)."""
+    state: str = "draft"                  # draft | final
+    version: int = 1
+    reviewer: str | None = None
+    finalized_at: str | None = None       # ISO 8601 UTC
+    signed_by: str | None = None          # the signing certificate's name, when the PDF is signed
+    issued_on: str | None = None          # YYYY-MM-DD: the document date (draft) or the sign-off date (final)
+    history: list[dict[str, Any]] = field(default_factory=list)   # earlier versions of this period
+
+    @property
+    def final(self) -> bool:
+        return self.state == "final"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "version": self.version, "reviewer": self.reviewer,
+                "finalized_at": self.finalized_at, "signed_by": self.signed_by, "issued_on": self.issued_on,
+                "history": list(self.history)}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> "Review":
+        """From results.json; a folder written before reviews existed is a first draft."""
+        if not isinstance(doc, dict):
+            return cls()
+        version = doc.get("version")
+        history = doc.get("history")
+        text = lambda k: doc[k] if isinstance(doc.get(k), str) else None  # noqa: E731
+        return cls(state="final" if doc.get("state") == "final" else "draft",
+                   version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0
+                   else 1, reviewer=text("reviewer"), finalized_at=text("finalized_at"), signed_by=text("signed_by"), issued_on=text("issued_on"),
+                   history=[h for h in history if isinstance(h, dict)] if isinstance(history, list) else [])
+
+
+@dataclass
 class Results:
     tool_version: str
     client: ClientInfo
@@ -147,6 +201,8 @@ class Results:
     summary: Summary
     checks: list[CheckResult]
     controls: list[ControlResult]
+    review: Review = field(default_factory=Review)
+    action_plan: list[dict[str, Any]] | None = None   # the consultant's action plan (workflow.actions)
 
     def check(self, cid: str) -> CheckResult | None:
         return next((c for c in self.checks if c.id == cid), None)
@@ -163,4 +219,6 @@ class Results:
             "summary": self.summary.to_json(),
             "checks": [c.to_json() for c in self.checks],
             "controls": [c.to_json() for c in self.controls],
+            "review": self.review.to_json(),
+            **({"action_plan": self.action_plan} if self.action_plan is not None else {}),
         }

@@ -26,7 +26,7 @@ from tests.sample_report import HOSTILE, sample_report_data  # noqa: E402
 
 LIST_SHEETS = ["Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
                "Conditional Access policies", "Phase 2 sign-ins", "Exceptions"]
-ALL_SHEETS = ["Summary", *LIST_SHEETS]
+ALL_SHEETS = ["Summary", "Action plan", *LIST_SHEETS]
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 HOSTILE_NAMES = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "=1+1", "#N/A", "\tTAB", "\rCR"]
 
@@ -365,25 +365,26 @@ def test_portfolio(tmp_path):
     wb = openpyxl.load_workbook(out)
     ws = wb["Portfolio"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("Client", "Slug", "Type", "Status", "Review state", "Error", "Phase 1", "Phase 2",
+    assert rows[0] == ("Client", "Slug", "Type", "Status", "Review state", "Overdue actions", "Error", "Phase 1", "Phase 2",
                        "MFA registered", "Open critical", "Open high", "Open medium", "Open low", "Open total",
                        "Not evaluated", "Not evaluated critical", "Direction", "Collection", "PDF", "Workbook")
     assert len(rows) == 1 + len(PORTFOLIO_ROWS)
-    assert rows[1] == ("First Example Bank, N.A.", "first-example-bank", "Bank", "Produced", None, None, "Ready",
+    assert rows[1] == ("First Example Bank, N.A.", "first-example-bank", "Bank", "Produced", None, None, None, "Ready",
                        "Not ready", 0.8, 2, 3, 2, 0, 7, None, None, "\u25b2 improving", "Partial", "PDF", "Workbook")
-    assert ws["I2"].number_format == "0.0%"
+    assert ws["J2"].number_format == "0.0%"
     assert rows[2][0] == '=HYPERLINK("http://x","y")' and ws["A3"].data_type == "s" and ws["A3"].quotePrefix
-    assert rows[2][16] == "\u25bc worsening"
-    assert rows[3][3] == "Failed" and rows[3][5] == "+authentication failed: AADSTS7000215"
-    assert ws["F4"].data_type == "s" and ws["F4"].quotePrefix
-    assert rows[3][8:20] == (None,) * 12            # nothing known, no links for a failed client
-    assert rows[4][16] == "\u25cf new"
+    assert rows[2][17] == "\u25bc worsening"
+    assert rows[3][3] == "Failed" and rows[3][6] == "+authentication failed: AADSTS7000215"
+    assert ws["G4"].data_type == "s" and ws["G4"].quotePrefix
+    assert rows[3][9:21] == (None,) * 12            # nothing known, no links for a failed client
+    assert rows[4][17] == "\u25cf new"
     assert ws.freeze_panes == "A2"
     table = next(iter(ws.tables.values()))
-    assert table.ref == "A1:T5" and [c.name for c in table.tableColumns] == list(rows[0])
+    assert table.ref == "A1:U5" and [c.name for c in table.tableColumns] == list(rows[0])
     formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules]
     assert '$D2="Failed"' in formulas          # failed clients highlighted, whole row
-    assert '$P2>0' in formulas                 # a critical check not evaluated is highlighted too
+    assert '$Q2>0' in formulas                 # a critical check not evaluated is highlighted too
+    assert '$F2>0' in formulas                 # and overdue actions
     assert '"Not ready"' in formulas and '"\u25bc worsening"' in formulas
     about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
     assert about["Period"] == "2026-11" and about["Failed"] == 1 and about["Clients"] == 4
@@ -402,7 +403,7 @@ def test_portfolio_links_review_state_and_not_evaluated(tmp_path):
     not-evaluated counts from the batch entry."""
     period = tmp_path / "2026-11"
     rows = [dict(PORTFOLIO_ROWS[0], not_evaluated={"critical": 1, "high": 2, "medium": 0, "low": 0},
-                 review_state="draft", direction="mixed"),
+                 review_state="draft", direction="mixed", overdue=2),
             dict(PORTFOLIO_ROWS[3], review_state="final")]
     for r in rows:
         (period / r["slug"]).mkdir(parents=True)
@@ -416,6 +417,7 @@ def test_portfolio_links_review_state_and_not_evaluated(tmp_path):
     header = [c.value for c in ws[1]]
     first = {h: c for h, c in zip(header, ws[2])}
     assert first["Review state"].value == "Draft" and ws.cell(3, header.index("Review state") + 1).value == "Final"
+    assert first["Overdue actions"].value == 2
     assert first["Not evaluated"].value == 3 and first["Not evaluated critical"].value == 1
     assert first["Direction"].value == "\u25c6 mixed"
     for name in ("PDF", "Workbook"):

@@ -1,4 +1,4 @@
-"""Command line: ``reportgen run | verify | render`` (one module per command).
+"""Command line: ``reportgen run | verify | render | finalize`` (one module per command).
 
 Each command module has ``add(subparsers)``, which declares its arguments and sets ``handler``.
 """
@@ -8,10 +8,10 @@ import argparse
 import sys
 
 from reportgen import __version__
-from reportgen.cli import render, run, verify
+from reportgen.cli import finalize, render, run, verify
 from reportgen.cli.common import EXIT_USAGE, UsageError
 
-COMMANDS = (run, verify, render)
+COMMANDS = (run, verify, render, finalize)
 
 
 def _parser() -> argparse.ArgumentParser:

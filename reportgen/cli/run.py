@@ -17,6 +17,8 @@ def add(sub) -> None:
     run.add_argument("--out", help="output folder (default: defaults.output_dir of the config)")
     run.add_argument("--jobs", type=int, default=None, help="clients in parallel (default: CPU count)")
     run.add_argument("--resume", action="store_true", help="skip clients whose output already verifies")
+    run.add_argument("--force", action="store_true",
+                     help="replace final reports too (each is kept under <period>/.superseded/)")
     run.set_defaults(handler=handle)
 
 
@@ -50,13 +52,17 @@ def handle(args) -> int:
     out_root = output_root(cfg, args.out)
     period_dir = out_root / period
     period_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    jobs = [job_for(cfg, c, period, out_root) for c in chosen]
+    jobs = [job_for(cfg, c, period, out_root, force=args.force) for c in chosen]
     workers = args.jobs or default_workers()
     print(f"reportgen {__version__}: {len(jobs)} client(s), period {period}, {workers} worker(s) -> {period_dir}",
           file=sys.stderr)
     entries = run_batch(jobs, period_dir, workers=workers, resume=args.resume)
     write_batch(period_dir, period, entries, started)
-    failed = [e for e in entries if e["status"] != "ok"]
-    print(f"done: {len(entries) - len(failed)} ok, {len(failed)} failed in {time.monotonic() - started:.1f}s; "
+    for e in entries:
+        for line in ([e["note"]] if e.get("note") else []) + list(e.get("warnings") or []):
+            print(f"{e['slug']}: {line}", file=sys.stderr)
+    failed = [e for e in entries if e["status"] == "failed"]
+    skipped = sum(1 for e in entries if e["status"] == "skipped")
+    print(f"done: {len(entries) - len(failed) - skipped} ok, {skipped} skipped (final), {len(failed)} failed in {time.monotonic() - started:.1f}s; "
           f"see {period_dir / 'batch.json'}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK

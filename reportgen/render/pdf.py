@@ -33,6 +33,7 @@ from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from ..results import CheckResult
+from ..workflow.view import pdf_context as workflow_context
 from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT,
                      DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FINDING_STATUSES, FRAMEWORK_STATUS_LABELS,
                      INSTITUTION_LABELS, METHOD_LABELS, OPEN_STATUSES, POLICY_STATE_LABELS, READINESS_LABELS,
@@ -60,9 +61,10 @@ _STATUS_RANK = {Status.FAIL: 0, Status.WARN: 1, Status.EXCEPTED: 2, Status.MANUA
 _COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 # The report, in reading order: one template each under templates/sections/. A section added here
-# (sign-off, commentary, action plan) appears in the table of contents through its <h1 id>.
-SECTIONS = ("cover", "contents", "summary", "walkthrough", "findings", "controls", "tenant", "methodology",
-            "glossary", "appendix")
+# appears in the table of contents through its <h1 id> (a section may render nothing: sign-off and
+# action plan appear only when the review workflow provides them).
+SECTIONS = ("cover", "signoff", "contents", "summary", "actions", "walkthrough", "findings", "controls", "tenant",
+            "methodology", "glossary", "appendix")
 
 GOVERNING_RULES = {
     "bank": "Interagency Guidelines Establishing Information Security Standards (GLBA), with FFIEC guidance",
@@ -514,6 +516,7 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
                    if getattr(collection, k) is not None}
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     slug, period = r.client.slug, r.period
+    workflow = workflow_context(data, lambda p: path2url(str(Path(p).resolve())))
     capped = {name: _cap(list(rows), limit) for name, rows, limit in (
         ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
         ("emergency", data.emergency, EMERGENCY_ROWS),
@@ -521,7 +524,8 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     sign_ins, sign_ins_more = _sign_in_rows(data, max_rows)
     window_start, window_end = parse_iso(collection.window_start), parse_iso(collection.window_end)
     return {
-        "title": f"{client_name} — MFA compliance report {period}".strip(),
+        **workflow,
+        "title": f"{'DRAFT — ' if workflow['draft'] else ''}{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings."
                        + (" Sample data from a synthetic demo tenant." if collection.demo else ""),
@@ -539,7 +543,6 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "primary": safe_color(firm.primary_color, DEFAULT_PRIMARY),
         "accent": safe_color(firm.accent_color, DEFAULT_ACCENT),
         "sample": collection.demo,
-        "draft": False,            # the review workflow marks a draft; the stylesheet shows it on every page
         "sections": SECTIONS,
         "toc": [],
         "collected_at": _human_time(moment),
@@ -681,7 +684,8 @@ def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,
     moment = _document_time(data)
     html = render_html(data, max_rows=max_rows, attachments=attachments)
     if fetcher is None:
-        fetcher = AssetOnlyFetcher(extra_files=[data.firm.logo] if data.firm.logo else [])
+        logos = (data.firm.logo, getattr(data.workflow, "client_logo", None))
+        fetcher = AssetOnlyFetcher(extra_files=[p for p in logos if p])
     stamp = moment  # UTC; WeasyPrint writes it as D:YYYYMMDDHHMMSSZ
     files = []
     for name, content, description in attachments:

@@ -25,6 +25,7 @@ from .xlsxutil import (AMBER, BOLD, GREY, PERCENT_FORMAT, STATUS_COLOURS, TITLE_
 # Where the review workflow records a client's draft/final state in its batch entry; the column
 # stays empty until it does.
 REVIEW_STATE_KEY = "review_state"
+OVERDUE_KEY = "overdue"          # actions past their target date, from the same workflow
 REVIEW_STATE_LABELS = {"draft": "Draft", "final": "Final"}
 RUN_LABELS = {"ok": "Produced", "failed": "Failed"}
 DIRECTIONS = {"improving": "\u25b2 improving", "worsening": "\u25bc worsening", "mixed": "\u25c6 mixed",
@@ -38,6 +39,7 @@ _DIRECTION_COLOURS = {DIRECTIONS["improving"]: STATUS_COLOURS["pass"], DIRECTION
 COLUMNS = [Col("Client", 36, wrap=True), Col("Slug", 24), Col("Type", 16),
            Col("Status", 11, palette=by_label(RUN_LABELS, STATUS_COLOURS | {"ok": STATUS_COLOURS["pass"]})),
            Col("Review state", 13, palette={"Draft": AMBER, "Final": STATUS_COLOURS["pass"]}),
+           Col("Overdue actions", 16),
            Col("Error", 50, wrap=True),
            Col("Phase 1", 12, palette=by_label(READINESS_LABELS, STATUS_COLOURS)),
            Col("Phase 2", 12, palette=by_label(READINESS_LABELS, STATUS_COLOURS)),
@@ -90,7 +92,7 @@ def _rows(ws, rows: list[dict[str, Any]], period: str) -> Iterator[list[Any]]:
         yield [r.get("name") or r.get("slug", ""), r.get("slug", ""),
                label(INSTITUTION_LABELS, r.get("institution_type")) if r.get("institution_type") else None,
                label(RUN_LABELS, r.get("status")) if r.get("status") else None,
-               label(REVIEW_STATE_LABELS, state) if state else None,
+               label(REVIEW_STATE_LABELS, state) if state else None, _count(r.get(OVERDUE_KEY)),
                r.get("error"),
                label(READINESS_LABELS, r.get("phase1")) if r.get("phase1") else None,
                label(READINESS_LABELS, r.get("phase2")) if r.get("phase2") else None,
@@ -111,7 +113,8 @@ def render_portfolio(rows: list[dict], out_path: Path, period: str, generated_at
     page = (f"MFA compliance portfolio {period}", "reportgen")
     write_table_sheet(wb, "Portfolio", "Portfolio", COLUMNS, lambda ws: _rows(ws, rows, period), used, page=page,
                       row_rules=[(f'${_COLUMN["Status"]}2="{RUN_LABELS["failed"]}"', STATUS_COLOURS["failed"]),
-                                 (f'${_COLUMN["Not evaluated critical"]}2>0', AMBER)])
+                                 (f'${_COLUMN["Not evaluated critical"]}2>0', AMBER),
+                                 (f'${_COLUMN["Overdue actions"]}2>0', AMBER)])
     _about(wb, rows, period, generated_at, page)
     save_deterministic(wb, Path(out_path), when)
 
@@ -140,8 +143,9 @@ def _about(wb: Workbook, rows: list[dict], period: str, generated_at: str, page:
             ("Not evaluated", "Checks that could not be judged for lack of data (never counted as passed). A row "
                               "with a critical check not evaluated is highlighted: it is not a clean result."),
             ("PDF, Workbook", "Links relative to this file: keep the period folder together when moving it."),
-            ("Review state", "Draft or final, once the review workflow records it; empty otherwise."),
-            ("Highlighted rows", "Failed clients (their error says why) and clients with a critical check "
-                                 "not evaluated."),
+            ("Review state", "Draft or final, as the review workflow records it; empty otherwise."),
+            ("Overdue actions", "Actions of the client's action plan past their target date."),
+            ("Highlighted rows", "Failed clients (their error says why), clients with a critical check not "
+                                 "evaluated, and clients with overdue actions."),
     ):
         ws.append([text_cell(ws, name, font=BOLD), text_cell(ws, text, alignment=WRAP)])

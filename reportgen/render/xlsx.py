@@ -22,12 +22,13 @@ from reportgen.vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, CAUSE_LABELS, CO
                              STATUS_LABELS, Severity, Status, label, labels)
 
 from . import RenderOptions
+from .xlsx_actions import write_action_plan
 from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, PERCENT_FORMAT, SEVERITY_COLOURS, STATUS_COLOURS,
                        TITLE_FONT, UNKNOWN_TEXT, WRAP, YES_GOOD, Col, by_label, excel_date, excel_time, fill,
                        fraction, header_footer, parse_timestamp, save_deterministic, set_properties, status_style,
                        text_cell, value_cell, write_table_sheet, yes_no)
 
-SHEETS = ("Summary", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
+SHEETS = ("Summary", "Action plan", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
           "Conditional Access policies", "Phase 2 sign-ins", "Exceptions")
 CHECK_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED, Status.PASS, Status.NOT_EVALUATED, Status.MANUAL)
 
@@ -63,6 +64,8 @@ def render_xlsx(data: ReportData, out_path: Path) -> None:
                    description=f"Prepared by {data.firm.name}. Confidential. {data.firm.disclaimer}")
     used: set[str] = set()
     _summary(wb, data)
+    write_action_plan(wb, data, used)
+    header_footer(wb.worksheets[-1], *_sheet(data))     # Confidential like every other sheet
     for sheet in (_controls, _checks, _findings, _users, _privileged, _emergency, _policies, _sign_ins, _exceptions):
         sheet(wb, data, used)
     save_deterministic(wb, Path(out_path), when)

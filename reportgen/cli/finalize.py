@@ -1,0 +1,120 @@
+"""``reportgen finalize DIR --reviewer "NAME, TITLE"``: issue a reviewed draft as the final report.
+
+The folder must verify first (a tampered folder is refused). It is then rendered again from its
+own evidence, without network and without the DRAFT mark, with the sign-off block and the next
+version; the PDF is signed where ``firm.signing`` is set; the manifest is written last, so the
+finalized folder verifies.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError, config_vocabulary, parse_period
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def add(sub) -> None:
+    fin = sub.add_parser("finalize", help="mark one client's output folder final after review (and sign it)")
+    fin.add_argument("dir", help="a client's output folder, <out>/<period>/<slug>")
+    fin.add_argument("--reviewer", required=True, metavar='"NAME, TITLE"',
+                     help="who reviewed the report, as it appears in the sign-off block")
+    fin.set_defaults(handler=handle)
+
+
+def _fail(folder: Path, message: str) -> int:
+    print(f"cannot finalize {folder}: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def handle(args) -> int:
+    from reportgen.config import Client
+    from reportgen.dates import iso_z
+    from reportgen.evidence import EvidenceError, copy_plain_folder
+    from reportgen.package import verify
+    from reportgen.pipeline import ClientError, Job, run_client
+    from reportgen.workflow.review import next_review, stored_review
+
+    reviewer = " ".join(_CONTROL.sub(" ", args.reviewer).split())
+    if not reviewer or len(reviewer) > 200:
+        raise UsageError('--reviewer must name the reviewer, e.g. "Jane Roe, Engagement Partner" '
+                         '(at most 200 characters)')
+    folder = Path(args.dir).resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    problems = verify(folder)
+    if problems:
+        for p in problems:
+            print(f"{folder}/{p}")
+        return _fail(folder, f"it does not verify ({len(problems)} problem(s) above); re-run the client instead")
+    review = stored_review(folder)
+    if review is None:
+        return _fail(folder, "it holds no results.json")
+    if review.final:
+        who = f"reviewed by {review.reviewer}" if review.reviewer else "issued without a separate review"
+        return _fail(folder, f"it is already final (version {review.version}, {who}); "
+                             "run the client again with --force for a new draft")
+    try:
+        record = json.loads((folder / "client.json").read_text(encoding="utf-8"))
+        client = Client.model_validate(record["client"], context=config_vocabulary())
+        period = parse_period(record["period"])
+        firm, defaults = dict(record["firm"]), record["defaults"]
+    except (OSError, ValueError, KeyError, TypeError, UsageError) as e:
+        return _fail(folder, f"client.json is not usable ({type(e).__name__}: {str(e)[:200]})")
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    signing = firm.get("signing") if isinstance(firm.get("signing"), dict) else None
+    signer = None
+    if signing:
+        from reportgen.signing import SigningError, load_signer
+        env = signing.get("password_env")
+        password = os.environ.get(env) if env else None
+        if env and password is None:
+            return _fail(folder, f"firm.signing needs the signing password in the environment variable {env}")
+        try:
+            signer = load_signer(Path(signing["pkcs12"]), password, at=now)
+        except SigningError as e:
+            return _fail(folder, str(e))
+
+    snap = Path(tempfile.mkdtemp(prefix="reportgen-finalize-"))
+    try:
+        # evaluate from a snapshot: the folder itself is replaced once the final one is complete
+        copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
+        src = snap / "src"
+        firm["logo"] = str(src / firm["logo"]) if firm.get("logo") else None
+        final = next_review(review, final=True, issued_on=now.date().isoformat(), by=reviewer,
+                            finalized_at=iso_z(now), signed_by=signer.common_name if signer else None)
+        job = Job(client=client, firm=firm, defaults=defaults, period=period, out_root=folder.parent.parent,
+                  evidence_from=src, target=folder, review=final)
+        run_client(job, after_render=_signing_step(signer, firm, signing, reviewer, now) if signer else None)
+    except (ClientError, EvidenceError) as e:
+        return _fail(folder, str(e))
+    except Exception as e:  # signing or rendering: say what, never a traceback
+        return _fail(folder, f"{type(e).__name__}: {str(e)[:300]}")
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
+    signed = f"; PDF signed by {signer.common_name}" if signer else "; PDF not signed (firm.signing is not set)"
+    print(f"final: {folder} (version {final.version}, reviewed by {reviewer}{signed})")
+    return EXIT_OK
+
+
+def _signing_step(signer, firm: dict, signing: dict, reviewer: str, now: datetime):
+    from reportgen.package import write_bytes
+    from reportgen.render import output
+    from reportgen.signing import sign_pdf
+
+    def sign(staging: Path, data) -> None:
+        r = data.results
+        pdf = staging / output("pdf").filename(r.client.slug, r.period)
+        signed = sign_pdf(pdf.read_bytes(), signer, signer_name=firm.get("name") or signer.common_name,
+                          reason=f"Final report, reviewed by {reviewer}", location=signing.get("location") or "",
+                          contact=firm.get("contact") or "", when=now)
+        write_bytes(pdf, signed)
+    return sign
