@@ -1,5 +1,5 @@
 """What a reader sees on each page of a rendered PDF, read back with pypdf: the text lines with
-their position, without the running header and footer. For tests that judge layout (near-empty
+their position, without the running header and footer or a rotated watermark. For tests that judge layout (near-empty
 pages, pages left half-empty before the next section), which text alone cannot show."""
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def read_pages(path: Path) -> list[Page]:
         items: list[tuple[float, float, str]] = []
 
         def visit(text, cm, tm, _font, _size):
+            # rotated text is a watermark (the DRAFT mark), not content
+            if abs(tm[0] * cm[1] + tm[1] * cm[3]) > 0.01 or abs(tm[2] * cm[0] + tm[3] * cm[2]) > 0.01:
+                return
             if text.strip():
                 x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
                 y = height - (tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
