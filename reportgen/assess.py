@@ -14,9 +14,9 @@ from reportgen.evidence import EvidenceReader
 from reportgen.model import Note
 from reportgen.posture import build_posture
 from reportgen.report import ExceptionRow, Firm, ReportData
-from reportgen.results import ClientInfo, Collection, GapResult, Results
+from reportgen.results import CheckResult, ClientInfo, Collection, GapResult, Results
 from reportgen.tables import Tables
-from reportgen.vocab import CollectionStatus
+from reportgen.vocab import Cause, CollectionStatus, Status
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,36 @@ class ClientFacts:
     exceptions: tuple              # config.ExceptionEntry items
 
 
-def _collection(ev: EvidenceReader, posture, inp: Inputs) -> Collection:
+# Causes that mean the data a check needed did not arrive ("nothing to judge" and "only the client can
+# say" are answers, not holes in the collection).
+_DATA_MISSING = (Cause.NOT_COLLECTED, Cause.MISSING_PERMISSION, Cause.NO_LICENCE)
+EVIDENCE_SOURCE = "stored evidence"
+
+
+def _unexplained(posture, checks: list[CheckResult]) -> list[GapResult]:
+    """A gap for checks that lacked their data when the collection recorded none (an evidence folder
+    with no datasets said "complete"), naming the checks: the reader must see why they are unjudged."""
+    ids = [c.id for c in checks if c.status == Status.NOT_EVALUATED and c.cause in _DATA_MISSING]
+    if not ids or posture.gaps:
+        return []
+    shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+    return [GapResult(EVIDENCE_SOURCE, f"the collection recorded no gap, but {len(ids)} check(s) found the data "
+                                       f"they need missing ({shown}): the evidence is incomplete")]
+
+
+def _collection(ev: EvidenceReader, posture, inp: Inputs, checks: list[CheckResult]) -> Collection:
+    """Complete only when the evidence says so and every check had the data it needed: a collection
+    that recorded no gaps but left checks without their datasets is partial, and says which."""
     status = ev.meta.get("status")
     status = CollectionStatus(status) if status in tuple(CollectionStatus) else CollectionStatus.FAILED
-    if status == CollectionStatus.COMPLETE and posture.gaps:
+    unexplained = _unexplained(posture, checks)
+    unjudged = any(c.status == Status.NOT_EVALUATED and c.cause in _DATA_MISSING for c in checks)
+    if status == CollectionStatus.COMPLETE and (posture.gaps or unjudged):
         status = CollectionStatus.PARTIAL
     app = ev.meta.get("app") if isinstance(ev.meta.get("app"), dict) else {}
     perms = {k: app.get(k) for k in ("granted_permissions", "missing_permissions", "write_permissions")
              if isinstance(app.get(k), list)}
-    return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps],
+    return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps] + unexplained,
                       window_start=iso_z(posture.window_start), window_end=iso_z(posture.window_end),
                       lookback_days=inp.lookback_days, notes=[GapResult(n.source, n.message) for n in posture.notes],
                       source=posture.source, **perms)
@@ -58,7 +79,7 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
         tool_version=__version__,
         client=ClientInfo(slug=client.slug, name=client.name, tenant_id=client.tenant_id or posture.tenant_id,
                           institution_type=client.institution_type),
-        period=period, collected_at=iso_z(posture.collected_at), collection=_collection(ev, posture, inp),
+        period=period, collected_at=iso_z(posture.collected_at), collection=_collection(ev, posture, inp, checks),
         phase1=phase1, phase2=phase2, summary=summarize(ctx, checks), checks=checks,
         controls=evaluate_controls(frameworks, checks))
     tables = Tables(ctx)

@@ -22,7 +22,9 @@ from typing import Any, TextIO
 from reportgen import __version__
 from reportgen.dates import iso_z
 from reportgen.dates import now as clock
-from reportgen.package import clean_leftovers, verify, write_json
+from reportgen.display import terminal
+from reportgen.package import clean_leftovers, write_json
+from reportgen.resume import reusable
 from reportgen.workflow.portfolio import workflow_fields
 
 MAX_ERROR = 500
@@ -86,19 +88,39 @@ def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class Progress:
-    """One live status line on a terminal; plain lines otherwise."""
+    """One live status line on a terminal; plain lines otherwise: one per client, and one per
+    collection step of a live tenant (``live``), so that a log shows a slow tenant moving.
+    Every message is passed through ``display.terminal``: it may quote Graph or a proxy."""
 
-    def __init__(self, total: int, stream: TextIO):
+    PAGE_EVERY = 30.0   # seconds between two "page n" lines of one dataset, off a terminal
+
+    def __init__(self, total: int, stream: TextIO, live: frozenset[str] = frozenset()):
         self.total, self.done, self.stream = total, 0, stream
         self.tty = stream.isatty()
+        self.live = live
         self.current: dict[str, str] = {}
+        self._paged: dict[tuple[str, str], float] = {}
 
     def step(self, slug: str, msg: str) -> None:
+        msg = terminal(msg, 160)
         self.current[slug] = msg
         if self.tty:
             active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
             self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
             self.stream.flush()
+        elif slug in self.live and self._worth_a_line(slug, msg):
+            self.stream.write(f"[{self.done}/{self.total}] {slug}: {msg}\n")
+            self.stream.flush()
+
+    def _worth_a_line(self, slug: str, msg: str) -> bool:
+        dataset, sep, rest = msg.partition(": ")
+        if not (sep and rest.startswith(("page ", "batch "))):
+            return True
+        now, last = time.monotonic(), self._paged.get((slug, dataset))
+        if last is not None and now - last < self.PAGE_EVERY:
+            return False
+        self._paged[(slug, dataset)] = now
+        return True
 
     def finish(self, entry: dict[str, Any]) -> None:
         self.done += 1
@@ -106,13 +128,14 @@ class Progress:
         if entry["status"] == "ok":
             line = f"[{self.done}/{self.total}] ok      {entry['slug']}  ({entry.get('timings', {}).get('total', 0):.1f}s)"
         else:
-            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {entry['error']}"
+            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {terminal(entry['error'])}"
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 
 
 def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool = False,
-              stream: TextIO = sys.stderr) -> list[dict[str, Any]]:
+              stream: TextIO | None = None) -> list[dict[str, Any]]:
+    stream = stream if stream is not None else sys.stderr   # the current one, not the one at import
     entries: dict[str, dict[str, Any]] = {}
     todo = []
     for job in jobs_list:
@@ -125,18 +148,22 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
         if (skip := skip_reason(job)) is not None:   # a final report is never replaced silently
             entries[job.client.slug] = {"slug": job.client.slug, "status": "skipped", "error": None, "note": skip}
             stream.write(f"skipped {job.client.slug}: final report kept (use --force to replace it)\n")
-        elif resume and folder.is_dir() and not verify(folder):
-            doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            continue
+        doc, why = reusable(folder, job) if resume else (None, None)
+        if doc is not None:
             entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
                                         "timings": {}, **_portfolio_fields(doc), "direction": None}
             stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
         else:
+            if why and folder.is_dir():
+                stream.write(f"producing {job.client.slug} again: {terminal(why)}\n")
             todo.append(job)
-    progress = Progress(len(todo), stream)
+    live = frozenset(j.client.slug for j in todo if j.client.source == "graph" and j.evidence_from is None)
+    progress = Progress(len(todo), stream, live)
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    # the progress queue is needed on a terminal only; no manager process otherwise
-    manager = SyncManager(ctx=ctx) if progress.tty else None
+    # the progress queue is needed on a terminal, or for live tenants; no manager process otherwise
+    manager = SyncManager(ctx=ctx) if progress.tty or live else None
     if manager is not None:
         manager.start(_die_with_parent, (os.getpid(),))
     with manager if manager is not None else contextlib.nullcontext():

@@ -14,10 +14,15 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from reportgen.history import history_problem
+from reportgen.images import logo_problem
 from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+DOMAIN_RE = re.compile(r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
 
 # What the configuration may name but does not define: check ids (for exceptions) and demo profiles.
@@ -34,6 +39,31 @@ CLOUDS = {
     "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
     "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
 }
+
+
+def tenant_id_problem(value: str) -> str | None:
+    """What is wrong with a tenant id, in words; None when it is a GUID or a domain name."""
+    if GUID_RE.fullmatch(value) or DOMAIN_RE.fullmatch(value):
+        return None
+    core = value.strip("{}").replace("-", "")
+    hexish = ("-" in value and "." not in value and core
+              and sum(ch in "0123456789abcdefABCDEF" for ch in core) >= 0.75 * len(core))
+    if hexish:
+        if value.startswith("{") or value.endswith("}"):
+            return "write the tenant id without braces: 8-4-4-4-12 hexadecimal digits"
+        groups = [len(g) for g in value.split("-")]
+        bad = sorted(set(re.findall(r"[^0-9A-Fa-f-]", value)))
+        if bad:
+            return (f"a tenant id GUID holds only hexadecimal digits (0-9, a-f); found {', '.join(map(repr, bad))}")
+        return (f"a tenant id GUID has groups of 8-4-4-4-12 hexadecimal digits; this one has "
+                f"{'-'.join(map(str, groups))}")
+    if any(ch.isspace() for ch in value):
+        return "a tenant id has no spaces: give the tenant's GUID or one of its verified domains"
+    if "@" in value:
+        return "this looks like a user name: give the tenant's GUID or its domain (the part after @)"
+    if "/" in value or ":" in value:
+        return "give the tenant's GUID or domain, not a URL"
+    return "neither a GUID (8-4-4-4-12 hexadecimal digits) nor a domain name (such as firstbank.onmicrosoft.com)"
 
 
 class ConfigError(Exception):
@@ -54,12 +84,22 @@ class Certificate(_Strict):
 class GraphSettings(_Strict):
     cloud: Literal["global", "usgov", "usgov-dod", "china"] = "global"
     client_id: str = Field(min_length=1)
-    client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    client_secret_env: str | None = None
     certificate: Certificate | None = None
     authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     max_tenant_seconds: float = Field(default=1800.0, gt=0)
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _variable_name(cls, v: str | None) -> str | None:
+        # The value is never repeated in the message: it may be the secret itself, pasted here.
+        if v is not None and not ENV_NAME_RE.fullmatch(v):
+            raise ValueError("this must be the name of an environment variable (letters, digits and _, "
+                             "such as CLIENT_SECRET_FIRSTBANK), not the secret itself; put the secret in "
+                             "that variable")
+        return v
 
     @model_validator(mode="after")
     def _one_credential(self) -> "GraphSettings":
@@ -93,6 +133,15 @@ class ExceptionEntry(_Strict):
         if ids is not None and v not in ids:
             hint = difflib.get_close_matches(v, list(ids), n=1)
             raise ValueError(f"unknown check {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        return v
+
+    @field_validator("expires_on")
+    @classmethod
+    def _expires_after_approval(cls, v: date | None, info: ValidationInfo) -> date | None:
+        approved = info.data.get("approved_on")
+        if v is not None and isinstance(approved, date) and v < approved:
+            raise ValueError(f"expires_on ({v.isoformat()}) is before approved_on ({approved.isoformat()}): "
+                             "an exception cannot expire before it was approved")
         return v
 
     def state_on(self, day: date) -> str:
@@ -144,6 +193,14 @@ class Client(_Strict):
     prepared_by: str | None = Field(default=None, min_length=1, max_length=200)   # "Name, title" for the sign-off
     distribution: list[str] = Field(default_factory=list, max_length=20)         # who receives the report
 
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_format(cls, v: str) -> str:
+        problem = tenant_id_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _source_fields(self, info: ValidationInfo) -> "Client":
         profiles = _known(info, DEMO_PROFILES_KEY)
@@ -153,8 +210,9 @@ class Client(_Strict):
         elif self.source == "graph":
             if self.graph is None:
                 raise ValueError("source: graph needs a 'graph' section")
-            if not re.fullmatch(r"[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,}", self.tenant_id):
-                raise ValueError("source: graph needs tenant_id (a GUID or a verified domain)")
+            if not self.tenant_id:
+                raise ValueError("source: graph needs tenant_id (the tenant's GUID or one of its verified "
+                                 "domains, such as firstbank.onmicrosoft.com)")
         elif self.source == "evidence" and self.evidence_dir is None:
             raise ValueError("source: evidence needs evidence_dir")
         ids = [e.id for e in self.exceptions]
@@ -325,12 +383,16 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
             problem = _file_problem(getattr(c, key), kinds, limit)
             if problem:
                 problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+        for key, check in (("logo", logo_problem), ("history", history_problem)):
+            problem = check(getattr(c, key)) if getattr(c, key) is not None else None
+            if problem:
+                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
         if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
             problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
                             f"{c.evidence_dir} has no collection.json")
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
-    problem = _file_problem(cfg.firm.logo, LOGO_TYPES, LOGO_BYTES)
+    problem = logo_problem(cfg.firm.logo) if cfg.firm.logo is not None else None
     if problem:
         problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: {problem}")
     if cfg.firm.signing is not None:
@@ -350,11 +412,9 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     return cfg
 
 
-LOGO_TYPES = (".svg", ".png", ".jpg", ".jpeg")
-LOGO_BYTES = 2_000_000            # a logo larger than this slows every render for nothing
-# Files a client entry may name: key, allowed suffixes, largest size in bytes.
-CLIENT_FILES = (("logo", LOGO_TYPES, LOGO_BYTES), ("commentary", (".md", ".txt"), 100_000),
-                ("action_plan", (".xlsx", ".csv"), 20_000_000))
+# Files a client entry may name besides its logo and history (checked by images.py and history.py):
+# key, allowed suffixes, largest size in bytes.
+CLIENT_FILES = (("commentary", (".md", ".txt"), 100_000), ("action_plan", (".xlsx", ".csv"), 20_000_000))
 
 
 def _file_problem(p: Path | None, suffixes: tuple[str, ...], limit: int) -> str | None:
@@ -370,8 +430,15 @@ def _file_problem(p: Path | None, suffixes: tuple[str, ...], limit: int) -> str 
 
 
 def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
+    layout = ("a client file holds one client at its top level (slug:, name:, institution_type:, "
+              "source:, ...)")
+    if isinstance(data, dict) and "clients" in data and "slug" not in data:
+        raise ConfigError([f"{f}:{lines.line_of(('clients',))}: {layout}, not a 'clients:' list: remove the "
+                           "'clients:' line and the '- ' before slug, and write one file per client"])
+    if isinstance(data, list):
+        raise ConfigError([f"{f}:1: {layout}, not a list: remove the '- ' before slug, one file per client"])
     if not isinstance(data, dict):
-        raise ConfigError([f"{f}:1: a client file must be a mapping (slug:, name:, ...)"])
+        raise ConfigError([f"{f}:1: {layout}"])
     try:
         return Client.model_validate(data, context=known)
     except ValidationError as e:

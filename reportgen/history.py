@@ -17,6 +17,42 @@ MAX_PERIODS = 12
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 NOT_EVALUATED = Status.NOT_EVALUATED.value
 LEVELS = tuple(s.value for s in OPEN_SEVERITIES)   # severities counted in trends and the portfolio
+# Eleven summaries take a few kilobytes; anything near this is not a history file.
+MAX_HISTORY_BYTES = 1024 * 1024
+
+
+class HistoryError(ValueError):
+    """A history file that cannot be used; the message names it and says why."""
+
+
+def read_history(path: Path) -> list[Any]:
+    """A history file (a JSON list), read no further than MAX_HISTORY_BYTES."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_HISTORY_BYTES + 1)
+    except OSError as e:
+        raise HistoryError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise HistoryError(f"{path} is larger than {MAX_HISTORY_BYTES:,} bytes; a history file holds "
+                           f"at most {MAX_PERIODS - 1} monthly summaries")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise HistoryError(f"{path} is not a JSON file ({type(e).__name__})") from None
+    if not isinstance(doc, list):
+        raise HistoryError(f"{path} must hold a JSON list of monthly summaries")
+    return doc
+
+
+def history_problem(path: Path) -> str | None:
+    """Why a configured history file cannot be used; None when it can."""
+    if not path.is_file():
+        return f"file {path} not found"
+    try:
+        read_history(path)
+    except HistoryError as e:
+        return str(e)
+    return None
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
@@ -40,14 +76,13 @@ def load(out_root: Path, slug: str, period: str, stored_folder: Path | None = No
          seed_file: Path | None = None) -> list[dict[str, Any]]:
     """Earlier periods' summaries, oldest first, at most MAX_PERIODS - 1 of them."""
     if stored_folder is not None:
-        try:
-            return json.loads((stored_folder / "history.json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        if not (stored_folder / "history.json").is_file():
             return []
+        return [s for s in read_history(stored_folder / "history.json") if _usable(s)]
     found: dict[str, dict[str, Any]] = {}
     if seed_file is not None and seed_file.is_file():
-        for s in json.loads(seed_file.read_text(encoding="utf-8")):
-            if isinstance(s, dict) and PERIOD_RE.match(str(s.get("period", ""))) and s["period"] < period:
+        for s in read_history(seed_file):
+            if _usable(s) and s["period"] < period:
                 found[s["period"]] = s
     root = Path(out_root)
     if root.is_dir():
@@ -59,6 +94,15 @@ def load(out_root: Path, slug: str, period: str, stored_folder: Path | None = No
                 except (FileNotFoundError, ValueError, KeyError, TypeError):
                     continue
     return [found[k] for k in sorted(found)][-(MAX_PERIODS - 1):]
+
+
+def _usable(s: Any) -> bool:
+    """A summary with the shape ``summarize`` gives (anything else in a file is skipped)."""
+    return (isinstance(s, dict) and isinstance(s.get("period"), str) and bool(PERIOD_RE.match(s["period"]))
+            and isinstance(s.get("open"), dict)
+            and set(s["open"]) <= {"critical", "high", "medium", "low"}
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in s["open"].values())
+            and isinstance(s.get("open_checks", []), list))
 
 
 def trend(hist: list[dict[str, Any]], doc: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -186,7 +186,10 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
     t1 = time.monotonic()
     progress("evaluating")
     data = evaluate(job, staging, catalogs)
-    hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
+    try:
+        hist = history.load(job.out_root, job.client.slug, period, job.evidence_from, seed_file=job.client.history)
+    except history.HistoryError as e:
+        raise ClientError(f"history: {e}") from e
     if job.evidence_from is not None:
         inputs = workflow.load(job.evidence_from)
         logo = job.evidence_from / inputs.client_logo if inputs.client_logo else None

@@ -178,6 +178,16 @@ def _roles(items: Iterable[dict[str, Any]], kind: str) -> list[RoleAssignment]:
     return _dedupe(out, lambda r: (r.role_id, r.principal_id, r.kind))
 
 
+def licences(skus: list[Any]) -> tuple[bool, bool]:
+    """(Entra ID P1, P2) from subscribedSkus items: a service plan provisioned in an enabled SKU."""
+    plans = {(_s(sp.get("servicePlanId")).lower(), _s(sp.get("provisioningStatus")))
+             for s in skus if isinstance(s, dict) and s.get("capabilityStatus", "Enabled") == "Enabled"
+             for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)}
+    active = {pid for pid, st in plans if st in ("Success", "")}
+    p2 = m.PLAN_P2 in active
+    return p2 or m.PLAN_P1 in active, p2
+
+
 def build_posture(ev: EvidenceReader) -> Posture:
     meta = ev.meta
     collected = parse_iso(meta.get("collected_at"))
@@ -193,14 +203,7 @@ def build_posture(ev: EvidenceReader) -> Posture:
 
     org = next(iter(ev.values("organization")), {}) if have("organization") else {}
     skus = list(ev.values("subscribedSkus")) if have("subscribedSkus") else None
-    p1 = p2 = None
-    if skus is not None:
-        plans = {(_s(sp.get("servicePlanId")).lower(), _s(sp.get("provisioningStatus")))
-                 for s in skus if s.get("capabilityStatus", "Enabled") == "Enabled"
-                 for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)}
-        active = {pid for pid, st in plans if st in ("Success", "")}
-        p2 = m.PLAN_P2 in active
-        p1 = p2 or m.PLAN_P1 in active
+    p1, p2 = licences(skus) if skus is not None else (None, None)
 
     users = _dedupe((_user(o) for o in ev.values("users")), lambda u: u.id) if have("users") else None
 

@@ -65,6 +65,12 @@ class LineMap(dict):
 
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+MAX_DEPTH = 64   # nesting levels; a configuration or catalog needs fewer than ten
+
+
+def _field(at: Key) -> str:
+    keys = [str(k) for k in at]
+    return (".".join(keys) + ": ") if keys else ""
 
 
 class _Builder:
@@ -79,6 +85,8 @@ class _Builder:
 
     def build(self, node: Node, at: Key) -> Any:
         self.lines._value_lines.setdefault(at, node.start_mark.line + 1)
+        if len(at) > MAX_DEPTH:
+            raise self.err(node, f"nested more than {MAX_DEPTH} levels deep")
         if id(node) in self.memo:
             return self.memo[id(node)]
         if isinstance(node, ScalarNode):
@@ -87,7 +95,8 @@ class _Builder:
             except yaml.YAMLError as e:
                 raise self.err(node, f"invalid value: {_problem(e)}") from None
             except (ValueError, TypeError, OverflowError) as e:  # e.g. a date such as 2025-13-45
-                raise self.err(node, f"invalid value {node.value!r}: {e}") from None
+                what = "date" if node.tag.endswith(":timestamp") else "value"
+                raise self.err(node, f"{_field(at)}invalid {what} {node.value!r}: {e}") from None
         elif isinstance(node, (SequenceNode, MappingNode)) and node.tag not in _PLAIN_TAGS:
             raise self.err(node, f"unsupported YAML tag {node.tag!r}")
         elif isinstance(node, SequenceNode):
@@ -156,6 +165,8 @@ def load_yaml_text(text: str, path: Path | str = "<string>") -> tuple[Any, LineM
             node = loader.get_single_node()
         except yaml.YAMLError as e:
             raise YamlError(path, _line(e), f"malformed YAML: {_problem(e)}") from None
+        except RecursionError:   # PyYAML composes nested collections recursively
+            raise YamlError(path, None, f"nested far more than {MAX_DEPTH} levels deep") from None
         builder = _Builder(path, loader)
         if node is None:  # empty file
             builder.lines[()] = 1

@@ -180,8 +180,10 @@ def test_hostile_tenant_text_is_shown_as_text_never_fetched_never_a_formula(tmp_
     for lit in PDF_LITERALS:
         assert lit in text, lit
     assert "\u4e2d\u6587\u540d\u5b57" in text and "\u05e2\u05d1\u05e8\u05d9\u05ea" in text   # CJK, RTL kept
-    assert re.search(r"ctl\[ ?\]end", text)   # control characters are not printed (CR is whitespace)
-    assert not re.search("[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", text)   # nor bidi overrides
+    # control characters and bidi overrides are not printed: a visible marker shows where they were
+    assert re.search("ctl\\[\ufffd ?\ufffd\\]end", text), re.findall(r"ctl\[.{0,6}", text)
+    assert not re.search("[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", text)
+    assert "\ufffdevil.exe\ufffd" in text
     assert "L" * 161 not in text and "END-LONG" not in text   # 5,000 characters are cut, visibly
     assert "characters, full text in the workbook" in text
     assert set(reader.attachments) == {"results.json", "evidence-index.json"}
@@ -208,6 +210,8 @@ def test_hostile_tenant_text_is_shown_as_text_never_fetched_never_a_formula(tmp_
     for lit in XLSX_LITERALS:
         assert lit in strings, lit
     assert "\x00" not in strings and "\x1b" not in strings
+    # the same rule as the PDF: bidi overrides are removed, visibly (the workbook used to keep them)
+    assert "\u202e" not in strings and "\ufffdevil.exe\ufffd" in strings
 
     # evidence is stored as it came
     assert (out / "evidence" / "collection.json").is_file()
@@ -411,3 +415,214 @@ def test_graph_faults_become_per_client_outcomes_never_a_crash_or_a_false_pass(t
     assert "rejected the access token twice (401" in gaps["roleManagement/directory/roleEligibilitySchedules"]
     for cid in ("MFA-03", "MFA-04", "MMFA-05"):
         assert st[cid]["status"] != "pass", (cid, st[cid])
+
+
+# --------------------------------------------------------------------------- issue 14, round two
+
+SMALL = DEMO.replace("demo_profile: ready", "demo_profile: no-p1")
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory) -> Path:
+    """One client's output folder (tests copy it before changing anything)."""
+    tmp = tmp_path_factory.mktemp("produced")
+    cfg = write_config(tmp, SMALL)
+    r = cli("run", "--config", str(cfg), "--period", PERIOD, "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    return tmp / "out" / PERIOD / "good-bank"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+            for p in folder.rglob("*")}
+
+
+def _png(path: Path, size: tuple[int, int] = (4, 4), pad: int = 0) -> Path:
+    from PIL import Image
+    Image.new("RGB", size, "#0B3D91").save(path, "PNG")
+    if pad:
+        with open(path, "ab") as f:
+            f.write(b"\0" * pad)   # trailing bytes after IEND: still opens, only the size is wrong
+    return path
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("absolute", "points outside the folder"),
+    ("dotdot", "points outside the folder"),
+    ("link", "symbolic link"),
+    ("linked-folder", "symbolic link"),
+    ("not-an-image", "must be an .svg, .png or .jpg file"),
+    ("fake-png", "is not a readable PNG image"),
+    ("huge", "a logo may be at most 5,242,880 bytes"),
+    ("missing", "is not a file in the folder"),
+    ("name-not-text", "firm.name"),
+    ("colour", "firm.primary_color"),
+    ("big-client-json", "larger than 1,048,576 bytes"),
+    ("period", "there is no month 13"),
+])
+def test_render_evidence_trusts_nothing_in_client_json(produced, tmp_path, capsys, case, expect):
+    folder = tmp_path / "good-bank"
+    import shutil
+    shutil.copytree(produced, folder)
+    record = json.loads((folder / "client.json").read_text())
+    firm = record["firm"]
+    if case == "absolute":
+        firm["logo"] = "/etc/passwd"
+    elif case == "dotdot":
+        firm["logo"] = "branding/../../../../../../etc/passwd"
+    elif case == "link":
+        (folder / "branding" / "evil.svg").symlink_to("/etc/passwd")
+        firm["logo"] = "branding/evil.svg"
+    elif case == "linked-folder":
+        (tmp_path / "elsewhere").mkdir()
+        shutil.copy(folder / "branding" / "logo.svg", tmp_path / "elsewhere" / "logo.svg")
+        (folder / "art").symlink_to(tmp_path / "elsewhere")
+        firm["logo"] = "art/logo.svg"
+    elif case == "not-an-image":
+        firm["logo"] = "results.json"
+    elif case == "fake-png":
+        (folder / "branding" / "fake.png").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+        firm["logo"] = "branding/fake.png"
+    elif case == "huge":
+        firm["logo"] = _png(folder / "branding" / "huge.png", pad=6 * 1024 * 1024).relative_to(folder).as_posix()
+    elif case == "missing":
+        firm["logo"] = "branding/nothing.svg"
+    elif case == "name-not-text":
+        firm["name"] = {"$ref": "/etc/passwd"}
+    elif case == "colour":
+        firm["primary_color"] = "red;background:url(file:///etc/passwd)"
+    elif case == "period":
+        record["period"] = "2026-13"
+    if case == "big-client-json":
+        record["padding"] = "x" * (1024 * 1024)
+    (folder / "client.json").write_text(json.dumps(record))
+    before = _tree(tmp_path)
+    assert main(["render", "--evidence", str(folder), "--out", str(tmp_path / "rendered")]) == 2
+    err = capsys.readouterr().err
+    assert expect in err and "Traceback" not in err, err
+    assert "root:x:0:0" not in err
+    assert _tree(tmp_path) == before, "nothing may be written"
+    assert main(["render", "--evidence", str(folder)]) == 2    # in place: refused the same way
+    assert _tree(tmp_path) == before
+
+
+def test_nothing_collected_and_no_gaps_is_not_a_complete_assessment(tmp_path):
+    ev = tmp_path / "empty-evidence"
+    EvidenceWriter(ev).close("complete", source="graph", tenant_id="00000000-0000-0000-0000-000000000001",
+                             collected_at="2026-12-01T06:00:00Z", lookback_days=30,
+                             window={"start": "2026-11-01T06:00:00Z", "end": "2026-12-01T06:00:00Z"})
+    client = {"slug": "empty-bank", "name": "Empty Bank", "institution_type": "bank", "source": "evidence",
+              "evidence_dir": str(ev)}
+    cfg = write_config(tmp_path, yaml.safe_dump([client]))
+    r = cli("run", "--config", str(cfg), "--period", PERIOD, "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out" / PERIOD / "empty-bank"
+    doc = json.loads((out / "results.json").read_text())
+    statuses = [c["status"] for c in doc["checks"]]
+    assert statuses.count("not_evaluated") >= len(statuses) - 3
+    assert "pass" not in statuses
+    assert doc["collection"]["status"] == "partial"
+    gaps = {g["source"]: g["reason"] for g in doc["collection"]["gaps"]}
+    unjudged = [c["id"] for c in doc["checks"] if c["status"] == "not_evaluated"]
+    assert f"the collection recorded no gap, but {len(unjudged)} check(s)" in gaps["stored evidence"]
+    assert unjudged[0] in gaps["stored evidence"]
+    assert "Incomplete assessment" in pdf_text(out / f"empty-bank-{PERIOD}-mfa-compliance.pdf")
+    batch = json.loads((out.parent / "batch.json").read_text())
+    assert batch["clients"][0]["collection_status"] == "partial"
+
+
+def test_terminal_escapes_from_graph_never_reach_the_terminal(tmp_path, fake_graph):
+    esc_code = "\x1b]0;owned\x07\x1b[2J\x1b[31mInvalidAuthenticationToken\u202e"
+    esc_msg = "\x1b[1A\x1b[2K[1/1] ok      fake-line\r\nforged"
+    t = demo.build_tenant("ready", "Escape Bank", PERIOD, users=12)
+    fg = fake_graph(t, client_secret=GRAPH_SECRET)
+    from reportgen.testing.fakegraph import error
+    fg.script("/v1.0/identity/conditionalAccess/namedLocations", error(400, "Bad\x1b[5mRequest", esc_msg))
+    revoked = demo.build_tenant("ready", "Revoked \x1b[31m Bank", PERIOD, users=12)
+    fg_revoked = fake_graph(revoked, client_secret=GRAPH_SECRET)
+    fg_revoked.script("/v1.0/organization", error(401, esc_code, esc_msg), error(401, esc_code, esc_msg))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path(fg.ca_bundle_path).read_text() + Path(fg_revoked.ca_bundle_path).read_text())
+    clients = [_graph_client("escape-bank", fg, t), _graph_client("revoked-bank", fg_revoked, revoked)]
+    clients[1]["name"] = "Revoked \x1b[31m\u202e Bank"
+    cfg = write_config(tmp_path, yaml.safe_dump(clients, sort_keys=False))
+    r = subprocess_run(cfg, {GRAPH_SECRET_ENV: GRAPH_SECRET, "REQUESTS_CA_BUNDLE": str(bundle)})
+    assert r.returncode == 1, r.stderr
+    for ch in ("\x1b", "\x07", "\r", "\u202e"):
+        assert ch not in r.stderr, repr(ch)
+    assert "fake-line" in r.stderr and "forged" in r.stderr   # shown, as text on the same line
+    assert not any(line.startswith(("[1/1] ok      fake-line", "forged")) for line in r.stderr.splitlines())
+    failed = next(line for line in r.stderr.splitlines() if "FAILED  revoked-bank" in line)
+    assert "InvalidAuthenticationToken" in failed
+    # off a terminal, a live tenant's collection steps are plain lines
+    steps = [line for line in r.stderr.splitlines() if "] escape-bank: " in line]
+    assert any(line.endswith("escape-bank: authenticating") for line in steps), r.stderr
+    assert any("gap: identity/conditionalAccess/namedLocations" in line for line in steps)
+    assert r.stderr.strip().splitlines()[-1].endswith("batch.json")
+
+
+def subprocess_run(cfg: Path, env: dict):
+    return cli("run", "--config", str(cfg), "--period", PERIOD, "--jobs", "2",
+               env={**env, "REPORTGEN_GRAPH_BACKOFF_BASE": "0.01"})
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("huge-logo", "a logo may be at most 5,242,880 bytes"),
+    ("text-as-png", "is not a readable PNG image"),
+    ("jpeg-named-png", "is a JPEG image, not PNG"),
+    ("svg-not-xml", "is not an SVG image"),
+    ("html-as-svg", "its root element is not <svg>"),
+    ("giant-dimensions", "pixels; a logo may be at most 10000x10000"),
+    ("huge-history", "larger than 1,048,576 bytes"),
+    ("history-not-json", "is not a JSON file"),
+])
+def test_oversized_or_fake_logo_and_history_are_refused_at_config_time(tmp_path, capsys, case, expect):
+    from PIL import Image
+    cfg = write_config(tmp_path, DEMO)
+    text = cfg.read_text()
+    logo = None
+    if case == "huge-logo":
+        logo = _png(tmp_path / "logo.png", pad=5 * 1024 * 1024 + 1)
+    elif case == "text-as-png":
+        logo = tmp_path / "logo.png"
+        logo.write_text("not a picture")
+    elif case == "jpeg-named-png":
+        logo = tmp_path / "logo.png"
+        Image.new("RGB", (4, 4)).save(logo, "JPEG")
+    elif case == "svg-not-xml":
+        logo = tmp_path / "logo.svg"
+        logo.write_text("<svg <<")
+    elif case == "html-as-svg":
+        logo = tmp_path / "logo.svg"
+        logo.write_text("<html><body><img src='file:///etc/passwd'/></body></html>")
+    elif case == "giant-dimensions":
+        logo = _png(tmp_path / "logo.png", size=(12000, 1))
+    elif case == "huge-history":
+        hist = tmp_path / "history.json"
+        hist.write_text("[" + " " * (1024 * 1024) + "]")
+        text += f"    history: {hist}\n"
+    elif case == "history-not-json":
+        hist = tmp_path / "history.json"
+        hist.write_text("{not json")
+        text += f"    history: {hist}\n"
+    if logo is not None:
+        text = text.replace(str(LOGO), str(logo))
+    cfg.write_text(text)
+    assert main(["run", "--config", str(cfg), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert expect in err and f"{cfg}:" in err, err
+    assert ("firm.logo" if logo is not None else "good-bank: history") in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_pdf_and_workbook_treat_bidi_and_control_characters_by_one_rule():
+    from reportgen.display import REMOVED, readable
+    from reportgen.render.pdf import clip_text
+    from reportgen.render.xlsxutil import clean_text
+    for text in ["evil\u202eexe.pdf\u202c", "ctl[\x00\x07\x1b]end", "C1\x85\x9b[2J", "iso\u2066lated\u2069",
+                 "lone \ud800 surrogate", "non\ufffe\uffffchar"]:
+        assert clip_text(text) == clean_text(text) == readable(text)
+        assert REMOVED in readable(text)
+        assert not any(ch in readable(text) for ch in "\u202e\u202c\x00\x1b\x85\u2066\ud800\ufffe")
+    for kept in ["tab\tnew\nline\rcr", "\u0645\u0631\u062d\u0628\u0627 \u05e2\u05d1\u05e8\u05d9\u05ea", "\U0001f3e6"]:
+        assert readable(kept) == kept == clean_text(kept)

@@ -315,13 +315,15 @@ def _problems(tmp_path: Path, client_extra: str, firm_extra: str = "") -> str:
 
 def test_workflow_keys_are_validated_like_the_rest_of_the_configuration(tmp_path):
     (tmp_path / "logo.gif").write_bytes(b"GIF89a")
-    (tmp_path / "big.png").write_bytes(b"\x89PNG" + b"\0" * 2_100_000)
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + b"\0" * 6_000_000)
     (tmp_path / "plan.pdf").write_bytes(b"%PDF")
     text = _problems(tmp_path, "    logo: logo.gif\n    commentary: missing.md\n    action_plan: plan.pdf\n")
-    assert "reportgen.yaml:9: bank: logo: must be a .svg, .png, .jpg or .jpeg file, not logo.gif" in text
+    assert "reportgen.yaml:9: bank: logo: must be an .svg, .png or .jpg file" in text
     assert "bank: commentary: file" in text and "missing.md not found" in text
     assert "bank: action_plan: must be a .xlsx or .csv file" in text
-    assert "bank: logo: big.png is 2,100,004 bytes" in _problems(tmp_path, "    logo: big.png\n")
+    assert "big.png is 6,000,004 bytes; a logo may be at most" in _problems(tmp_path, "    logo: big.png\n")
+    (tmp_path / "fake.png").write_bytes(b"\x89PNG\r\n")
+    assert "fake.png is not a readable PNG image" in _problems(tmp_path, "    logo: fake.png\n")
     text = _problems(tmp_path, "    overrides:\n      - {check: MFA-6, severity: medium, note: n, by: b}\n")
     assert "unknown check 'MFA-6'" in text and "did you mean 'MFA-06'" in text
     text = _problems(tmp_path, "    overrides:\n      - {check: MFA-06, severity: urgent, note: n, by: b}\n")
@@ -331,7 +333,8 @@ def test_workflow_keys_are_validated_like_the_rest_of_the_configuration(tmp_path
     assert "note" in _problems(tmp_path, "    overrides:\n      - {check: MFA-06, by: b}\n")
     text = _problems(tmp_path, "", "  signing: {pkcs12: nope.p12, password_env: PW}\n")
     assert "firm.signing.pkcs12: file" in text and "nope.p12 not found" in text
-    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n")
+    from PIL import Image
+    Image.new("RGB", (40, 20), "navy").save(tmp_path / "logo.png")
     cfg = _load(tmp_path, "    logo: logo.png\n    prepared_by: \"Alex Morgan, Senior Consultant\"\n",
                 "  review_required: false\n")
     assert cfg.clients[0].logo == (tmp_path / "logo.png").resolve() and cfg.firm.review_required is False

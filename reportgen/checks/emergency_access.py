@@ -17,7 +17,7 @@ def _ea_existing(ctx: Context) -> list[User]:
     ctx.users
     existing = [u for _, u in ctx.emergency() if u is not None]
     if not existing:
-        raise NotEvaluated("no designated emergency access account exists in the tenant (see EA-01)")
+        raise NotEvaluated("no designated emergency access account exists in the tenant (see EA-01)", Cause.NO_SUBJECTS)
     return existing
 
 

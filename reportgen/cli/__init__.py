@@ -1,4 +1,4 @@
-"""Command line: ``reportgen run | verify | render | finalize`` (one module per command).
+"""Command line: ``reportgen run | verify | render | check | finalize`` (one module per command).
 
 Each command module has ``add(subparsers)``, which declares its arguments and sets ``handler``.
 """
@@ -8,14 +8,17 @@ import argparse
 import sys
 
 from reportgen import __version__
-from reportgen.cli import finalize, render, run, verify
-from reportgen.cli.common import EXIT_USAGE, UsageError
+from reportgen.cli import check, finalize, render, run, verify
+from reportgen.cli.common import EXIT_STATUSES, EXIT_USAGE, HelpFormatter, UsageError
+from reportgen.display import terminal
 
-COMMANDS = (run, verify, render, finalize)
+COMMANDS = (run, verify, render, check, finalize)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="reportgen", description="Monthly Entra ID MFA compliance reports.")
+    p = argparse.ArgumentParser(prog="reportgen", description="Monthly Entra ID MFA compliance reports. "
+                                "'reportgen COMMAND --help' describes each command.",
+                                epilog=EXIT_STATUSES, formatter_class=HelpFormatter)
     p.add_argument("--version", action="version", version=f"reportgen {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as e:
-        print(f"reportgen: {e}", file=sys.stderr)
+        print("\n".join(f"reportgen: {terminal(line)}" if i == 0 else terminal(line)
+                        for i, line in enumerate(str(e).splitlines())), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("reportgen: interrupted; completed clients are intact, re-run with --resume", file=sys.stderr)

@@ -8,14 +8,87 @@ import tempfile
 import time
 from pathlib import Path
 
-from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError, config_vocabulary, parse_period
+from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, HelpFormatter, UsageError, config_vocabulary,
+                                  describe_os_error, period_format_problem, writable_folder)
+from reportgen.display import terminal
 
 
 def add(sub) -> None:
-    ren = sub.add_parser("render", help="evaluate and render again from stored evidence, no network")
-    ren.add_argument("--evidence", required=True, help="a client's output folder (or its evidence/ folder)")
-    ren.add_argument("--out", help="output root; the client lands in OUT/<period>/<slug> (default: in place)")
+    ren = sub.add_parser("render", help="evaluate and render again from stored evidence, no network",
+                         description="Evaluate and render one client again from its stored output folder "
+                                     "(evidence, client.json, history.json, branding/), without network. "
+                                     "Nothing in the folder is trusted: every path it names must stay inside it.",
+                         epilog=RUN_STATUSES, formatter_class=HelpFormatter)
+    ren.add_argument("--evidence", required=True, metavar="DIR",
+                     help="a client's output folder (or its evidence/ folder)")
+    ren.add_argument("--out", metavar="DIR",
+                     help="output root; the client lands in OUT/<period>/<slug> (default: in place)")
     ren.set_defaults(handler=handle)
+
+
+MAX_CLIENT_JSON = 1024 * 1024   # client.json holds one client's settings: a few kilobytes
+
+
+def _stored_record(folder: Path) -> dict:
+    """client.json of a stored folder, bounded and shaped like the one the pipeline writes."""
+    path = folder / "client.json"
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(f"{path} is not a plain file")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CLIENT_JSON + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{folder} has no client.json: point --evidence at a client's output folder") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {describe_os_error(e)}") from None
+    if len(raw) > MAX_CLIENT_JSON:
+        raise UsageError(f"{path} is larger than {MAX_CLIENT_JSON:,} bytes: not a client.json reportgen wrote")
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise UsageError(f"{path} is not valid JSON ({type(e).__name__})") from None
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), dict)
+                                               for k in ("client", "firm", "defaults")):
+        raise UsageError(f"{path} is not usable: it must hold the client, firm and defaults sections")
+    return record
+
+
+def contained(folder: Path, rel: object, what: str) -> Path:
+    """A path named inside a stored folder, as a plain file inside that folder; UsageError otherwise.
+    Absolute paths, '..' and symbolic links (anywhere on the way) are refused."""
+    where = f"{folder}/client.json: {what}"
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        raise UsageError(f"{where} must be a path inside the folder")
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or "\\" in rel or ".." in parts:
+        raise UsageError(f"{where} {terminal(rel, 80)!r} points outside the folder; refused")
+    path = folder
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise UsageError(f"{where} {terminal(rel, 80)!r} goes through a symbolic link; refused")
+    if not path.is_file():
+        raise UsageError(f"{where} {terminal(rel, 80)!r} is not a file in the folder")
+    return path
+
+
+def _stored_firm(folder: Path, record: dict) -> dict:
+    """The firm settings of client.json, type-checked, with the logo (if any) as a checked path."""
+    from pydantic import ValidationError
+
+    from reportgen.config import FirmSettings
+    from reportgen.images import logo_problem
+    firm = dict(record["firm"])
+    try:
+        FirmSettings.model_validate({**firm, "logo": None})
+    except ValidationError as e:
+        raise UsageError(f"{folder}/client.json is not usable: {_first_error(e, 'firm')}") from None
+    if firm.get("logo") is not None:
+        logo = contained(folder, firm["logo"], "firm.logo")
+        problem = logo_problem(logo, follow_links=False)
+        if problem:
+            raise UsageError(f"{folder}/client.json: firm.logo: {problem}")
+    return firm
 
 
 def handle(args) -> int:
@@ -27,24 +100,33 @@ def handle(args) -> int:
     folder = Path(args.evidence).resolve()
     if (folder / "collection.json").is_file() and folder.name == "evidence":
         folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--evidence {args.evidence} is not a folder")
+    record = _stored_record(folder)
     try:
-        record = json.loads((folder / "client.json").read_text(encoding="utf-8"))
         client = Client.model_validate(record["client"], context=config_vocabulary())
-        period = parse_period(record["period"])
-    except FileNotFoundError:
-        raise UsageError(f"{folder} has no client.json: point --evidence at a client's output folder")
-    except (ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"{folder}/client.json is not usable: {e}")
+    except ValueError as e:
+        raise UsageError(f"{folder}/client.json is not usable: {_first_error(e, 'client')}") from None
+    period = record.get("period")
+    problem = period_format_problem(period) if isinstance(period, str) else "missing"
+    if problem:
+        raise UsageError(f"{folder}/client.json: period: {problem}")
     if not (folder / "evidence" / "collection.json").is_file():
         raise UsageError(f"{folder} has no evidence/collection.json")
-    firm = dict(record["firm"])
+    firm = _stored_firm(folder, record)
     firm["logo"] = str(folder / firm["logo"]) if firm.get("logo") else None
     if args.out:
         out_root, target = Path(args.out), None
     else:
         out_root, target = folder.parent.parent, folder
+    writable_folder(out_root / period if target is None else folder.parent)
+    from reportgen.config import Defaults
+    try:
+        defaults = Defaults.model_validate(record["defaults"]).model_dump()
+    except ValueError as e:
+        raise UsageError(f"{folder}/client.json is not usable: {_first_error(e, 'defaults')}") from None
     # the stored folder is read before anything is published over it
-    job = Job(client=client, firm=firm, defaults=record["defaults"], period=period, out_root=out_root,
+    job = Job(client=client, firm=firm, defaults=defaults, period=period, out_root=out_root,
               evidence_from=folder, target=target)
     snap = None
     if target is not None:
@@ -63,8 +145,22 @@ def handle(args) -> int:
     finally:
         if snap is not None:
             shutil.rmtree(snap, ignore_errors=True)
-    if target is None:
-        write_batch(job.final_dir.parent, period, entries, started)
     failed = [e for e in entries if e["status"] != "ok"]
+    if target is None:
+        try:
+            write_batch(job.final_dir.parent, period, entries, started)
+        except OSError as e:
+            print(f"the period summary (batch.json, portfolio.xlsx) could not be written in {job.final_dir.parent}: "
+                  f"{describe_os_error(e)}", file=sys.stderr)
+            failed = failed or entries
     print(f"{'FAILED' if failed else 'rendered'}: {job.final_dir}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _first_error(e: ValueError, section: str) -> str:
+    """The first problem of a pydantic error, as ``section.field: message`` (never the input value)."""
+    errors = getattr(e, "errors", None)
+    if callable(errors) and errors():
+        first = errors()[0]
+        return terminal(f"{'.'.join([section, *map(str, first['loc'])])}: {first['msg']}", 300)
+    return f"{section}: {type(e).__name__}"

@@ -29,6 +29,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
 from ..dates import parse_iso
+from ..display import readable
 from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
@@ -597,10 +598,6 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
 # --------------------------------------------------------------------------- rendering
 
 _LONG_RUN_RE = re.compile(r"\S{%d,}" % (MAX_RUN + 1))
-# Not printable: C0/C1 control characters (they print as missing glyphs), and explicit bidi
-# embeddings, overrides and isolates, with which a name could reverse the rest of a sentence.
-# Right-to-left letters themselves are kept; the bidi algorithm orders them without these.
-_UNPRINTABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clip_run(match: re.Match[str]) -> str:
@@ -613,10 +610,11 @@ def clip_text(value: Any) -> Any:
     character, so a 5,000-character token in a table cell costs seconds. Runs longer than MAX_RUN and
     values longer than MAX_VALUE are shortened with a visible marker. Template markup (macro output,
     ``Markup``) passes unchanged; it is escaped tenant text already bounded by this function.
-    Control characters and explicit bidi controls are dropped (results.json keeps them)."""
+    Control characters and explicit bidi controls are replaced by a visible marker, by the rule the
+    workbook uses too (``display.readable``); results.json keeps them."""
     if isinstance(value, Markup) or not isinstance(value, str):
         return value
-    value = _UNPRINTABLE_RE.sub("", value)
+    value = readable(value)
     if len(value) > MAX_RUN:
         value = _LONG_RUN_RE.sub(_clip_run, value)
     if len(value) > MAX_VALUE:

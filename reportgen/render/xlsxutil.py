@@ -5,7 +5,7 @@ Everything written here goes through a write-only openpyxl workbook
 being held as a cell grid.
 
 Tenant text is untrusted. Every string becomes a cell with ``data_type = "s"`` (never a
-formula), stripped of the control characters XML cannot carry, truncated to Excel's
+formula), with control characters and bidi overrides replaced by a visible marker, truncated to Excel's
 32,767-character limit, and given a quote prefix when it starts with a character that
 Excel would read as the start of a formula (= + - @ tab CR) if the user edits the cell.
 
@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -34,6 +34,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.xml.functions import tostring
 
 from reportgen.dates import parse_iso
+from reportgen.display import readable
 from reportgen.package import write_bytes
 
 MAX_CELL_CHARS = 32_767
@@ -74,7 +75,6 @@ TITLE_FONT = Font(bold=True, size=14)
 HEADING_FONT = Font(bold=True, size=12)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
-_NOT_XML_RE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _TABLE_NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
 _CELL_REF_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*|[RrCc])$")
 
@@ -82,11 +82,10 @@ _CELL_REF_LIKE = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc][0-9]*|[RrCc])
 # ---------------------------------------------------------------- values
 
 def clean_text(value: Any) -> str:
-    """Text as it will be stored: control characters removed, at most 32,767 characters."""
-    s = value if isinstance(value, str) else str(value)
-    s = ILLEGAL_CHARACTERS_RE.sub("", s)
-    # Not XML 1.0 characters either (lxml refuses them): lone surrogates, U+FFFE, U+FFFF.
-    s = _NOT_XML_RE.sub("", s)
+    """Text as it will be stored: control characters marked as removed, at most 32,767 characters."""
+    # Controls, bidi overrides and non-characters (which XML cannot carry either) become a visible
+    # marker, by the rule the PDF uses too.
+    s = readable(value)
     # Excel counts UTF-16 code units.
     if len(s) > MAX_CELL_CHARS // 2 and len(s.encode("utf-16-le")) // 2 > MAX_CELL_CHARS:
         room = MAX_CELL_CHARS - len(TRUNCATED)
