@@ -62,7 +62,7 @@ def _collection(ev: EvidenceReader, posture, inp: Inputs, checks: list[CheckResu
     return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps] + unexplained,
                       window_start=iso_z(posture.window_start), window_end=iso_z(posture.window_end),
                       lookback_days=inp.lookback_days, notes=[GapResult(n.source, n.message) for n in posture.notes],
-                      **perms)
+                      source=posture.source, **perms)
 
 
 def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs, firm: Firm,

@@ -15,13 +15,13 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
 from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, TextIO
 
 from reportgen import __version__
 from reportgen.dates import iso_z
+from reportgen.dates import now as clock
 from reportgen.display import terminal
 from reportgen.package import clean_leftovers, write_json
 from reportgen.resume import reusable
@@ -80,9 +80,11 @@ def _worker(job, queue) -> dict[str, Any]:
 
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
     from reportgen.history import summarize
+    s = summarize(doc)
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": summarize(doc)["open"],
-            "collection_status": doc["collection"]["status"], **workflow_fields(doc)}
+            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": s["open"],
+            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"],
+            **workflow_fields(doc)}
 
 
 class Progress:
@@ -231,7 +233,7 @@ def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], st
     for e in entries:
         merged[e["slug"]] = e
     clients = [merged[k] for k in sorted(merged)]
-    now = iso_z(datetime.now(timezone.utc))
+    now = iso_z(clock())   # SOURCE_DATE_EPOCH when set, as the demo collection time
     write_json(path, {"tool": {"name": "reportgen", "version": __version__}, "period": period, "finished_at": now,
                       "duration_seconds": round(time.monotonic() - started, 3),
                       "ok": sum(1 for c in clients if c["status"] == "ok"),

@@ -85,7 +85,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
     if c.source == "demo":
         from reportgen.collect import demo
         at = demo.collection_time(job.period)
-        tenant = demo.build_tenant(c.demo_profile, c.slug, job.period)
+        tenant = demo.build_tenant(c.demo_profile, c.slug, job.period, now=at)
         progress("generating demo evidence")
         demo.write_evidence(tenant, EvidenceWriter(evidence), lookback_days=lookback, collected_at=at)
     elif c.source == "evidence":

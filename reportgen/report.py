@@ -35,7 +35,8 @@ class UserRow:
     methods: list[str]
     privileged_roles: list[str]
     last_sign_in: str | None         # ISO 8601 UTC, None: never / unknown
-    covered_by_mfa_policy: bool | None
+    covered_by_mfa_policy: bool | None   # an MFA policy (or security defaults) covers all cloud apps
+    mfa_policy_apps: list[str] | None = None   # apps some enabled MFA policy covers the user for; None: unknown
 
 
 @dataclass
@@ -48,6 +49,7 @@ class PrivilegedRow:
     methods: list[str]
     phishing_resistant_only: bool | None
     covered_by_mfa_policy: bool | None
+    mfa_policy_apps: list[str] | None = None
 
 
 @dataclass

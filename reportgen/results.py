@@ -109,10 +109,15 @@ class Collection:
     missing_permissions: list[str] | None = None
     write_permissions: list[str] | None = None
     notes: list[GapResult] = field(default_factory=list)   # data-quality notes: (dataset, what was done)
+    source: str = ""             # demo | graph: a demo report is sample data from a synthetic tenant
 
     @property
     def complete(self) -> bool:
         return self.status == CollectionStatus.COMPLETE
+
+    @property
+    def demo(self) -> bool:
+        return self.source == "demo"
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"status": self.status, "gaps": [g.to_json() for g in self.gaps],
@@ -121,6 +126,8 @@ class Collection:
         for key in ("granted_permissions", "missing_permissions", "write_permissions"):
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
+        if self.source:
+            doc["source"] = self.source
         if self.notes:
             doc["notes"] = [{"source": n.source, "message": n.reason} for n in self.notes]
         return doc

@@ -94,6 +94,11 @@ class Cause(StrEnum):
     NOT_ATTESTED = "not_attested"              # only the client can say (manual review)
 
 
+CAUSE_LABELS = {Cause.NO_LICENCE: "No Entra ID P1 licence", Cause.MISSING_PERMISSION: "Missing Graph permission",
+                Cause.NOT_COLLECTED: "Data not collected", Cause.NO_SUBJECTS: "Nothing to judge",
+                Cause.NOT_ATTESTED: "Needs the client's statement"}
+
+
 class CollectionStatus(StrEnum):
     COMPLETE = "complete"
     PARTIAL = "partial"
@@ -105,12 +110,49 @@ COLLECTION_LABELS = {CollectionStatus.COMPLETE: "Complete", CollectionStatus.PAR
 
 EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet_valid": "Not yet valid"}
 
+# Catalog and Graph vocabularies, as a reader sees them (the Entra admin center's words where it has some)
+BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
+                  "vendor": "Vendor requirement"}
+FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
+POLICY_STATE_LABELS = {"enabled": "On", "disabled": "Off", "enabledForReportingButNotEnforced": "Report-only"}
+ASSIGNMENT_LABELS = {"active": "Active", "eligible": "Eligible (PIM)", "active+eligible": "Active and eligible"}
+CLIENT_APP_LABELS = {"all": "All client apps", "browser": "Browser",
+                     "mobileAppsAndDesktopClients": "Mobile apps and desktop clients",
+                     "exchangeActiveSync": "Exchange ActiveSync", "other": "Other (legacy) clients"}
+GRANT_LABELS = {"mfa": "Require MFA", "block": "Block access", "compliantDevice": "Require a compliant device",
+                "domainJoinedDevice": "Require a hybrid-joined device",
+                "approvedApplication": "Require an approved client app",
+                "compliantApplication": "Require an app protection policy",
+                "passwordChange": "Require a password change"}
+USER_ACTION_LABELS = {"urn:user:registersecurityinfo": "Register security information (user action)",
+                      "urn:user:registerdevice": "Register or join devices (user action)"}
+METHOD_LABELS = {
+    "password": "Password", "email": "Email code", "securityQuestion": "Security questions",
+    "mobilePhone": "Phone (SMS/call)", "alternateMobilePhone": "Alternate phone", "officePhone": "Office phone",
+    "microsoftAuthenticatorPush": "Authenticator push", "microsoftAuthenticatorPasswordless": "Authenticator passwordless",
+    "softwareOneTimePasscode": "Software code (OTP)", "hardwareOneTimePasscode": "Hardware token code",
+    "fido2SecurityKey": "FIDO2 key", "passKeyDeviceBound": "Passkey", "passKeyDeviceBoundAuthenticator":
+    "Passkey (Authenticator)", "passKeyDeviceBoundWindowsHello": "Passkey (Windows Hello)",
+    "windowsHelloForBusiness": "Windows Hello", "x509Certificate": "Certificate (CBA)",
+    "macOsSecureEnclaveKey": "macOS Secure Enclave key", "temporaryAccessPass": "Temporary Access Pass",
+}
+
 # Branding defaults, used by the configuration and by renderers handed no colour.
 DEFAULT_PRIMARY = "#0B3D91"
 DEFAULT_ACCENT = "#F2A900"
 
 # User names that look like automation on a user account; each client may override it.
 DEFAULT_SERVICE_ACCOUNT_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
+
+
+def labels(mapping: dict, values, sep: str = ", ") -> str:
+    """Several values in the reader's words, joined (their order kept)."""
+    return sep.join(label(mapping, v) for v in values or ())
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 user", "4,480 users": every count printed the same way, never "user(s)"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def label(labels: dict, value: object) -> str:

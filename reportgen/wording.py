@@ -19,7 +19,7 @@ from reportgen.yamlsrc import ValidatedFile
 
 WORDING_FILE = "institution-wording.yaml"
 _TYPE_FIELDS = {"governing_rule": True, "exceptions_heading": True, "exception_all": True, "exception_some": True,
-                "never_show": True}
+                "exception_definition": True, "excepted_meaning": True, "glossary": True, "never_show": True}
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class InstitutionText:
     exceptions_heading: str
     exception_all: str
     exception_some: str          # with {covered} and {total}
+    exception_definition: str    # the glossary's "Exception"
+    excepted_meaning: str        # what the "Excepted" status means, for the reading guide
+    glossary: tuple[tuple[str, str], ...]   # (term, definition) only this type's report explains
     never_show: tuple[str, ...]  # words a report for this type must not contain
 
 
@@ -62,15 +65,29 @@ def load_institution_wording(path: Path | str | None = None) -> InstitutionWordi
             governing_rule=f.text(d["governing_rule"], at + ("governing_rule",), "governing_rule"),
             exceptions_heading=f.text(d["exceptions_heading"], at + ("exceptions_heading",), "exceptions_heading"),
             exception_all=f.text(d["exception_all"], at + ("exception_all",), "exception_all"), exception_some=some,
+            exception_definition=f.text(d["exception_definition"], at + ("exception_definition",), "exception_definition"),
+            excepted_meaning=f.text(d["excepted_meaning"], at + ("excepted_meaning",), "excepted_meaning"),
+            glossary=_glossary(f, d["glossary"], at + ("glossary",)),
             never_show=tuple(f.text_list(d["never_show"], at + ("never_show",), "never_show")))
     for t, text in out.items():
-        own = " ".join((text.governing_rule, text.exceptions_heading, text.exception_all, text.exception_some))
+        own = " ".join((text.governing_rule, text.exceptions_heading, text.exception_all, text.exception_some,
+                        text.exception_definition, text.excepted_meaning, *(" ".join(g) for g in text.glossary)))
         for w in text.never_show:
             if w in own:
                 raise f.err(("types", t), f"{t}: its own text uses {w!r}, which it lists under never_show")
     version = doc["version"]
     return InstitutionWording(out, f.text(str(version) if isinstance(version, (int, float)) else version,
                                           ("version",), "version"), path, f.sha256)
+
+
+def _glossary(f: ValidatedFile, value: Any, at: tuple) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        raise f.err(at, "glossary must be a list of {term, definition} (or [])")
+    out = []
+    for i, g in enumerate(value):
+        g = f.mapping(g, at + (i,), f"glossary[{i}]", {"term": True, "definition": True})
+        out.append((f.text(g["term"], at + (i, "term"), "term"), f.text(g["definition"], at + (i, "definition"), "definition")))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- readiness meanings
@@ -114,6 +131,9 @@ class ReportWording:
     institution_type: str
     governing_rule: str
     exceptions_heading: str
+    exception_definition: str
+    excepted_meaning: str
+    glossary: tuple[tuple[str, str], ...]
     phase1_meaning: str
     phase2_meaning: str
     timeline: list[str] = field(default_factory=list)   # Microsoft's dates, relative to the collection date
@@ -142,6 +162,7 @@ def report_wording(institution_type: str, on: date, phase1: Readiness, phase2: R
     t = institution.for_type(institution_type)
     return ReportWording(
         institution_type=institution_type, governing_rule=t.governing_rule, exceptions_heading=t.exceptions_heading,
+        exception_definition=t.exception_definition, excepted_meaning=t.excepted_meaning, glossary=t.glossary,
         phase1_meaning=phase1_meaning(phase1, phase1_metrics, readiness, timeline, on),
         phase2_meaning=phase2_meaning(phase2, readiness, timeline, on),
         timeline=timeline.sentences(on), clouds_note=timeline.clouds_note)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -25,14 +24,6 @@ SLUGS = ["first-example-bank", "harbor-federal-cu", "lakeshore-community-bank", 
 def cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "reportgen.cli", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=600)
-
-
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("out")
-    r = cli("run", "--period", PERIOD, "--out", str(out), "--jobs", "2")
-    assert r.returncode == 0, r.stderr
-    return out / PERIOD
 
 
 def results(period_dir: Path, slug: str) -> dict:
