@@ -2,7 +2,7 @@
 controls, readiness. No network, no writing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reportgen import __version__
@@ -17,6 +17,7 @@ from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen.results import CheckResult, ClientInfo, Collection, GapResult, Results
 from reportgen.tables import Tables
 from reportgen.vocab import Cause, CollectionStatus, Status
+from reportgen.wording import report_wording
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def _collection(ev: EvidenceReader, posture, inp: Inputs, checks: list[CheckResu
     return Collection(status=status, gaps=[GapResult(g.source, g.reason) for g in posture.gaps] + unexplained,
                       window_start=iso_z(posture.window_start), window_end=iso_z(posture.window_end),
                       lookback_days=inp.lookback_days, notes=[GapResult(n.source, n.message) for n in posture.notes],
-                      **perms)
+                      source=posture.source, **perms)
 
 
 def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs, firm: Firm,
@@ -69,11 +70,16 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
     ev = EvidenceReader(evidence)
     posture = build_posture(ev)
     posture.notes.extend(Note(n.source, n.message) for n in ev.notes)   # what the reader repaired
+    if inp.timeline is None:
+        inp = replace(inp, timeline=catalogs.timeline)
     ctx = Context(posture, inp)   # shared by the checks and the report tables
-    checks = run_checks(posture, inp, catalogs.check_meta, ctx)
     day = posture.collected_at.date()
-    applied = apply_exceptions(checks, list(client.exceptions), day)
-    frameworks = frameworks_for(catalogs, client.institution_type)
+    words = catalogs.check_words(client.institution_type, day)   # for this institution type, as of this date
+    checks = run_checks(posture, inp, words, ctx)
+    itext = catalogs.wording.for_type(client.institution_type) if catalogs.wording else None
+    applied = apply_exceptions(checks, list(client.exceptions), day, **(
+        {"all_covered": itext.exception_all, "some_covered": itext.exception_some} if itext else {}))
+    frameworks = [fw.resolved(day, catalogs.timeline) for fw in frameworks_for(catalogs, client.institution_type)]
     phase1, phase2 = readiness(checks, posture)
     results = Results(
         tool_version=__version__,
@@ -88,7 +94,10 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                                expires_on=e.expires_on.isoformat() if e.expires_on else None,
                                compensating_control=e.compensating_control, reference=e.reference,
                                state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
-    return ReportData(results=results, firm=firm, check_meta=catalogs.check_meta, frameworks=frameworks,
+    mmfa01 = results.check("MMFA-01")
+    wording = report_wording(client.institution_type, day, phase1, phase2, mmfa01.metrics if mmfa01 else {},
+                             institution=catalogs.wording, readiness=catalogs.readiness, timeline=catalogs.timeline)
+    return ReportData(results=results, firm=firm, check_meta=words, frameworks=frameworks, wording=wording,
                       users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),
                       policies=tables.policies(), phase2_sign_ins=tables.phase2_sign_ins(), exceptions=exceptions,
-                      root_causes=root_causes(posture, inp, checks, catalogs.check_meta))
+                      root_causes=root_causes(posture, inp, checks, words))

@@ -23,13 +23,13 @@ import threading
 import time
 import traceback
 from collections import deque
-from datetime import datetime, timezone
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from reportgen import __version__
 from reportgen.dates import iso_z
+from reportgen.dates import now as clock
 from reportgen.display import terminal
 from reportgen.package import clean_leftovers, write_json
 from reportgen.resume import reusable
@@ -236,9 +236,11 @@ def _run_one(job, channel: _Channel, catalogs) -> dict[str, Any]:
 
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
     from reportgen.history import summarize
+    s = summarize(doc)
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": summarize(doc)["open"],
-            "collection_status": doc["collection"]["status"], **workflow_fields(doc)}
+            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": s["open"],
+            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"],
+            **workflow_fields(doc)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -605,7 +607,7 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
 
 def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **extra: Any) -> dict[str, Any]:
     return {"tool": {"name": "reportgen", "version": __version__}, "period": period,
-            "finished_at": iso_z(datetime.now(timezone.utc)), "duration_seconds": round(duration, 3),
+            "finished_at": iso_z(clock()), "duration_seconds": round(duration, 3),   # SOURCE_DATE_EPOCH when set
             "ok": sum(1 for c in clients if c["status"] == "ok"),
             "failed": sum(1 for c in clients if c["status"] in ("failed", "interrupted")), **extra, "clients": clients}
 

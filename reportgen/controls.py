@@ -3,24 +3,35 @@
 The catalogs are YAML files in ``config/catalogs`` (``paths.CATALOG_DIR``):
 
 * ``checks.yaml`` — the words of every check (read by ``reportgen.checks``);
+* ``microsoft-facts.yaml`` and ``institution-wording.yaml`` — not frameworks: Microsoft's ids
+  (``reportgen.facts``) and the words that depend on the institution type (``reportgen.wording``);
 * one file per framework — ``framework:`` (id, name, version, as_of, binding, status, source_url,
   applies_to, optional note) and ``controls:`` (id exactly as cited, title, requirement, checks,
-  manual / manual_evidence, admits_exceptions).
+  manual / manual_evidence, admits_exceptions). ``checks`` says how far each check evidences the
+  control: ``{full: [...], partial: [...]}`` (``[]`` for a manual control). The mandatory-MFA
+  catalog also holds Microsoft's ``timeline`` and what each ``readiness`` verdict means.
 
 Everything is validated on load; a problem raises ``CatalogError("path:line: what is wrong")``.
+Text shown to an institution type must not use the words ``institution-wording.yaml`` lists under
+``never_show`` for it: a framework's text is checked against every type in its ``applies_to``.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from reportgen.checks import CHECKS_FILE, CheckMeta, load_check_meta, registered
+from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
-from reportgen.vocab import ControlStatus, InstitutionType, Status
+from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
+from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status
+from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
+                               parse_readiness)
 from reportgen.yamlsrc import CatalogError, ValidatedFile
 
 __all__ = ["BINDINGS", "STATUSES", "CatalogError", "Catalogs", "Control", "Framework",
@@ -42,18 +53,28 @@ _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "
                      "status": True, "source_url": True, "applies_to": True, "note": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
                    "manual_evidence": False, "admits_exceptions": False, "exception_basis": False}
+NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE)
 
 
 @dataclass(frozen=True)
 class Control:
     id: str
     title: str
-    requirement: str
+    requirement: Text
     checks: tuple[str, ...]
     manual: bool = False
     manual_evidence: str = ""
     admits_exceptions: bool = False
     exception_basis: str = ""
+    coverage: dict[str, str] = field(default_factory=dict)   # check id -> full | partial
+
+    @property
+    def coverage_of_control(self) -> str:
+        """``partial`` when every check evidences only part of the control: then the control is never
+        shown as plainly met."""
+        if self.checks and all(self.coverage.get(c) == Coverage.PARTIAL for c in self.checks):
+            return Coverage.PARTIAL
+        return Coverage.FULL
 
 
 @dataclass
@@ -69,7 +90,16 @@ class Framework:
     controls: list[Control]
     path: Path
     sha256: str           # of the file's bytes, for the manifest
-    note: str = ""
+    note: Text = ""
+    timeline: Timeline | None = None           # the mandatory-MFA catalog only
+    readiness: ReadinessWording | None = None  # the mandatory-MFA catalog only
+
+    def resolved(self, on: date | None, timeline: Timeline | None) -> "Framework":
+        """A copy whose texts read as a report collected ``on`` shows them."""
+        if timeline is None:
+            return self
+        return replace(self, note=timeline.text(self.note, on) if self.note else "",
+                       controls=[replace(c, requirement=timeline.text(c.requirement, on)) for c in self.controls])
 
     def as_dict(self) -> dict[str, Any]:
         """The framework header as plain data (what a renderer or manifest wants)."""
@@ -85,10 +115,25 @@ class Catalogs:
     checks_path: Path | None = None
     checks_version: str = ""
     checks_sha256: str = ""
+    wording: InstitutionWording | None = None
+    facts_version: str = ""
+    facts_sha256: str = ""
     _by_id: dict[str, Framework] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {f.id: f for f in self.frameworks}
+
+    @property
+    def timeline(self) -> Timeline | None:
+        return next((f.timeline for f in self.frameworks if f.timeline is not None), None)
+
+    @property
+    def readiness(self) -> ReadinessWording | None:
+        return next((f.readiness for f in self.frameworks if f.readiness is not None), None)
+
+    def check_words(self, institution_type: str, on: date) -> dict[str, CheckMeta]:
+        """Every check's words as a report for ``institution_type`` collected ``on`` shows them."""
+        return {cid: m.resolved(institution_type, on, self.timeline) for cid, m in self.check_meta.items()}
 
     def framework(self, framework_id: str) -> Framework:
         return self._by_id[framework_id]
@@ -99,6 +144,10 @@ class Catalogs:
         out = [{"id": f.id, "version": f.version, "sha256": f.sha256} for f in self.frameworks]
         if self.checks_path is not None:
             out.append({"id": "checks", "version": self.checks_version, "sha256": self.checks_sha256})
+        if self.facts_sha256:
+            out.append({"id": "microsoft-facts", "version": self.facts_version, "sha256": self.facts_sha256})
+        if self.wording is not None and self.wording.sha256:
+            out.append({"id": "institution-wording", "version": self.wording.version, "sha256": self.wording.sha256})
         return out
 
 
@@ -106,9 +155,50 @@ class Catalogs:
 # Loading and validation
 
 
-def _load_framework(path: Path, known: set[str]) -> Framework:
+def _checks_mapping(f: ValidatedFile, value: Any, at: tuple, where: str, known: set[str]) -> dict[str, str]:
+    """``{full: [...], partial: [...]}`` -> check id -> coverage; ``[]`` (a manual control) -> {}."""
+    if isinstance(value, list) and not value:
+        return {}
+    if not isinstance(value, dict):
+        raise f.err(at, f"{where}: checks must say how far each check evidences the control: "
+                        "checks: {full: [...], partial: [...]} (or [] for a manual control)")
+    doc = f.mapping(value, at, f"{where}: checks", {c.value: False for c in Coverage})
+    out: dict[str, str] = {}
+    for kind, ids in doc.items():
+        for j, chk in enumerate(f.text_list(ids, at + (kind,), f"{where}: checks.{kind}")):
+            if chk not in known:
+                raise f.err(at + (kind, j), f"{where}: unknown check id {chk!r}")
+            if chk in out:
+                raise f.err(at + (kind, j), f"{where}: check {chk} is listed twice")
+            out[chk] = Coverage(kind)
+    return out
+
+
+def _guard_words(f: ValidatedFile, texts: list[tuple[tuple, str]], applies_to: Sequence[str],
+                 wording: InstitutionWording | None) -> None:
+    """Refuse regulator words that an institution type this framework is shown to must never see."""
+    if wording is None:
+        return
+    for word, itype in wording.forbidden(applies_to):
+        for at, text in texts:
+            if word in text:
+                raise f.err(at, f"this text is shown to {itype} clients (applies_to) but uses {word!r}, which a "
+                                f"{itype} report must never show")
+
+
+def _flat(value: Text) -> str:
+    return f"{value.before} {value.after}" if isinstance(value, DatedText) else value
+
+
+def _load_framework(path: Path, known: set[str], wording: InstitutionWording | None = None) -> Framework:
     f = ValidatedFile(path)
-    doc = f.mapping(f.data, (), "a framework catalog", {"framework": True, "controls": True})
+    doc = f.mapping(f.data, (), "a framework catalog", {"framework": True, "controls": True, "timeline": False,
+                                                        "readiness": False})
+    timeline = parse_timeline(f, doc["timeline"]) if "timeline" in doc else None
+    readiness = parse_readiness(f, doc["readiness"]) if "readiness" in doc else None
+    if (timeline is None) != (readiness is None):
+        raise f.err(("timeline",) if timeline is None else ("readiness",),
+                    "a catalog with a timeline must also say what each readiness verdict means, and the reverse")
     at = ("framework",)
     hdr = f.mapping(doc["framework"], at, "framework", _FRAMEWORK_FIELDS)
 
@@ -143,7 +233,7 @@ def _load_framework(path: Path, known: set[str]) -> Framework:
                        for i, v in enumerate(applies))
     if len(set(applies_to)) != len(applies_to):
         raise f.err(at + ("applies_to",), "framework.applies_to lists an institution type twice")
-    note = f.text(hdr.get("note"), at + ("note",), "framework.note", required=False)
+    note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
 
     raw_controls = doc["controls"]
     if not isinstance(raw_controls, list) or not raw_controls:
@@ -164,13 +254,9 @@ def _load_framework(path: Path, known: set[str]) -> Framework:
                                        f"(first on line {seen[cid]})")
         seen[cid] = f.lines.line_of(cat + ("id",))
         title = f.text(rc["title"], cat + ("title",), f"{where}: title")
-        requirement = f.text(rc["requirement"], cat + ("requirement",), f"{where}: requirement")
-        checks = f.text_list(rc["checks"], cat + ("checks",), f"{where}: checks", allow_empty=True)
-        for j, chk in enumerate(checks):
-            if chk not in known:
-                raise f.err(cat + ("checks", j), f"{where}: unknown check id {chk!r}")
-        if len(set(checks)) != len(checks):
-            raise f.err(cat + ("checks",), f"{where}: a check id is listed twice")
+        requirement = parse_text(f, rc["requirement"], cat + ("requirement",), f"{where}: requirement")
+        coverage = _checks_mapping(f, rc["checks"], cat + ("checks",), where, known)
+        checks = list(coverage)
         manual = f.flag(rc.get("manual"), cat + ("manual",), f"{where}: manual")
         manual_evidence = f.text(rc.get("manual_evidence"), cat + ("manual_evidence",),
                                  f"{where}: manual_evidence", required=False)
@@ -187,10 +273,28 @@ def _load_framework(path: Path, known: set[str]) -> Framework:
         if basis and not admits:
             raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
         controls.append(Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
-                                manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis))
-    return Framework(id=fid, name=f.text(hdr["name"], at + ("name",), "framework.name"), version=version,
-                     as_of=as_of, binding=binding, status=status, source_url=source_url, applies_to=applies_to,
-                     controls=controls, path=path, sha256=f.sha256, note=note)
+                                manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
+                                coverage=coverage))
+    name = f.text(hdr["name"], at + ("name",), "framework.name")
+    ids = timeline.ids() if timeline is not None else set()
+    texts: list[tuple[tuple, str]] = [(at + ("name",), name), (at + ("note",), _flat(note))]
+    for i, c in enumerate(controls):
+        cat = ("controls", i)
+        check_references(f, c.requirement, cat + ("requirement",), ids)
+        texts += [(cat + ("title",), c.title), (cat + ("requirement",), _flat(c.requirement)),
+                  (cat + ("manual_evidence",), c.manual_evidence), (cat + ("exception_basis",), c.exception_basis)]
+    check_references(f, note, at + ("note",), ids)
+    if readiness is not None:
+        for phase, words in (("phase1", readiness.phase1), ("phase2", readiness.phase2)):
+            for key, text in words.items():
+                check_references(f, text, ("readiness", phase, key), ids)
+                texts.append((("readiness", phase, key), _flat(text)))
+    if timeline is not None:
+        texts += [(("timeline", "entries", i), f"{e.before} {e.after}") for i, e in enumerate(timeline.entries)]
+    _guard_words(f, texts, applies_to, wording)
+    return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
+                     source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
+                     note=note, timeline=timeline, readiness=readiness)
 
 
 def _order(fw: Framework) -> tuple:
@@ -199,24 +303,26 @@ def _order(fw: Framework) -> tuple:
 
 
 def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str] | None = None) -> Catalogs:
-    """Load and validate ``checks.yaml`` and every other ``*.yaml`` in ``directory``: the check
-    metadata must describe exactly the implemented checks (``implemented``, default: the check
-    registry), and controls may map only to them."""
+    """Load and validate ``checks.yaml``, the facts and wording files, and every other ``*.yaml`` in
+    ``directory`` as a framework: the check metadata must describe exactly the implemented checks
+    (``implemented``, default: the check registry), controls may map only to them, and text must
+    not show an institution type a word it must never see."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CatalogError(directory, None, "catalog folder not found")
     checks_path = directory / CHECKS_FILE
     if not checks_path.is_file():
         raise CatalogError(checks_path, None, "check metadata file not found")
-    meta = load_check_meta(checks_path, registered() if implemented is None else implemented)
-    known = set(meta.checks)
+    known_ids = set(registered() if implemented is None else implemented)
+    wording = load_institution_wording(directory / WORDING_FILE) if (directory / WORDING_FILE).is_file() else None
+    facts = load_facts(directory / FACTS_FILE) if (directory / FACTS_FILE).is_file() else FACTS
 
     frameworks: list[Framework] = []
     by_id: dict[str, Framework] = {}
     for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-        if path.name == CHECKS_FILE:
+        if path.name in NOT_FRAMEWORKS:
             continue
-        fw = _load_framework(path, known)
+        fw = _load_framework(path, known_ids, wording)
         if fw.id in by_id:
             raise CatalogError(path, ValidatedFile(path).lines.line_of(("framework", "id")),
                                f"framework id {fw.id!r} is also used by {by_id[fw.id].path.name}")
@@ -224,9 +330,17 @@ def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str
         frameworks.append(fw)
     if not frameworks:
         raise CatalogError(directory, None, "no framework catalogs (*.yaml besides checks.yaml)")
+    timelines = [fw for fw in frameworks if fw.timeline is not None]
+    if len(timelines) > 1:
+        raise CatalogError(timelines[1].path, ValidatedFile(timelines[1].path).lines.line_of(("timeline",)),
+                           f"only one catalog may hold Microsoft's timeline (also in {timelines[0].path.name})")
+    timeline_ids = timelines[0].timeline.ids() if timelines else set()
+    forbidden = wording.forbidden(INSTITUTION_TYPES) if wording is not None else ()
+    meta = load_check_meta(checks_path, known_ids, timeline_ids=timeline_ids, forbidden=forbidden)
     frameworks.sort(key=_order)
     return Catalogs(frameworks=frameworks, check_meta=meta.checks, checks_path=checks_path,
-                    checks_version=meta.version, checks_sha256=meta.sha256)
+                    checks_version=meta.version, checks_sha256=meta.sha256, wording=wording,
+                    facts_version=facts.version, facts_sha256=facts.sha256)
 
 
 def frameworks_for(catalogs: Catalogs, institution_type: str) -> list[Framework]:
@@ -278,5 +392,5 @@ def evaluate_controls(frameworks: Sequence[Framework], results: Iterable[CheckRe
         for c in fw.controls:
             statuses = [by_id.get(chk, Status.NOT_EVALUATED) for chk in c.checks]
             out.append(ControlResult(framework=fw.id, id=c.id, title=c.title, status=control_status(statuses),
-                                     checks=list(c.checks)))
+                                     checks=list(c.checks), coverage=c.coverage_of_control))
     return out

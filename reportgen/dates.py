@@ -5,6 +5,7 @@ takes at most six. Everything reportgen writes is UTC, whole seconds, with a 'Z'
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,3 +45,12 @@ def parse_iso(value: Any) -> datetime | None:
         return dt.astimezone(timezone.utc)
     except OverflowError:
         return None
+
+
+def now() -> datetime:
+    """The current time in UTC, whole seconds; SOURCE_DATE_EPOCH (seconds since 1970, the
+    reproducible-builds convention) replaces it when set, so that a demo run can be reproduced."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)

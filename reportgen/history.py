@@ -10,9 +10,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from reportgen.vocab import OPEN_SEVERITIES, OPEN_STATUSES, Status
+
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_PERIODS = 12
-OPEN = ("fail", "warn")
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+NOT_EVALUATED = Status.NOT_EVALUATED.value
+LEVELS = tuple(s.value for s in OPEN_SEVERITIES)   # severities counted in trends and the portfolio
 # Eleven summaries take a few kilobytes; anything near this is not a history file.
 MAX_HISTORY_BYTES = 1024 * 1024
 
@@ -52,15 +56,19 @@ def history_problem(path: Path) -> str | None:
 
 
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
-    open_by_sev = {s: 0 for s in ("critical", "high", "medium", "low")}
+    """One period in a line: open findings (and checks not evaluated) by severity."""
+    open_by_sev = {s: 0 for s in LEVELS}
+    unknown_by_sev = {s: 0 for s in LEVELS}
     open_ids = []
     for c in doc.get("checks", []):
         if c.get("status") in OPEN:
             open_ids.append(c["id"])
             if c.get("severity") in open_by_sev:
                 open_by_sev[c["severity"]] += 1
+        elif c.get("status") == NOT_EVALUATED and c.get("severity") in unknown_by_sev:
+            unknown_by_sev[c["severity"]] += 1
     return {"period": doc["period"], "mfa_registered_pct": (doc.get("summary") or {}).get("mfa_registered_pct"),
-            "open": open_by_sev, "open_checks": sorted(open_ids),
+            "open": open_by_sev, "not_evaluated": unknown_by_sev, "open_checks": sorted(open_ids),
             "readiness": doc.get("readiness", {})}
 
 
@@ -110,14 +118,21 @@ def changes(hist: list[dict[str, Any]], doc: dict[str, Any]) -> dict[str, list[s
             "since": hist[-1]["period"]}
 
 
+def _count(counts: Any, level: str) -> int:
+    v = counts.get(level) if isinstance(counts, dict) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
 def direction(hist: list[dict[str, Any]], doc: dict[str, Any]) -> str:
+    """Open findings by severity against the previous period: ``improving`` when some count fell and
+    none rose, ``worsening`` when some rose and none fell, ``mixed`` when both, ``steady`` when none
+    moved, ``new`` without a previous period. A weighted score could call a period with more open
+    findings "improving"; this rule always agrees with the counts shown beside it."""
     if not hist:
         return "new"
-    prev, cur = hist[-1], summarize(doc)
-    weight = {"critical": 8, "high": 4, "medium": 2, "low": 1}
-    score = lambda s: sum(weight[k] * v for k, v in s["open"].items())  # noqa: E731
-    if score(cur) < score(prev):
-        return "improving"
-    if score(cur) > score(prev):
-        return "worsening"
-    return "steady"
+    prev, cur = hist[-1].get("open"), summarize(doc)["open"]
+    up = any(_count(cur, k) > _count(prev, k) for k in LEVELS)
+    down = any(_count(cur, k) < _count(prev, k) for k in LEVELS)
+    if up and down:
+        return "mixed"
+    return "worsening" if up else "improving" if down else "steady"

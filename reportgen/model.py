@@ -3,73 +3,73 @@
 A field that is ``None`` means "not collected" (the reason is in ``Posture.gaps``);
 an empty collection means "collected, and there was nothing". Checks rely on this
 distinction to never pass on data that did not arrive.
+
+Microsoft's ids (roles, apps, licences, authentication strengths) are data: they are read from
+``microsoft-facts.yaml`` (``reportgen.facts``) and only named here.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from reportgen.facts import FACTS
 
 # Role template ids, most powerful first.
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-PRIVILEGED_ROLES: dict[str, str] = {
-    GLOBAL_ADMIN: "Global Administrator",
-    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
-    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
-    "194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
-    "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
-    "29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
-    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c": "SharePoint Administrator",
-    "fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
-    "729827e3-9c14-49f7-bb1b-9608f156bbb8": "Helpdesk Administrator",
-    "c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
-    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
-    "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
-    "3a2c62db-5318-420d-8d74-23affee5d9d5": "Intune Administrator",
-    "b0f54661-2d74-4c50-afa3-1ec803f12efe": "Billing Administrator",
-    "f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
-    "e3973bdf-4987-49ae-837a-ba8e231c7286": "Azure DevOps Administrator",
-    "9f06204d-73c1-4d4c-880a-6edb90606fd8": "Azure AD Joined Device Local Administrator",
-    "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2": "Hybrid Identity Administrator",
-    "966707d0-3269-4727-9be2-8c3a10f19b9d": "Password Administrator",
-    "e8cef6f1-e4bd-4ea8-bc07-4b8d950f4477": "Privileged Authentication Administrator (legacy)",
-}
+GLOBAL_ADMIN = FACTS.global_admin
+PRIVILEGED_ROLES: dict[str, str] = dict(FACTS.privileged_roles)
 
 # Application ids
-APP_AZURE_PORTAL = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
-APP_M365_ADMIN = "618dd325-23f6-4b6f-8380-4df78026e39b"
-APP_AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-APP_AZURE_POWERSHELL = "1950a258-227b-4e31-a9cf-717495945fc2"
-APP_AZURE_MOBILE = "0c1307d4-29d6-4389-a11c-5cbe7f65d7fa"
-APP_ARM = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
-PHASE1_APPS = {APP_AZURE_PORTAL: "Azure portal / Entra / Intune admin center",
-               APP_M365_ADMIN: "Microsoft 365 admin center"}
-PHASE2_APPS = {APP_AZURE_CLI: "Azure CLI", APP_AZURE_POWERSHELL: "Azure PowerShell",
-               APP_AZURE_MOBILE: "Azure mobile app"}
+APP_AZURE_PORTAL = FACTS.apps["azure_portal"][0]
+APP_M365_ADMIN = FACTS.apps["m365_admin"][0]
+APP_AZURE_CLI = FACTS.apps["azure_cli"][0]
+APP_AZURE_POWERSHELL = FACTS.apps["azure_powershell"][0]
+APP_AZURE_MOBILE = FACTS.apps["azure_mobile"][0]
+APP_ARM = FACTS.apps["azure_resource_manager"][0]
+PHASE1_APPS = {APP_AZURE_PORTAL: FACTS.apps["azure_portal"][1], APP_M365_ADMIN: FACTS.apps["m365_admin"][1]}
+PHASE2_APPS = {a: FACTS.apps[k][1] for k in ("azure_cli", "azure_powershell", "azure_mobile")
+               for a in (FACTS.apps[k][0],)}
 SIGNIN_APPS = {**PHASE1_APPS, **PHASE2_APPS}
+APP_NAMES = {app_id: name for app_id, name in FACTS.apps.values()}
 
 # Licence service plans
-PLAN_P1 = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
-PLAN_P2 = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+PLAN_P1 = FACTS.plan_p1
+PLAN_P2 = FACTS.plan_p2
 
 # Built-in authentication strengths
-STRENGTH_MFA = "00000000-0000-0000-0000-000000000002"
-STRENGTH_PASSWORDLESS = "00000000-0000-0000-0000-000000000003"
-STRENGTH_PHISHING_RESISTANT = "00000000-0000-0000-0000-000000000004"
+STRENGTH_MFA = FACTS.strength_id("mfa")
+STRENGTH_PASSWORDLESS = FACTS.strength_id("passwordless")
+STRENGTH_PHISHING_RESISTANT = FACTS.strength_id("phishing_resistant")
 
 # Normalised method names (userRegistrationDetails vocabulary).
+# Phishing-resistant for MFA-04 (every method here resists phishing).
 PHISHING_RESISTANT_METHODS = frozenset({
     "fido2SecurityKey", "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator",
     "passKeyDeviceBoundWindowsHello", "windowsHelloForBusiness", "x509Certificate",
     "macOsSecureEnclaveKey",
 })
+# Emergency-grade (EA-02): not tied to one person's phone or one device. A passkey in Microsoft
+# Authenticator and Windows Hello for Business resist phishing but live on a single device.
+EMERGENCY_METHODS = frozenset({"fido2SecurityKey", "passKeyDeviceBound", "x509Certificate"})
+# Soft tokens, phones and single devices (EA-03).
 SOFT_OR_PHONE_METHODS = frozenset({
-    "microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "softwareOneTimePasscode",
-    "mobilePhone", "alternateMobilePhone", "officePhone",
+    "microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "passKeyDeviceBoundAuthenticator",
+    "softwareOneTimePasscode", "mobilePhone", "alternateMobilePhone", "officePhone", "windowsHelloForBusiness",
+    "passKeyDeviceBoundWindowsHello",
 })
 WEAK_METHODS = frozenset({"mobilePhone", "alternateMobilePhone", "officePhone", "email"})
 # Methods that are not a second factor on their own.
 NON_MFA_METHODS = frozenset({"email", "securityQuestion", "temporaryAccessPass", "password"})
+# Every value of methodsRegistered this code understands (others are noted and count as nothing).
+KNOWN_METHODS = (PHISHING_RESISTANT_METHODS | EMERGENCY_METHODS | SOFT_OR_PHONE_METHODS | WEAK_METHODS
+                 | NON_MFA_METHODS | {"passKeySynced", "hardwareOneTimePasscode", "voiceMobile", "voiceAlternateMobile",
+                                      "voiceOffice", "sms", "appPassword"})
+
+# Guest and external user types a Conditional Access policy can name.
+GUEST_TYPES = ("internalGuest", "b2bCollaborationGuest", "b2bCollaborationMember", "b2bDirectConnectUser",
+               "otherExternalUser", "serviceProvider")
+GUEST_TYPE_WORDS = {"internalGuest": "local guest users", "b2bCollaborationGuest": "B2B collaboration guests",
+                    "b2bCollaborationMember": "B2B collaboration members", "b2bDirectConnectUser": "B2B direct connect users",
+                    "otherExternalUser": "other external users", "serviceProvider": "service provider users"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,14 @@ class User:
     user_type: str  # "Member" | "Guest" | other strings kept as given
     synced: bool
     created: datetime | None
-    last_sign_in: datetime | None  # newest of interactive / non-interactive
+    last_sign_in: datetime | None  # last successful sign-in where Graph gives it, else newest attempt
     sign_in_activity_known: bool    # False where signInActivity was not collected
+    certificate_user_ids: tuple[str, ...] = ()    # authorizationInfo.certificateUserIds (CBA bindings)
+    has_mailbox: bool | None = None               # holds a licence with an Exchange mailbox; None: unknown
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_type.lower() == "guest"
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,79 @@ class Registration:
     mfa_registered: bool
     mfa_capable: bool
     methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GuestScope:
+    """The guests and external users a policy names: which types, from which tenants."""
+    types: frozenset[str]
+    tenants: frozenset[str] | None = None   # None: every external tenant
+
+    @property
+    def everyone(self) -> bool:
+        return set(GUEST_TYPES) <= self.types and self.tenants is None
+
+
+ALL_GUESTS = GuestScope(frozenset(GUEST_TYPES))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition that narrows where a policy applies (kind: locations, platforms, clientAppTypes,
+    userRisk, signInRisk, insiderRisk, servicePrincipalRisk, devices, authenticationFlows, or an
+    unrecognised condition's name), with the values it includes and excludes."""
+    kind: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Strength:
+    id: str
+    name: str
+    mfa: bool                 # every allowed combination is multifactor
+    phishing_resistant: bool  # every allowed combination is phishing-resistant
+
+
+@dataclass(frozen=True)
+class Grant:
+    operator: str                        # AND | OR
+    controls: frozenset[str] = frozenset()   # builtInControls
+    terms_of_use: tuple[str, ...] = ()
+    custom_factors: tuple[str, ...] = ()
+    strength: Strength | None = None
+
+    def _mfa_parts(self) -> list[bool]:
+        """One flag per control of the grant: does it require MFA."""
+        parts = [c == "mfa" for c in sorted(self.controls - {"block"})]
+        parts += [False] * (len(self.terms_of_use) + len(self.custom_factors))
+        if self.strength is not None:
+            parts.append(self.strength.mfa)
+        return parts
+
+    @property
+    def requires_mfa(self) -> bool:
+        parts = self._mfa_parts()
+        if not parts:
+            return False
+        return any(parts) if self.operator == "AND" else all(parts)
+
+    @property
+    def offers_mfa(self) -> bool:
+        """MFA is one way through, perhaps beside a non-MFA one (a conditional MFA policy)."""
+        return any(self._mfa_parts())
+
+    @property
+    def blocks(self) -> bool:
+        return "block" in self.controls
+
+    @property
+    def phishing_resistant(self) -> bool:
+        return self.strength is not None and self.strength.phishing_resistant and (
+            self.operator == "AND" or not (self.controls - {"block"} or self.terms_of_use or self.custom_factors))
+
+
+NO_GRANT = Grant(operator="OR")
 
 
 @dataclass(frozen=True)
@@ -106,27 +185,46 @@ class CAPolicy:
     exclude_groups: frozenset[str]
     include_roles: frozenset[str]
     exclude_roles: frozenset[str]
-    include_guests: bool            # includeGuestsOrExternalUsers / GuestsOrExternalUsers
-    exclude_guests: bool
+    include_guests: GuestScope | None
+    exclude_guests: GuestScope | None
     include_apps: frozenset[str]
     exclude_apps: frozenset[str]
     include_user_actions: frozenset[str]
     client_app_types: frozenset[str]
-    builtin_controls: frozenset[str]
-    auth_strength_id: str | None
-    has_conditions: bool  # platforms/locations/risk narrow the policy
+    grant: Grant = NO_GRANT
+    conditions: tuple[Condition, ...] = ()   # the narrowing conditions
+    workload: bool = False                   # targets workload identities (clientApplications), not people
+    include_auth_contexts: frozenset[str] = frozenset()
 
     @property
     def requires_mfa(self) -> bool:
-        return "mfa" in self.builtin_controls or self.auth_strength_id is not None
+        return self.grant.requires_mfa
+
+    @property
+    def conditional_mfa(self) -> bool:
+        """An OR grant that offers MFA beside a way through without it."""
+        return self.grant.offers_mfa and not self.grant.requires_mfa
 
     @property
     def blocks(self) -> bool:
-        return "block" in self.builtin_controls
+        return self.grant.blocks
+
+    @property
+    def targets_people(self) -> bool:
+        return not self.workload and bool(
+            self.include_users - {"None"} or self.include_groups or self.include_roles or self.include_guests)
 
     @property
     def is_mfa_policy(self) -> bool:
-        return self.state == "enabled" and self.requires_mfa
+        return self.state == "enabled" and self.requires_mfa and not self.workload
+
+    @property
+    def has_conditions(self) -> bool:
+        return bool(self.conditions)
+
+    @property
+    def auth_strength_id(self) -> str | None:
+        return self.grant.strength.id if self.grant.strength else None
 
 
 @dataclass(frozen=True)
@@ -136,6 +234,7 @@ class RoleAssignment:
     principal_id: str
     principal_type: str   # user | group | servicePrincipal | unknown
     kind: str             # active | eligible
+    permanent: bool | None = None   # active: no end date and not an activation; None: not known
 
 
 @dataclass(frozen=True)
@@ -147,9 +246,35 @@ class SignIn:
     app_name: str
     resource_id: str
     created: datetime
-    requirement: str | None   # multiFactorAuthentication | singleFactorAuthentication | None
+    requirement: str | None   # multiFactorAuthentication | singleFactorAuthentication | None (unknown)
     interactive: bool
-    success: bool
+    success: bool | None      # None: the outcome could not be read
+    protocol: str = ""        # authenticationProtocol (ropc, deviceCode, ...), "" when not given
+
+
+@dataclass(frozen=True)
+class MethodTarget:
+    kind: str   # group | user | all_users
+    id: str
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """One entry of the authentication methods policy: who the method is enabled for."""
+    id: str                                   # lower case: sms, voice, email, fido2, x509certificate, ...
+    state: str
+    include: tuple[MethodTarget, ...] = ()
+    exclude: tuple[MethodTarget, ...] = ()
+    multifactor_default: bool | None = None   # X.509: default binding mode is multifactor
+    multifactor_rules: bool = False           # X.509: some binding rule gives multifactor
+
+    @property
+    def enabled_for_someone(self) -> bool:
+        return self.state == "enabled" and bool(self.include)
+
+    @property
+    def for_all_users(self) -> bool:
+        return self.state == "enabled" and any(t.kind == "all_users" for t in self.include)
 
 
 @dataclass(frozen=True)
@@ -183,7 +308,7 @@ class Posture:
     registration_source: str | None               # userRegistrationDetails | methods
     ca_policies: list[CAPolicy] | None
     security_defaults: bool | None
-    methods_policy: dict[str, str] | None          # method config id -> state
+    methods_policy: dict[str, MethodConfig] | None  # method config id (lower case) -> who it is enabled for
     role_assignments: list[RoleAssignment] | None   # active
     eligible_assignments: list[RoleAssignment] | None
     group_members: dict[str, frozenset[str]] | None  # group id -> transitive member ids
@@ -194,6 +319,8 @@ class Posture:
     group_names: dict[str, str] = field(default_factory=dict)   # cosmetic: ids are shown where absent
     pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # dataset -> stored pages (evidence/...)
     notes: list[Note] = field(default_factory=list)                  # data-quality notes, shown in the method section
+    named_locations: dict[str, str] | None = None     # id -> display name; None: not collected
+    unresolved_roles: list[RoleAssignment] = field(default_factory=list)  # principal type unreadable
 
     def gap_for(self, *sources: str) -> Gap | None:
         for g in self.gaps:

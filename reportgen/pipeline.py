@@ -85,7 +85,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
     if c.source == "demo":
         from reportgen.collect import demo
         at = demo.collection_time(job.period)
-        tenant = demo.build_tenant(c.demo_profile, c.slug, job.period)
+        tenant = demo.build_tenant(c.demo_profile, c.slug, job.period, now=at)
         progress("generating demo evidence")
         demo.write_evidence(tenant, EvidenceWriter(evidence), lookback_days=lookback, collected_at=at)
     elif c.source == "evidence":
@@ -197,7 +197,7 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
         inputs = workflow.gather(job.client, job.out_root, period)
         logo = job.client.logo
     inputs.client_logo = workflow.store_logo(logo, staging)
-    data.workflow = workflow.prepare(data.results, data.root_causes, catalogs.check_meta, job.client, inputs, hist,
+    data.workflow = workflow.prepare(data.results, data.root_causes, data.check_meta, job.client, inputs, hist,
                                      _review(job, data, previous), job.firm["name"],
                                      staging / inputs.client_logo if inputs.client_logo else None)
     write_json(staging / workflow.WORKFLOW_FILE, inputs.to_json())

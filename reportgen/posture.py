@@ -2,16 +2,24 @@
 
 Graph data is hostile input: fields may be missing, null, of the wrong type, or carry values
 this code has never seen. Each accessor here degrades to "unknown" rather than to a guess
-that could make a check pass.
+that could make a check pass, and every value it does not understand is written to
+``Posture.notes`` (shown in the report's method section), never silently ignored.
+
+``build_posture`` reads one dataset at a time through a ``_Reader`` (one small method each).
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
+from datetime import datetime
 from typing import Any, Iterable
 
 from reportgen import model as m
 from reportgen.dates import parse_iso
 from reportgen.evidence import EvidenceReader, source_of
-from reportgen.model import CAPolicy, Gap, Posture, Registration, RoleAssignment, SignIn, User
+from reportgen.facts import FACTS, combination
+from reportgen.model import (CAPolicy, Condition, Gap, Grant, GuestScope, MethodConfig, MethodTarget, Note, Posture,
+                             Registration, RoleAssignment, SignIn, Strength, User)
 
 # @odata.type of an authentication method -> normalised (registration-details) name
 METHOD_NAMES = {
@@ -28,9 +36,26 @@ METHOD_NAMES = {
     "passwordAuthenticationMethod": "password",
     "platformCredentialAuthenticationMethod": "macOsSecureEnclaveKey",
 }
-
+PHONE_TYPES = {"mobile": "mobilePhone", "alternateMobile": "alternateMobilePhone", "office": "officePhone"}
+# methodsRegistered values documented under another spelling
+METHOD_ALIASES = {"fido2": "fido2SecurityKey"}
 
 KNOWN_MFA_METHODS = frozenset(METHOD_NAMES.values()) - m.NON_MFA_METHODS
+
+CLIENT_APP_TYPES = frozenset({"all", "browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "easSupported",
+                              "easUnsupported", "other"})
+BUILTIN_CONTROLS = frozenset({"block", "mfa", "compliantDevice", "domainJoinedDevice", "approvedApplication",
+                              "compliantApplication", "passwordChange", "riskRemediation"})
+POLICY_STATES = frozenset({"enabled", "disabled", "enabledForReportingButNotEnforced"})
+APP_NAMES = frozenset({"All", "None", "Office365", "MicrosoftAdminPortals"})
+TRANSFER_METHODS = frozenset({"deviceCodeFlow", "authenticationTransfer"})
+RISK_CONDITIONS = {"userRiskLevels": "userRisk", "signInRiskLevels": "signInRisk", "insiderRiskLevels": "insiderRisk",
+                   "servicePrincipalRiskLevels": "servicePrincipalRisk"}
+HANDLED_CONDITIONS = frozenset({"users", "applications", "clientAppTypes", "clientApplications", "locations",
+                                "platforms", "devices", "deviceStates", "authenticationFlows", "times",
+                                "@odata.type", *RISK_CONDITIONS})
+REQUIREMENTS = ("multiFactorAuthentication", "singleFactorAuthentication")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class PostureError(Exception):
@@ -45,86 +70,25 @@ def _strs(v: Any) -> frozenset[str]:
     return frozenset(x for x in v if isinstance(x, str)) if isinstance(v, list) else frozenset()
 
 
+def _multi(v: Any) -> tuple[str, ...]:
+    """A Graph multi-valued enum: a list, or one string of comma-separated values."""
+    if isinstance(v, str):
+        return tuple(x.strip() for x in v.split(",") if x.strip())
+    return tuple(sorted(_strs(v)))
+
+
 def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
-def _user(o: dict[str, Any]) -> User | None:
-    uid = o.get("id")
-    if not isinstance(uid, str) or not uid:
-        return None
-    sia = o.get("signInActivity")
-    last = None
-    if isinstance(sia, dict):
-        times = [parse_iso(sia.get(k)) for k in ("lastSignInDateTime", "lastNonInteractiveSignInDateTime",
-                                                 "lastSuccessfulSignInDateTime")]
-        times = [t for t in times if t]
-        last = max(times) if times else None
-    other = o.get("otherMails")
-    return User(
-        id=uid, upn=_s(o.get("userPrincipalName")) or uid, display_name=_s(o.get("displayName")),
-        mail=o.get("mail") if isinstance(o.get("mail"), str) and o.get("mail").strip() else None,
-        other_mails=tuple(x for x in other if isinstance(x, str) and x.strip()) if isinstance(other, list) else (),
-        # accountEnabled missing/null: treat as enabled, so the user is still examined
-        enabled=o.get("accountEnabled") is not False,
-        user_type=_s(o.get("userType")) or "Member",
-        synced=o.get("onPremisesSyncEnabled") is True,
-        created=parse_iso(o.get("createdDateTime")),
-        last_sign_in=last, sign_in_activity_known="signInActivity" in o,
-    )
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
 
 
-def _policy(o: dict[str, Any]) -> CAPolicy | None:
-    pid = o.get("id")
-    if not isinstance(pid, str):
-        return None
-    cond = o.get("conditions") if isinstance(o.get("conditions"), dict) else {}
-    users = cond.get("users") if isinstance(cond.get("users"), dict) else {}
-    apps = cond.get("applications") if isinstance(cond.get("applications"), dict) else {}
-    grant = o.get("grantControls") if isinstance(o.get("grantControls"), dict) else {}
-    strength = grant.get("authenticationStrength")
-    strength_id = strength.get("id") if isinstance(strength, dict) and isinstance(strength.get("id"), str) else None
-    inc_users = _strs(users.get("includeUsers"))
-    exc_users = _strs(users.get("excludeUsers"))
-    # Narrowing conditions make a policy not "for everyone everywhere".
-    narrowing = any(cond.get(k) for k in ("platforms", "locations", "devices", "userRiskLevels",
-                                          "signInRiskLevels", "servicePrincipalRiskLevels", "insiderRiskLevels"))
-    client_types = _strs(cond.get("clientAppTypes")) or frozenset({"all"})
-    builtin = _strs(grant.get("builtInControls"))
-    # With OR, another control (compliant device, ...) can satisfy the grant instead of MFA; an operator
-    # that is not plainly AND is read as OR.
-    if grant.get("operator") != "AND" and builtin - {"mfa", "block"}:
-        builtin = builtin - {"mfa"}
-        strength_id = None
-    return CAPolicy(
-        id=pid, name=_s(o.get("displayName")) or pid, state=_s(o.get("state")),
-        include_users=inc_users - {"GuestsOrExternalUsers"}, exclude_users=exc_users - {"GuestsOrExternalUsers"},
-        include_groups=_strs(users.get("includeGroups")), exclude_groups=_strs(users.get("excludeGroups")),
-        include_roles=_strs(users.get("includeRoles")), exclude_roles=_strs(users.get("excludeRoles")),
-        include_guests="GuestsOrExternalUsers" in inc_users or bool(users.get("includeGuestsOrExternalUsers")),
-        exclude_guests="GuestsOrExternalUsers" in exc_users or bool(users.get("excludeGuestsOrExternalUsers")),
-        include_apps=_strs(apps.get("includeApplications")), exclude_apps=_strs(apps.get("excludeApplications")),
-        include_user_actions=_strs(apps.get("includeUserActions")),
-        client_app_types=client_types, builtin_controls=builtin, auth_strength_id=strength_id,
-        has_conditions=narrowing,
-    )
-
-
-def _signin(o: dict[str, Any]) -> SignIn | None:
-    created = parse_iso(o.get("createdDateTime"))
-    if created is None or not isinstance(o.get("id"), str):
-        return None
-    status = o.get("status") if isinstance(o.get("status"), dict) else {}
-    events = _strs(o.get("signInEventTypes"))
-    interactive = o.get("isInteractive")
-    if not isinstance(interactive, bool):
-        interactive = not events or "interactiveUser" in events
-    req = o.get("authenticationRequirement")
-    return SignIn(id=o["id"], user_id=_s(o.get("userId")), upn=_s(o.get("userPrincipalName")) or _s(o.get("userId")),
-                  app_id=_s(o.get("appId")).lower(), app_name=_s(o.get("appDisplayName")),
-                  resource_id=_s(o.get("resourceId")).lower(), created=created,
-                  requirement=req if req in ("multiFactorAuthentication", "singleFactorAuthentication") else None,
-                  interactive=interactive, success=status.get("errorCode") == 0)
+def _type_name(o: dict[str, Any]) -> str:
+    """The short @odata.type of an object (Microsoft's examples sometimes spell the key "odata.type")."""
+    t = o.get("@odata.type", o.get("odata.type"))
+    return _s(t).rsplit(".", 1)[-1]
 
 
 def _dedupe(items: Iterable[Any], key) -> list[Any]:
@@ -139,20 +103,600 @@ def _dedupe(items: Iterable[Any], key) -> list[Any]:
     return out
 
 
-def _collect_members(ev: EvidenceReader) -> dict[str, frozenset[str]]:
-    direct: dict[str, set[str]] = {}
-    for ds in ev.datasets("groupMembers"):
-        if "." not in ds:
-            continue  # no group id: nothing to attribute the members to
-        gid = ds.split(".", 1)[1]
-        direct[gid] = {o["id"] for o in ev.values(ds) if isinstance(o.get("id"), str)}
-    # transitiveMembers already flattens; close over nested groups anyway (demo, or odd servers)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class _Reader:
+    """Reads one evidence folder; collects the gaps and notes it finds on the way."""
+
+    def __init__(self, ev: EvidenceReader):
+        self.ev = ev
+        meta = ev.meta
+        self.collected = parse_iso(meta.get("collected_at"))
+        if self.collected is None:
+            raise PostureError("collection.json has no valid collected_at")
+        window = _dict(meta.get("window"))
+        self.window_start = parse_iso(window.get("start")) or self.collected
+        self.window_end = parse_iso(window.get("end")) or self.collected
+        self.gaps = [Gap(source=_s(g.get("source")), reason=_s(g.get("reason")),
+                         code=g.get("code") if isinstance(g.get("code"), str) else None,
+                         status=g.get("status") if isinstance(g.get("status"), int) else None) for g in ev.gaps]
+        self.notes: list[Note] = []
+        # (dataset, what) -> values not understood, with how often, and how they were read
+        self._unknown: dict[tuple[str, str], tuple[Counter, str]] = {}
+        self.sku_plans: dict[str, frozenset[str]] = {}   # active skuId -> service plans it provides
+        self.mailbox_named: set[str] = set()              # plans named EXCHANGE_S_* (a mailbox)
+
+    def have(self, ds: str) -> bool:
+        return self.ev.has(ds)
+
+    def note(self, dataset: str, message: str) -> None:
+        n = Note(source_of(dataset), message)
+        if n not in self.notes:
+            self.notes.append(n)
+
+    def unknown(self, dataset: str, what: str, value: Any, read_as: str) -> None:
+        counter, _ = self._unknown.setdefault((dataset, what), (Counter(), read_as))
+        counter[_s(value)[:80]] += 1
+
+    def flush_unknown(self) -> None:
+        for (ds, what), (counter, read_as) in self._unknown.items():
+            values = ", ".join(f"'{v}'" + (f" ({n} times)" if n > 1 else "") for v, n in sorted(counter.items()))
+            self.note(ds, f"{what}: value(s) not recognised: {values}; {read_as}.")
+
+    # --- tenant and licences -----------------------------------------------------------------
+    def organization(self) -> dict[str, Any]:
+        return next(iter(self.ev.values("organization")), {}) if self.have("organization") else {}
+
+    def licences(self) -> tuple[bool | None, bool | None]:
+        if not self.have("subscribedSkus"):
+            return None, None
+        p1, p2, self.sku_plans, self.mailbox_named, odd = _read_skus(list(self.ev.values("subscribedSkus")))
+        for state in odd:
+            self.unknown("subscribedSkus", "capabilityStatus", state, "such a subscription is read as inactive")
+        return p1, p2
+
+    def _has_mailbox(self, o: dict[str, Any]) -> bool | None:
+        lic = o.get("assignedLicenses")
+        if not isinstance(lic, list) or not self.have("subscribedSkus"):
+            return None
+        mailbox_plans = FACTS.mailbox_plans | self.mailbox_named
+        unknown = False
+        for a in lic:
+            if not isinstance(a, dict):
+                continue
+            plans = self.sku_plans.get(_s(a.get("skuId")).lower())
+            if plans is None:
+                unknown = True   # a SKU the tenant's subscriptions do not show (or an inactive one)
+                continue
+            if (plans - {_s(x).lower() for x in _list(a.get("disabledPlans"))}) & mailbox_plans:
+                return True
+        return None if unknown else False
+
+    # --- users ---------------------------------------------------------------------------------
+    def users(self) -> list[User] | None:
+        if not self.have("users"):
+            return None
+        users = _dedupe((self._user(o) for o in self.ev.values("users")), lambda u: u.id)
+        no_success = sum(1 for o in self.ev.values("users") if isinstance(o.get("signInActivity"), dict)
+                         and "lastSuccessfulSignInDateTime" not in o["signInActivity"])
+        if no_success:
+            self.note("users", f"signInActivity gives no lastSuccessfulSignInDateTime for {_plural(no_success, 'user')}: "
+                               "their last successful sign-in is unknown, so they are treated as not having signed in "
+                               "(the other sign-in times count failed attempts too).")
+        return users
+
+    def _user(self, o: dict[str, Any]) -> User | None:
+        uid = o.get("id")
+        if not isinstance(uid, str) or not uid:
+            return None
+        other = o.get("otherMails")
+        certs = _dict(o.get("authorizationInfo")).get("certificateUserIds")
+        return User(
+            id=uid, upn=_s(o.get("userPrincipalName")) or uid, display_name=_s(o.get("displayName")),
+            mail=o.get("mail") if isinstance(o.get("mail"), str) and o.get("mail").strip() else None,
+            other_mails=tuple(x for x in other if isinstance(x, str) and x.strip()) if isinstance(other, list) else (),
+            # accountEnabled missing/null: treat as enabled, so the user is still examined
+            enabled=o.get("accountEnabled") is not False,
+            user_type=_s(o.get("userType")) or "Member",
+            synced=o.get("onPremisesSyncEnabled") is True,
+            created=parse_iso(o.get("createdDateTime")),
+            last_sign_in=_last_sign_in(o.get("signInActivity")), sign_in_activity_known="signInActivity" in o,
+            certificate_user_ids=tuple(x for x in _list(certs) if isinstance(x, str) and x.strip()),
+            has_mailbox=self._has_mailbox(o),
+        )
+
+    # --- registration ------------------------------------------------------------------------
+    def registrations(self) -> tuple[dict[str, Registration] | None, str | None]:
+        if self.have("userRegistrationDetails"):
+            return self._registration_details(), "userRegistrationDetails"
+        if self.have("userMethods"):
+            return self._user_methods(), "methods"
+        return None, None
+
+    def _registration_details(self) -> dict[str, Registration]:
+        out = {}
+        for o in self.ev.values("userRegistrationDetails"):
+            if not isinstance(o.get("id"), str):
+                continue
+            meths = []
+            for x in _list(o.get("methodsRegistered")):
+                if not isinstance(x, str):
+                    continue
+                x = METHOD_ALIASES.get(x, x)
+                if x not in m.KNOWN_METHODS:
+                    self.unknown("userRegistrationDetails", "methodsRegistered", x,
+                                 "such a method counts neither as phishing-resistant nor as emergency-grade")
+                meths.append(x)
+            out[o["id"]] = Registration(user_id=o["id"], mfa_registered=o.get("isMfaRegistered") is True,
+                                        mfa_capable=o.get("isMfaCapable") is True, methods=tuple(meths))
+        return out
+
+    def _method_name(self, item: Any) -> str:
+        if not isinstance(item, dict):
+            return "unknown"
+        t = _type_name(item)
+        name = METHOD_NAMES.get(t)
+        if name is None:
+            self.unknown("userMethods", "authentication method type", t or "(none)",
+                         "such a method is not counted as MFA; a user with only such methods has unknown registration")
+            return "unknown"
+        if name == "fido2SecurityKey" and _s(item.get("aaGuid")).lower() in FACTS.authenticator_aaguids:
+            return "passKeyDeviceBoundAuthenticator"
+        if name == "mobilePhone":
+            return PHONE_TYPES.get(_s(item.get("phoneType")), "mobilePhone")
+        return name
+
+    def _user_methods(self) -> dict[str, Registration]:
+        out = {}
+        for page in self.ev.pages("userMethods"):
+            for resp in _list(page.get("responses")) if isinstance(page, dict) else []:
+                if not isinstance(resp, dict) or resp.get("status") != 200 or not isinstance(resp.get("id"), str):
+                    continue  # a user whose methods did not arrive stays unknown
+                body = _dict(resp.get("body"))
+                if not isinstance(body.get("value"), list):
+                    continue  # an answer without a method list is no answer: unknown, not "no methods"
+                names = [self._method_name(item) for item in body["value"]]
+                mfa = tuple(sorted({x for x in names if x in KNOWN_MFA_METHODS}))
+                if not mfa and "unknown" in names:
+                    continue  # a method we cannot read may be a second factor: registration unknown
+                out[resp["id"]] = Registration(user_id=resp["id"], mfa_registered=bool(mfa), mfa_capable=bool(mfa),
+                                               methods=tuple(sorted(set(names) - {"password", "unknown"})))
+        return out
+
+    # --- Conditional Access ----------------------------------------------------------------
+    def named_locations(self) -> dict[str, str] | None:
+        if not self.have("namedLocations"):
+            return None
+        return {o["id"]: _s(o.get("displayName")) or o["id"] for o in self.ev.values("namedLocations")
+                if isinstance(o.get("id"), str)}
+
+    def policies(self) -> list[CAPolicy] | None:
+        if not self.have("conditionalAccessPolicies"):
+            return None
+        return _dedupe((self._policy(o) for o in self.ev.values("conditionalAccessPolicies")), lambda p: p.id)
+
+    def _policy(self, o: dict[str, Any]) -> CAPolicy | None:
+        pid = o.get("id")
+        if not isinstance(pid, str):
+            return None
+        ds = "conditionalAccessPolicies"
+        cond = _dict(o.get("conditions"))
+        users = _dict(cond.get("users"))
+        apps = _dict(cond.get("applications"))
+        state = _s(o.get("state"))
+        if state not in POLICY_STATES:
+            self.unknown(ds, "policy state", state, "such a policy is read as not enforced")
+        inc_users, exc_users = _strs(users.get("includeUsers")), _strs(users.get("excludeUsers"))
+        include_apps = self._apps(apps.get("includeApplications"))
+        exclude_apps = self._apps(apps.get("excludeApplications"))
+        client_types = _strs(cond.get("clientAppTypes")) or frozenset({"all"})
+        for t in client_types - CLIENT_APP_TYPES:
+            self.unknown(ds, "client app type", t, "it is read as neither legacy nor modern authentication")
+        workload = self._workload(cond.get("clientApplications"), inc_users, users)
+        return CAPolicy(
+            id=pid, name=_s(o.get("displayName")) or pid, state=state,
+            include_users=inc_users - {"GuestsOrExternalUsers"}, exclude_users=exc_users - {"GuestsOrExternalUsers"},
+            include_groups=_strs(users.get("includeGroups")), exclude_groups=_strs(users.get("excludeGroups")),
+            include_roles=frozenset(r.lower() for r in _strs(users.get("includeRoles"))),
+            exclude_roles=frozenset(r.lower() for r in _strs(users.get("excludeRoles"))),
+            include_guests=self._guests(users.get("includeGuestsOrExternalUsers"), "GuestsOrExternalUsers" in inc_users,
+                                        include=True),
+            exclude_guests=self._guests(users.get("excludeGuestsOrExternalUsers"), "GuestsOrExternalUsers" in exc_users,
+                                        include=False),
+            include_apps=include_apps, exclude_apps=exclude_apps,
+            include_user_actions=_strs(apps.get("includeUserActions")),
+            include_auth_contexts=_strs(apps.get("includeAuthenticationContextClassReferences")),
+            client_app_types=client_types, grant=self._grant(o.get("grantControls"), _s(o.get("displayName")) or pid),
+            conditions=self._conditions(cond, client_types), workload=workload,
+        )
+
+    def _apps(self, v: Any) -> frozenset[str]:
+        out = set()
+        for a in _strs(v):
+            if _GUID.match(a):
+                out.add(a.lower())
+            else:
+                if a not in APP_NAMES:
+                    self.unknown("conditionalAccessPolicies", "application", a,
+                                 "it is read as one application that is neither all apps nor the admin portals")
+                out.add(a)
+        return frozenset(out)
+
+    @staticmethod
+    def _workload(client_apps: Any, inc_users: frozenset[str], users: dict[str, Any]) -> bool:
+        """A policy for service principals (clientApplications) covers and excludes no person."""
+        sps = _dict(client_apps)
+        targets_sps = bool(_strs(sps.get("includeServicePrincipals")) or _strs(sps.get("includeAgentIdServicePrincipals"))
+                           or _dict(sps.get("servicePrincipalFilter")))
+        return targets_sps and (not inc_users or inc_users == {"None"}) and not (
+            _strs(users.get("includeGroups")) or _strs(users.get("includeRoles")) or users.get("includeGuestsOrExternalUsers"))
+
+    def _guests(self, v: Any, legacy: bool, *, include: bool) -> GuestScope | None:
+        if legacy:
+            return m.ALL_GUESTS
+        if not isinstance(v, dict):
+            return None
+        types = set()
+        for t in _multi(v.get("guestOrExternalUserTypes")):
+            if t in m.GUEST_TYPES:
+                types.add(t)
+            elif t not in ("none", "unknownFutureValue"):
+                self.unknown("conditionalAccessPolicies", "guest or external user type", t,
+                             "it is not counted as covering any guest")
+        if not types:
+            return None
+        tenants = _dict(v.get("externalTenants"))
+        kind = _s(tenants.get("membershipKind"))
+        if kind == "all" or ("AllExternalTenants" in _type_name(tenants) and kind != "enumerated"):
+            scope = None
+        elif kind == "enumerated" or "Enumerated" in _type_name(tenants):
+            scope = frozenset(x.lower() for x in _strs(tenants.get("members")))
+        else:
+            # not readable: an inclusion then covers no named tenant, an exclusion excludes every one
+            scope = frozenset() if include else None
+        return GuestScope(frozenset(types), scope)
+
+    def _grant(self, v: Any, policy: str) -> Grant:
+        g = _dict(v)
+        if not g:
+            return m.NO_GRANT
+        operator = _s(g.get("operator")).upper()
+        if operator not in ("AND", "OR"):
+            self.unknown("conditionalAccessPolicies", "grant operator", g.get("operator"),
+                         "it is read as OR (any one control is enough)")
+            operator = "OR"
+        controls = _strs(g.get("builtInControls"))
+        for c in controls - BUILTIN_CONTROLS:
+            self.unknown("conditionalAccessPolicies", "grant control", c,
+                         "it is read as a way through without MFA")
+        return Grant(operator=operator, controls=controls,
+                     terms_of_use=tuple(sorted(_strs(g.get("termsOfUse")))),
+                     custom_factors=tuple(sorted(_strs(g.get("customAuthenticationFactors")))),
+                     strength=self._strength(g.get("authenticationStrength"), policy))
+
+    def _strength(self, v: Any, policy: str) -> Strength | None:
+        s = _dict(v)
+        sid = _s(s.get("id")).lower()
+        if not sid:
+            return None
+        builtin = FACTS.strengths.get(sid)
+        if builtin is not None:
+            return Strength(sid, builtin.name, True, builtin.phishing_resistant)
+        name = _s(s.get("displayName")) or sid
+        combos = [combination(c) for c in _strs(s.get("allowedCombinations"))]
+        if not combos:
+            self.note("conditionalAccessPolicies", f"Policy '{policy}': the authentication strength '{name}' came "
+                                                   "without its allowed combinations; it is not counted as MFA.")
+            return Strength(sid, name, False, False)
+        for c in combos:
+            if c not in FACTS.multifactor_combinations and c not in ("password", "sms", "federatedSingleFactor",
+                                                                     "x509CertificateSingleFactor", "voice", "email"):
+                self.unknown("conditionalAccessPolicies", "authentication strength combination", c,
+                             "it is read as single-factor")
+        return Strength(sid, name, all(c in FACTS.multifactor_combinations for c in combos),
+                        all(c in FACTS.phishing_resistant_combinations for c in combos))
+
+    def _conditions(self, cond: dict[str, Any], client_types: frozenset[str]) -> tuple[Condition, ...]:
+        out = []
+        loc = _dict(cond.get("locations"))
+        inc, exc = _multi(loc.get("includeLocations")), _multi(loc.get("excludeLocations"))
+        if exc or (inc and "All" not in inc):
+            out.append(Condition("locations", tuple(x for x in inc if x != "All"), exc))
+        plat = _dict(cond.get("platforms"))
+        inc, exc = _multi(plat.get("includePlatforms")), _multi(plat.get("excludePlatforms"))
+        if exc or (inc and "all" not in inc):
+            out.append(Condition("platforms", tuple(x for x in inc if x != "all"), exc))
+        if "all" not in client_types and not {"browser", "mobileAppsAndDesktopClients"} <= client_types:
+            out.append(Condition("clientAppTypes", tuple(sorted(client_types))))
+        for key, kind in RISK_CONDITIONS.items():
+            levels = tuple(x for x in _multi(cond.get(key)) if x not in ("none", "unknownFutureValue"))
+            if levels:
+                out.append(Condition(kind, levels))
+        out += self._device_conditions(cond)
+        flows = _multi(_dict(cond.get("authenticationFlows")).get("transferMethods"))
+        flows = tuple(x for x in flows if x not in ("none",))
+        for f in set(flows) - TRANSFER_METHODS:
+            self.unknown("conditionalAccessPolicies", "authentication flow", f, "the policy is read as narrowed by it")
+        if flows:
+            out.append(Condition("authenticationFlows", flows))
+        if cond.get("times"):
+            out.append(Condition("times", ("a time-of-day condition",)))
+        for key, value in cond.items():
+            if key not in HANDLED_CONDITIONS and value not in (None, [], {}, ""):
+                self.unknown("conditionalAccessPolicies", "policy condition", key, "the policy is read as narrowed by it")
+                out.append(Condition(key, (key,)))
+        return tuple(out)
+
+    @staticmethod
+    def _device_conditions(cond: dict[str, Any]) -> list[Condition]:
+        out = []
+        dev = _dict(cond.get("devices"))
+        flt = _dict(dev.get("deviceFilter"))
+        if _s(flt.get("rule")).strip():
+            rule = _s(flt.get("rule")).strip()
+            out.append(Condition("devices", (rule,), ()) if _s(flt.get("mode")) == "include"
+                       else Condition("devices", (), (rule,)))
+        inc, exc = _multi(dev.get("includeDevices")), _multi(dev.get("excludeDevices"))
+        if exc or (inc and "All" not in inc):
+            out.append(Condition("devices", tuple(x for x in inc if x != "All"), exc))
+        states = _dict(cond.get("deviceStates"))
+        inc, exc = _multi(states.get("includeStates")), _multi(states.get("excludeStates"))
+        if exc or (inc and "All" not in inc):
+            out.append(Condition("devices", tuple(x for x in inc if x != "All"), exc))
+        return out
+
+    def security_defaults(self) -> bool | None:
+        sd = self.ev.single("securityDefaults") if self.have("securityDefaults") else None
+        return sd.get("isEnabled") if isinstance(sd, dict) and isinstance(sd.get("isEnabled"), bool) else None
+
+    def methods_policy(self) -> dict[str, MethodConfig] | None:
+        amp = self.ev.single("authenticationMethodsPolicy") if self.have("authenticationMethodsPolicy") else None
+        if not isinstance(amp, dict) or not isinstance(amp.get("authenticationMethodConfigurations"), list):
+            return None
+        out = {}
+        for c in amp["authenticationMethodConfigurations"]:
+            if not isinstance(c, dict) or not _s(c.get("id")):
+                continue
+            state = _s(c.get("state"))
+            if state not in ("enabled", "disabled"):
+                self.unknown("authenticationMethodsPolicy", "method state", state, "such a method is read as disabled")
+            mode = _dict(c.get("authenticationModeConfiguration"))
+            default = _s(mode.get("x509CertificateAuthenticationDefaultMode"))
+            rules = [r for r in _list(mode.get("rules")) if isinstance(r, dict)]
+            out[_s(c["id"]).lower()] = MethodConfig(
+                id=_s(c["id"]).lower(), state=state, include=self._targets(c.get("includeTargets")),
+                exclude=self._targets(c.get("excludeTargets")),
+                multifactor_default=(default == "x509CertificateMultiFactor") if default else None,
+                multifactor_rules=any(_s(r.get("x509CertificateAuthenticationMode")) == "x509CertificateMultiFactor"
+                                      for r in rules))
+        return out
+
+    @staticmethod
+    def _targets(v: Any) -> tuple[MethodTarget, ...]:
+        out = []
+        for t in _list(v):
+            if isinstance(t, dict) and isinstance(t.get("id"), str):
+                kind = "all_users" if t["id"] == "all_users" else (_s(t.get("targetType")) or "group")
+                out.append(MethodTarget(kind, t["id"]))
+        return tuple(out)
+
+    # --- roles ---------------------------------------------------------------------------------
+    def roles(self, dataset: str, kind: str) -> list[RoleAssignment] | None:
+        if not self.have(dataset):
+            return None
+        out, expired = [], 0
+        for o in self.ev.values(dataset):
+            rid, pid = o.get("roleDefinitionId"), o.get("principalId")
+            template = _dict(o.get("roleDefinition")).get("templateId")
+            rid = template if isinstance(template, str) and template else rid
+            if not isinstance(rid, str) or not isinstance(pid, str):
+                continue
+            scope = o.get("directoryScopeId")
+            if scope not in (None, "", "/") or (scope is None and _s(o.get("appScopeId")) not in ("", "/")):
+                continue  # scoped to an administrative unit, an app or a catalog: not tenant-wide
+            if kind == "eligible" and self._expired(o):
+                expired += 1
+                continue
+            ptype = _type_name(_dict(o.get("principal"))) or "unknown"
+            out.append(RoleAssignment(role_id=rid.lower(), role_name=m.PRIVILEGED_ROLES.get(rid.lower(), rid),
+                                      principal_id=pid, principal_type=ptype, kind=kind))
+        if expired:
+            self.note(dataset, f"{_plural(expired, 'role eligibility')} that had expired before the collection date "
+                               "were left out.")
+        return _dedupe(out, lambda r: (r.role_id, r.principal_id, r.kind))
+
+    def _expired(self, o: dict[str, Any]) -> bool:
+        end = parse_iso(_dict(_dict(o.get("scheduleInfo")).get("expiration")).get("endDateTime"))
+        return end is not None and end < self.collected
+
+    def permanence(self, roles: list[RoleAssignment] | None, has_p2: bool | None) -> list[RoleAssignment] | None:
+        """Mark active assignments permanent or not, from the assignment schedule instances (PIM).
+        Without PIM (no P2 licence) every active assignment is permanent."""
+        if roles is None:
+            return None
+        if self.have("roleAssignmentScheduleInstances"):
+            kinds: dict[tuple[str, str], bool] = {}
+            for o in self.ev.values("roleAssignmentScheduleInstances"):
+                key = (_s(o.get("roleDefinitionId")).lower(), _s(o.get("principalId")))
+                permanent = _s(o.get("assignmentType")) == "Assigned" and parse_iso(o.get("endDateTime")) is None
+                kinds[key] = kinds.get(key, False) or permanent
+            return [_replace_permanent(r, kinds.get((r.role_id, r.principal_id))) for r in roles]
+        if has_p2 is False:
+            return [_replace_permanent(r, True) for r in roles]
+        return roles
+
+    # --- sign-ins ------------------------------------------------------------------------------
+    def sign_ins(self) -> list[SignIn] | None:
+        if not self.have("signIns"):
+            return None
+        items = [s for s in (self._signin(o) for ds in ("signIns", "signInsNonInteractive") if self.have(ds)
+                             for o in self.ev.values(ds)) if s]
+        items = _dedupe(items, lambda s: s.id)
+        inside = [s for s in items if self.window_start <= s.created <= self.window_end]
+        if len(inside) < len(items):
+            self.note("signIns", f"{_plural(len(items) - len(inside), 'sign-in')} dated outside the collection window "
+                                 f"were left out.")
+        if not self.have("signInsNonInteractive") and not any(g.source == source_of("signInsNonInteractive")
+                                                              for g in self.gaps):
+            # scripted use shows in the non-interactive log only; say that it is missing
+            self.gaps.append(Gap(source=source_of("signInsNonInteractive"),
+                                 reason="the collection read interactive sign-ins only"))
+        return inside
+
+    def _signin(self, o: dict[str, Any]) -> SignIn | None:
+        created = parse_iso(o.get("createdDateTime"))
+        if created is None or not isinstance(o.get("id"), str):
+            return None
+        events = _strs(o.get("signInEventTypes"))
+        interactive = o.get("isInteractive")
+        if not isinstance(interactive, bool):
+            interactive = not events or "interactiveUser" in events
+        return SignIn(id=o["id"], user_id=_s(o.get("userId")), upn=_s(o.get("userPrincipalName")) or _s(o.get("userId")),
+                      app_id=_s(o.get("appId")).lower(), app_name=_s(o.get("appDisplayName")),
+                      resource_id=_s(o.get("resourceId")).lower(), created=created,
+                      requirement=self._requirement(o), interactive=interactive, success=_outcome(o),
+                      protocol=_s(o.get("authenticationProtocol")))
+
+    def _requirement(self, o: dict[str, Any]) -> str | None:
+        """The factor of a sign-in: authenticationRequirement, else mfaDetail, else the steps of
+        authenticationDetails; None where none of them says."""
+        req = o.get("authenticationRequirement")
+        if req in REQUIREMENTS:
+            return req
+        if isinstance(req, str) and req:
+            self.unknown("signIns", "authenticationRequirement", req, "the factor of such a sign-in is unknown")
+        mfa = _dict(o.get("mfaDetail"))
+        if _s(mfa.get("authMethod") or mfa.get("mfaAuthMethod")).strip():
+            return "multiFactorAuthentication"
+        steps = [d for d in _list(o.get("authenticationDetails")) if isinstance(d, dict)]
+        if steps:
+            needs = " ".join(_s(d.get("authenticationStepRequirement")).lower() for d in steps)
+            if "mfa" in needs or "multifactor" in needs or "multi-factor" in needs:
+                return "multiFactorAuthentication"
+            if "primary" in needs:
+                return "singleFactorAuthentication"
+        return None
+
+    # --- groups ----------------------------------------------------------------------------------
+    def members(self, policies: list[CAPolicy] | None,
+                roles: list[list[RoleAssignment] | None]) -> dict[str, frozenset[str]] | None:
+        groups = self.ev.datasets("groupMembers")
+        if not groups and all(r is None for r in roles):
+            return None
+        direct: dict[str, set[str]] = {}
+        for ds in groups:
+            if "." not in ds:
+                continue  # no group id: nothing to attribute the members to
+            direct[ds.split(".", 1)[1]] = {o["id"] for o in self.ev.values(ds) if isinstance(o.get("id"), str)}
+        members = _transitive(direct)
+        # a group used in a policy or role whose members were not collected leaves membership unknown
+        needed = set()
+        for p in policies or []:
+            needed |= p.include_groups | p.exclude_groups
+        for rs in roles:
+            needed |= {r.principal_id for r in rs or [] if r.principal_type == "group"}
+        missing = needed - set(members)
+        if missing:
+            self.gaps.append(Gap(source=source_of("groupMembers"),
+                                 reason=f"members of {len(missing)} group(s) used in policies or roles were not collected"))
+            return None
+        return members
+
+    def resolve_principals(self, roles: list[RoleAssignment] | None, user_ids: set[str], group_ids: set[str],
+                           dataset: str) -> tuple[list[RoleAssignment] | None, list[RoleAssignment]]:
+        """Give an assignment whose principal was not expanded the type its id shows; the rest are
+        unresolved, and a gap is declared where a privileged role is among them."""
+        if roles is None:
+            return None, []
+        out, unresolved = [], []
+        for r in roles:
+            if r.principal_type == "unknown":
+                ptype = "user" if r.principal_id in user_ids else "group" if r.principal_id in group_ids else "unknown"
+                r = RoleAssignment(r.role_id, r.role_name, r.principal_id, ptype, r.kind, r.permanent)
+                if ptype == "unknown":
+                    unresolved.append(r)
+            out.append(r)
+        privileged = Counter(m.PRIVILEGED_ROLES[r.role_id] for r in unresolved if r.role_id in m.PRIVILEGED_ROLES)
+        if privileged:
+            what = ", ".join(f"{n} {name}" for name, n in sorted(privileged.items()))
+            kind = "eligibilities" if dataset == "roleEligibilitySchedules" else "assignments"
+            self.gaps.append(Gap(source=source_of(dataset),
+                                 reason=f"privileged role {kind} whose principal could not be identified as a user, a "
+                                        f"group or a service principal ({what})"))
+        return out, unresolved
+
+
+def _read_skus(skus: list[Any]) -> tuple[bool, bool, dict[str, frozenset[str]], set[str], list[str]]:
+    """(P1, P2, active skuId -> provisioned plans, plan ids named EXCHANGE_S_*, states not understood).
+    A SKU that includes P1/P2 is recognised by its id as well as by its plans: a response may list
+    only some plans."""
+    p1 = p2 = False
+    sku_plans: dict[str, frozenset[str]] = {}
+    mailbox: set[str] = set()
+    odd: list[str] = []
+    for s in skus:
+        if not isinstance(s, dict):
+            continue
+        state = _s(s.get("capabilityStatus")) or "Enabled"
+        if state not in FACTS.active_states:
+            if state not in FACTS.inactive_states:
+                odd.append(state)
+            continue
+        sku = _s(s.get("skuId")).lower()
+        items = [sp for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)]
+        plans = frozenset(_s(sp.get("servicePlanId")).lower() for sp in items
+                          if _s(sp.get("provisioningStatus")) in ("Success", ""))
+        mailbox |= {_s(sp.get("servicePlanId")).lower() for sp in items
+                    if _s(sp.get("servicePlanName")).startswith("EXCHANGE_S_")
+                    and _s(sp.get("servicePlanName")) != "EXCHANGE_S_FOUNDATION"}
+        sku_plans[sku] = plans
+        level = FACTS.skus.get(sku)
+        p2 = p2 or m.PLAN_P2 in plans or level == "p2"
+        p1 = p1 or m.PLAN_P1 in plans or level in ("p1", "p2")
+    return p1 or p2, p2, sku_plans, mailbox, odd
+
+
+def licences(skus: list[Any]) -> tuple[bool, bool]:
+    """(Entra ID P1, P2) from subscribedSkus items, as the posture reads them."""
+    p1, p2, *_ = _read_skus(skus)
+    return p1, p2
+
+
+def _replace_permanent(r: RoleAssignment, permanent: bool | None) -> RoleAssignment:
+    return RoleAssignment(r.role_id, r.role_name, r.principal_id, r.principal_type, r.kind, permanent)
+
+
+def _last_sign_in(sia: Any) -> datetime | None:
+    """The last *successful* sign-in: lastSignInDateTime and lastNonInteractiveSignInDateTime count
+    failed attempts too, so a password spray would make a dormant account look active. Without
+    lastSuccessfulSignInDateTime the last success is unknown, read as none (noted by the caller)."""
+    if not isinstance(sia, dict):
+        return None
+    return parse_iso(sia.get("lastSuccessfulSignInDateTime"))
+
+
+def _outcome(o: dict[str, Any]) -> bool | None:
+    """Success, failure, or None where the sign-in's outcome cannot be read (``status: {}``).
+    With no error code, the steps of authenticationDetails decide when every one says."""
+    code = _dict(o.get("status")).get("errorCode")
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code == 0
+    steps = [d.get("succeeded") for d in _list(o.get("authenticationDetails")) if isinstance(d, dict)]
+    if steps and all(s is True for s in steps):
+        return True
+    if any(s is False for s in steps):
+        return False
+    return None
+
+
+def _transitive(direct: dict[str, set[str]]) -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     for gid in direct:
         seen, stack = set(), [gid]
         while stack:
-            g = stack.pop()
-            for mbr in direct.get(g, ()):
+            for mbr in direct.get(stack.pop(), ()):
                 if mbr not in seen:
                     seen.add(mbr)
                     if mbr in direct:
@@ -161,135 +705,37 @@ def _collect_members(ev: EvidenceReader) -> dict[str, frozenset[str]]:
     return out
 
 
-def _roles(items: Iterable[dict[str, Any]], kind: str) -> list[RoleAssignment]:
-    out = []
-    for o in items:
-        rid, pid = o.get("roleDefinitionId"), o.get("principalId")
-        if not isinstance(rid, str) or not isinstance(pid, str):
-            continue
-        if _s(o.get("directoryScopeId")) not in ("", "/"):
-            continue  # scoped to an administrative unit / app: not tenant-wide
-        principal = o.get("principal") if isinstance(o.get("principal"), dict) else {}
-        ptype = _s(principal.get("@odata.type")).rsplit(".", 1)[-1] or "unknown"
-        if ptype == "unknown" and isinstance(o.get("memberType"), str):
-            ptype = "user"  # eligibility schedules do not expand the principal; resolved against users later
-        out.append(RoleAssignment(role_id=rid.lower(), role_name=m.PRIVILEGED_ROLES.get(rid.lower(), rid),
-                                  principal_id=pid, principal_type=ptype, kind=kind))
-    return _dedupe(out, lambda r: (r.role_id, r.principal_id, r.kind))
-
-
-def licences(skus: list[Any]) -> tuple[bool, bool]:
-    """(Entra ID P1, P2) from subscribedSkus items: a service plan provisioned in an enabled SKU."""
-    plans = {(_s(sp.get("servicePlanId")).lower(), _s(sp.get("provisioningStatus")))
-             for s in skus if isinstance(s, dict) and s.get("capabilityStatus", "Enabled") == "Enabled"
-             for sp in _list(s.get("servicePlans")) if isinstance(sp, dict)}
-    active = {pid for pid, st in plans if st in ("Success", "")}
-    p2 = m.PLAN_P2 in active
-    return p2 or m.PLAN_P1 in active, p2
-
-
 def build_posture(ev: EvidenceReader) -> Posture:
-    meta = ev.meta
-    collected = parse_iso(meta.get("collected_at"))
-    window = meta.get("window") if isinstance(meta.get("window"), dict) else {}
-    if collected is None:
-        raise PostureError("collection.json has no valid collected_at")
-    gaps = [Gap(source=_s(g.get("source")), reason=_s(g.get("reason")),
-                code=g.get("code") if isinstance(g.get("code"), str) else None,
-                status=g.get("status") if isinstance(g.get("status"), int) else None) for g in ev.gaps]
-
-    def have(ds: str) -> bool:
-        return ev.has(ds)
-
-    org = next(iter(ev.values("organization")), {}) if have("organization") else {}
-    skus = list(ev.values("subscribedSkus")) if have("subscribedSkus") else None
-    p1, p2 = licences(skus) if skus is not None else (None, None)
-
-    users = _dedupe((_user(o) for o in ev.values("users")), lambda u: u.id) if have("users") else None
-
-    registrations: dict[str, Registration] | None = None
-    reg_source = None
-    if have("userRegistrationDetails"):
-        reg_source = "userRegistrationDetails"
-        registrations = {}
-        for o in ev.values("userRegistrationDetails"):
-            if isinstance(o.get("id"), str):
-                meths = tuple(x for x in _list(o.get("methodsRegistered")) if isinstance(x, str))
-                registrations[o["id"]] = Registration(
-                    user_id=o["id"], mfa_registered=o.get("isMfaRegistered") is True,
-                    mfa_capable=o.get("isMfaCapable") is True, methods=meths)
-    elif have("userMethods"):
-        reg_source = "methods"
-        registrations = {}
-        for page in ev.pages("userMethods"):
-            for resp in _list(page.get("responses")) if isinstance(page, dict) else []:
-                if not isinstance(resp, dict) or resp.get("status") != 200 or not isinstance(resp.get("id"), str):
-                    continue  # a user whose methods did not arrive stays unknown
-                body = resp.get("body") if isinstance(resp.get("body"), dict) else {}
-                if not isinstance(body.get("value"), list):
-                    continue  # an answer without a method list is no answer: unknown, not "no methods"
-                names = []
-                for item in body["value"]:
-                    t = _s(item.get("@odata.type") if isinstance(item, dict) else "").rsplit(".", 1)[-1]
-                    names.append(METHOD_NAMES.get(t, t or "unknown"))
-                # only method types we know to be a second factor count: an unknown type is not MFA
-                mfa = tuple(sorted({x for x in names if x in KNOWN_MFA_METHODS}))
-                registrations[resp["id"]] = Registration(user_id=resp["id"], mfa_registered=bool(mfa),
-                                                         mfa_capable=bool(mfa),
-                                                         methods=tuple(sorted(set(names) - {"password"})))
-
-    policies = (_dedupe((_policy(o) for o in ev.values("conditionalAccessPolicies")), lambda p: p.id)
-                if have("conditionalAccessPolicies") else None)
-    sd = ev.single("securityDefaults") if have("securityDefaults") else None
-    security_defaults = sd.get("isEnabled") if isinstance(sd, dict) and isinstance(sd.get("isEnabled"), bool) else None
-    amp = ev.single("authenticationMethodsPolicy") if have("authenticationMethodsPolicy") else None
-    methods_policy = None
-    if isinstance(amp, dict) and isinstance(amp.get("authenticationMethodConfigurations"), list):
-        methods_policy = {_s(c.get("id")).lower(): _s(c.get("state"))
-                          for c in amp["authenticationMethodConfigurations"] if isinstance(c, dict)}
-
-    roles = _roles(ev.values("roleAssignments"), "active") if have("roleAssignments") else None
-    eligible = _roles(ev.values("roleEligibilitySchedules"), "eligible") if have("roleEligibilitySchedules") else None
-    members = _collect_members(ev) if ev.datasets("groupMembers") or roles is not None else None
-    if members is not None:
-        # a group used in a policy or role whose members were not collected leaves membership unknown
-        needed = set()
-        for p in policies or []:
-            needed |= p.include_groups | p.exclude_groups
-        for r in roles or []:
-            if r.principal_type == "group":
-                needed.add(r.principal_id)
-        if needed - set(members):
-            missing = sorted(needed - set(members))
-            gaps.append(Gap(source=source_of("groupMembers"),
-                            reason=f"members of {len(missing)} group(s) used in policies or roles were not collected"))
-            members = None
-
-    sign_ins = None
-    if have("signIns"):
-        sign_ins = [s for s in (_signin(o) for ds in ("signIns", "signInsNonInteractive") if have(ds)
-                                for o in ev.values(ds)) if s]
-        sign_ins = _dedupe(sign_ins, lambda s: s.id)
-        if not have("signInsNonInteractive") and not any(g.source == source_of("signInsNonInteractive") for g in gaps):
-            # scripted use shows in the non-interactive log only; say that it is missing
-            gaps.append(Gap(source=source_of("signInsNonInteractive"), reason="not collected"))
-
-    app = meta.get("app") if isinstance(meta.get("app"), dict) else {}
-    granted = app.get("granted_permissions")
-    return Posture(
-        tenant_id=_s(meta.get("tenant_id")) or _s(org.get("id")),
-        tenant_name=_s(org.get("displayName")),
-        collected_at=collected,
-        window_start=parse_iso(window.get("start")) or collected,
-        window_end=parse_iso(window.get("end")) or collected,
-        source=_s(meta.get("source")),
+    r = _Reader(ev)
+    org = r.organization()
+    p1, p2 = r.licences()
+    users = r.users()
+    registrations, reg_source = r.registrations()
+    policies = r.policies()
+    user_ids = {u.id for u in users or []}
+    group_names = {g["id"]: _s(g.get("displayName")) for ds in ev.datasets("groups") for g in ev.values(ds)
+                   if isinstance(g.get("id"), str) and g.get("displayName")}
+    group_ids = set(group_names) | {ds.split(".", 1)[1] for ds in ev.datasets("groupMembers") if "." in ds}
+    roles, unresolved = r.resolve_principals(r.roles("roleAssignments", "active"), user_ids, group_ids, "roleAssignments")
+    roles = r.permanence(roles, p2)
+    eligible, unresolved_eligible = r.resolve_principals(r.roles("roleEligibilitySchedules", "eligible"), user_ids,
+                                                         group_ids, "roleEligibilitySchedules")
+    members = r.members(policies, [roles, eligible])
+    sign_ins = r.sign_ins()
+    posture = Posture(
+        tenant_id=_s(ev.meta.get("tenant_id")) or _s(org.get("id")), tenant_name=_s(org.get("displayName")),
+        collected_at=r.collected, window_start=r.window_start, window_end=r.window_end, source=_s(ev.meta.get("source")),
         has_p1=p1, has_p2=p2, users=users, registrations=registrations, registration_source=reg_source,
-        ca_policies=policies, security_defaults=security_defaults, methods_policy=methods_policy,
+        ca_policies=policies, security_defaults=r.security_defaults(), methods_policy=r.methods_policy(),
         role_assignments=roles, eligible_assignments=eligible, group_members=members, sign_ins=sign_ins,
-        granted_permissions=tuple(granted) if isinstance(granted, list) else None,
-        gaps=gaps,
-        group_names={g["id"]: _s(g.get("displayName")) for ds in ev.datasets("groups") for g in ev.values(ds)
-                     if isinstance(g.get("id"), str) and g.get("displayName")},
+        granted_permissions=_granted(ev.meta), gaps=r.gaps, group_names=group_names,
         domains=tuple(_s(d.get("name")) for d in _list(org.get("verifiedDomains")) if isinstance(d, dict)),
-        pages=ev.page_index(),
-    )
+        pages=ev.page_index(), named_locations=r.named_locations(), unresolved_roles=unresolved + unresolved_eligible)
+    r.flush_unknown()
+    posture.notes = r.notes
+    return posture
+
+
+def _granted(meta: dict[str, Any]) -> tuple[str, ...] | None:
+    granted = _dict(meta.get("app")).get("granted_permissions")
+    return tuple(granted) if isinstance(granted, list) else None

@@ -10,7 +10,9 @@ from typing import Any
 
 from reportgen.checks import CheckMeta
 from reportgen.controls import Framework
+from reportgen.dates import parse_iso
 from reportgen.results import Results
+from reportgen.wording import ReportWording
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class UserRow:
     methods: list[str]
     privileged_roles: list[str]
     last_sign_in: str | None         # ISO 8601 UTC, None: never / unknown
-    covered_by_mfa_policy: bool | None
+    covered_by_mfa_policy: bool | None   # an MFA policy (or security defaults) covers all cloud apps
+    mfa_policy_apps: list[str] | None = None   # apps some enabled MFA policy covers the user for; None: unknown
 
 
 @dataclass
@@ -46,6 +49,7 @@ class PrivilegedRow:
     methods: list[str]
     phishing_resistant_only: bool | None
     covered_by_mfa_policy: bool | None
+    mfa_policy_apps: list[str] | None = None
 
 
 @dataclass
@@ -114,6 +118,14 @@ class ReportData:
     evidence_index: list[dict[str, Any]] = field(default_factory=list)  # [{path, sha256, size}]
     root_causes: list[Any] = field(default_factory=list)    # checks.rootcause.RootCause, for the action plan
     workflow: Any = None          # workflow.prepare.WorkflowData: review state, commentary, action plan
+    # the sentences that depend on the institution type and the collection date (None: worked out on render)
+    wording: ReportWording | None = None
+
+    def __post_init__(self) -> None:
+        # check words still in catalog form (dated or per-type text) are resolved for this report
+        day = parse_iso(self.results.collected_at)
+        self.check_meta = {cid: m.resolved(self.results.client.institution_type, day.date() if day else None)
+                           if m.unresolved else m for cid, m in self.check_meta.items()}
 
     @property
     def generated_at(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.vocab import Cause, CollectionStatus, ControlStatus, Readiness, Severity, Status
+from reportgen.vocab import Cause, CollectionStatus, ControlStatus, Coverage, Readiness, Severity, Status
 
 SCHEMA_VERSION = 1
 
@@ -82,10 +82,11 @@ class ControlResult:
     title: str
     status: ControlStatus
     checks: list[str]
+    coverage: Coverage = Coverage.FULL   # partial: every check evidences only part of the control
 
     def to_json(self) -> dict[str, Any]:
         return {"framework": self.framework, "id": self.id, "title": self.title, "status": self.status,
-                "checks": list(self.checks)}
+                "coverage": self.coverage, "checks": list(self.checks)}
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,15 @@ class Collection:
     missing_permissions: list[str] | None = None
     write_permissions: list[str] | None = None
     notes: list[GapResult] = field(default_factory=list)   # data-quality notes: (dataset, what was done)
+    source: str = ""             # demo | graph: a demo report is sample data from a synthetic tenant
 
     @property
     def complete(self) -> bool:
         return self.status == CollectionStatus.COMPLETE
+
+    @property
+    def demo(self) -> bool:
+        return self.source == "demo"
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"status": self.status, "gaps": [g.to_json() for g in self.gaps],
@@ -120,6 +126,8 @@ class Collection:
         for key in ("granted_permissions", "missing_permissions", "write_permissions"):
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
+        if self.source:
+            doc["source"] = self.source
         if self.notes:
             doc["notes"] = [{"source": n.source, "message": n.reason} for n in self.notes]
         return doc

@@ -9,10 +9,13 @@ from typing import Any
 
 from reportgen import model as m
 from reportgen.checks import Context, NotEvaluated
+from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS
 from reportgen.dates import iso_z
 from reportgen.model import CAPolicy, Posture
 from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
+from reportgen.vocab import CLIENT_APP_LABELS, GRANT_LABELS, USER_ACTION_LABELS, labels
+from reportgen.vocab import label as word
 
 
 def _iso(dt) -> str | None:
@@ -37,7 +40,21 @@ class Tables:
             return True
         if self.p.ca_policies is None:
             return None
-        return _safe(lambda: self.f.covered(u, roles, ALL_APPS), None)
+        return _safe(lambda: self.f.covered(u, roles, ALL_APPS, all_apps=True), None)
+
+    def _mfa_apps(self, u, roles) -> list[str] | None:
+        """What the user must use MFA for: the apps of each enabled MFA policy that applies to them,
+        in words ("All cloud apps", "Office 365", ...); [] when none; None when unknown."""
+        if self.p.security_defaults is True:
+            return [SECURITY_DEFAULTS]
+        if self.p.ca_policies is None:
+            return None
+        pols = [pl for pl in self.p.ca_policies if pl.is_mfa_policy and not pl.has_conditions and pl.include_apps]
+        hits = _safe(lambda: [pl for pl in pols if self.f.applies(pl, u, roles)], None)
+        if hits is None:
+            return None
+        names = {name for pl in hits for name in _app_names(pl)}
+        return [ALL_CLOUD_APPS] if ALL_CLOUD_APPS in names else sorted(names)
 
     def users(self) -> list[UserRow]:
         regs = self.p.registrations
@@ -50,7 +67,8 @@ class Tables:
                 mfa_registered=None if regs is None or r is None else r.mfa_registered,
                 methods=list(r.methods) if r else [],
                 privileged_roles=sorted(m.PRIVILEGED_ROLES[x] for x in roles if x in m.PRIVILEGED_ROLES),
-                last_sign_in=_iso(u.last_sign_in), covered_by_mfa_policy=self._covered(u, roles)))
+                last_sign_in=_iso(u.last_sign_in), covered_by_mfa_policy=self._covered(u, roles),
+                mfa_policy_apps=self._mfa_apps(u, roles)))
         return out
 
     def privileged(self) -> list[PrivilegedRow]:
@@ -72,13 +90,13 @@ class Tables:
                 assignment="active" if active == priv else ("eligible" if not active else "active+eligible"),
                 mfa_registered=None if r is None else r.mfa_registered, methods=list(r.methods) if r else [],
                 phishing_resistant_only=None if r is None else bool(mfa) and mfa <= m.PHISHING_RESISTANT_METHODS,
-                covered_by_mfa_policy=self._covered(u, roles)))
+                covered_by_mfa_policy=self._covered(u, roles), mfa_policy_apps=self._mfa_apps(u, roles)))
         return sorted(out, key=lambda r: r.upn.lower())
 
     def emergency(self) -> list[EmergencyRow]:
         out = []
         regs = self.p.registrations
-        pols = [p for p in self.p.ca_policies or [] if p.requires_mfa and p.state != "disabled"]
+        pols = [p for p in self.p.ca_policies or [] if p.requires_mfa and not p.workload and p.state != "disabled"]
         for name, u in self.f.emergency():
             if u is None:
                 out.append(EmergencyRow(upn=name, exists=False, enabled=None,
@@ -92,7 +110,7 @@ class Tables:
                 upn=u.upn, exists=True, enabled=u.enabled,
                 global_admin_active=None if self.p.role_assignments is None else m.GLOBAL_ADMIN in self.active.get(u.id, set()),
                 methods=list(r.methods) if r else [],
-                phishing_resistant=None if r is None else bool(set(r.methods) & m.PHISHING_RESISTANT_METHODS),
+                phishing_resistant=None if r is None else bool(set(r.methods) & m.EMERGENCY_METHODS),
                 soft_or_phone_methods=sorted(set(r.methods) & m.SOFT_OR_PHONE_METHODS) if r else [],
                 excluded_from=excluded))
         return out
@@ -103,7 +121,7 @@ class Tables:
     def phase2_sign_ins(self) -> list[SignInRow]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for s in self.p.sign_ins or []:
-            if s.app_id not in m.PHASE2_APPS or not s.success:
+            if s.app_id not in m.PHASE2_APPS or s.success is False:
                 continue
             row = rows.setdefault((s.upn, s.app_id), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
             row["sf" if s.requirement == "singleFactorAuthentication" else "mf"] += 1
@@ -132,22 +150,45 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
         if ids:
             inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
     if pol.include_guests:
-        inc.append("guests")
+        inc.append("guests" if pol.include_guests.everyone else scope.guest_scope_words(pol.include_guests))
     for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
                              ("roles", pol.exclude_roles, "roles")):
         if ids:
             exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
+    if pol.exclude_guests:
+        exc.append(scope.guest_scope_words(pol.exclude_guests))
     users = "; ".join(inc) or "nobody"
     if exc:
         users += " — excludes " + ", ".join(exc)
-    apps = {"All": "All cloud apps", "Office365": "Office 365", "MicrosoftAdminPortals": "Microsoft admin portals",
-            m.APP_ARM: "Azure Resource Manager", m.APP_AZURE_PORTAL: "Azure portal"}
-    app_text = ", ".join(sorted(apps.get(a, a) for a in pol.include_apps)) or \
-        ", ".join(sorted(pol.include_user_actions)) or "none"
-    grant = sorted(pol.builtin_controls)
-    if pol.auth_strength_id:
-        grant.append({m.STRENGTH_MFA: "MFA strength", m.STRENGTH_PASSWORDLESS: "passwordless strength",
-                      m.STRENGTH_PHISHING_RESISTANT: "phishing-resistant strength"}.get(pol.auth_strength_id, "custom strength"))
+    app_text = _app_scope(pol) or labels(USER_ACTION_LABELS, sorted(pol.include_user_actions)) or "none"
+    if pol.conditions:
+        app_text += "; " + "; ".join(scope.condition_words(c, p.named_locations) for c in pol.conditions)
+    g = pol.grant
+    grant = [word(GRANT_LABELS, c) for c in sorted(g.controls)]
+    grant += [f"terms of use ({len(g.terms_of_use)})"] if g.terms_of_use else []
+    grant += [f"custom control ({len(g.custom_factors)})"] if g.custom_factors else []
+    if g.strength is not None:
+        grant.append(f"strength '{g.strength.name}'")
+    if pol.workload:
+        users = "workload identities (service principals) only"
     return PolicyRow(name=pol.name, state=pol.state, users=users, applications=app_text,
-                     grant=", ".join(grant) or "none", client_app_types=", ".join(sorted(pol.client_app_types)),
+                     grant=(" and " if g.operator == "AND" else " or ").join(grant) or "none",
+                     client_app_types=labels(CLIENT_APP_LABELS, sorted(pol.client_app_types)),
                      is_mfa_policy=pol.is_mfa_policy)
+
+
+ALL_CLOUD_APPS = "All cloud apps"
+SECURITY_DEFAULTS = "All apps (security defaults)"
+APP_LABELS = {"All": ALL_CLOUD_APPS, "Office365": "Office 365", "MicrosoftAdminPortals": "Microsoft admin portals",
+              m.APP_ARM: "Azure Resource Manager", m.APP_AZURE_PORTAL: "Azure portal"}
+
+
+def _app_names(pol: CAPolicy) -> list[str]:
+    """The applications a policy targets, in words; "All cloud apps except 2" when it excludes some."""
+    if "All" in pol.include_apps:
+        return [ALL_CLOUD_APPS + (f" except {len(pol.exclude_apps)}" if pol.exclude_apps else "")]
+    return sorted(APP_LABELS.get(a, a) for a in pol.include_apps)
+
+
+def _app_scope(pol: CAPolicy) -> str:
+    return ", ".join(_app_names(pol))

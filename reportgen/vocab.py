@@ -69,6 +69,22 @@ CONTROL_LABELS = {ControlStatus.MET: "Met", ControlStatus.PARTIALLY_MET: "Partia
                   ControlStatus.NOT_MET: "Not met", ControlStatus.NOT_ASSESSED: "Not assessed"}
 
 
+class Coverage(StrEnum):
+    """How far a check evidences a control; a control whose checks are all partial is never plainly met."""
+    FULL = "full"
+    PARTIAL = "partial"
+
+
+MET_FOR_WHAT_IS_TESTED = "Met for what this report tests; other evidence needed"
+
+
+def control_label(status: str, coverage: str = Coverage.FULL) -> str:
+    """The reader's word for a control's status: a met control of partial coverage says so."""
+    if status == ControlStatus.MET and coverage == Coverage.PARTIAL:
+        return MET_FOR_WHAT_IS_TESTED
+    return label(CONTROL_LABELS, status)
+
+
 class Cause(StrEnum):
     """Why a check could not be judged (beside the sentence that says it in words)."""
     NO_LICENCE = "no_licence"                  # the tenant lacks Entra ID P1/P2 for this data
@@ -76,6 +92,11 @@ class Cause(StrEnum):
     NOT_COLLECTED = "not_collected"            # collection failed or was cut short
     NO_SUBJECTS = "no_subjects"                # nothing to judge (e.g. no privileged role holder found)
     NOT_ATTESTED = "not_attested"              # only the client can say (manual review)
+
+
+CAUSE_LABELS = {Cause.NO_LICENCE: "No Entra ID P1 licence", Cause.MISSING_PERMISSION: "Missing Graph permission",
+                Cause.NOT_COLLECTED: "Data not collected", Cause.NO_SUBJECTS: "Nothing to judge",
+                Cause.NOT_ATTESTED: "Needs the client's statement"}
 
 
 class CollectionStatus(StrEnum):
@@ -89,12 +110,49 @@ COLLECTION_LABELS = {CollectionStatus.COMPLETE: "Complete", CollectionStatus.PAR
 
 EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet_valid": "Not yet valid"}
 
+# Catalog and Graph vocabularies, as a reader sees them (the Entra admin center's words where it has some)
+BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
+                  "vendor": "Vendor requirement"}
+FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
+POLICY_STATE_LABELS = {"enabled": "On", "disabled": "Off", "enabledForReportingButNotEnforced": "Report-only"}
+ASSIGNMENT_LABELS = {"active": "Active", "eligible": "Eligible (PIM)", "active+eligible": "Active and eligible"}
+CLIENT_APP_LABELS = {"all": "All client apps", "browser": "Browser",
+                     "mobileAppsAndDesktopClients": "Mobile apps and desktop clients",
+                     "exchangeActiveSync": "Exchange ActiveSync", "other": "Other (legacy) clients"}
+GRANT_LABELS = {"mfa": "Require MFA", "block": "Block access", "compliantDevice": "Require a compliant device",
+                "domainJoinedDevice": "Require a hybrid-joined device",
+                "approvedApplication": "Require an approved client app",
+                "compliantApplication": "Require an app protection policy",
+                "passwordChange": "Require a password change"}
+USER_ACTION_LABELS = {"urn:user:registersecurityinfo": "Register security information (user action)",
+                      "urn:user:registerdevice": "Register or join devices (user action)"}
+METHOD_LABELS = {
+    "password": "Password", "email": "Email code", "securityQuestion": "Security questions",
+    "mobilePhone": "Phone (SMS/call)", "alternateMobilePhone": "Alternate phone", "officePhone": "Office phone",
+    "microsoftAuthenticatorPush": "Authenticator push", "microsoftAuthenticatorPasswordless": "Authenticator passwordless",
+    "softwareOneTimePasscode": "Software code (OTP)", "hardwareOneTimePasscode": "Hardware token code",
+    "fido2SecurityKey": "FIDO2 key", "passKeyDeviceBound": "Passkey", "passKeyDeviceBoundAuthenticator":
+    "Passkey (Authenticator)", "passKeyDeviceBoundWindowsHello": "Passkey (Windows Hello)",
+    "windowsHelloForBusiness": "Windows Hello", "x509Certificate": "Certificate (CBA)",
+    "macOsSecureEnclaveKey": "macOS Secure Enclave key", "temporaryAccessPass": "Temporary Access Pass",
+}
+
 # Branding defaults, used by the configuration and by renderers handed no colour.
 DEFAULT_PRIMARY = "#0B3D91"
 DEFAULT_ACCENT = "#F2A900"
 
 # User names that look like automation on a user account; each client may override it.
 DEFAULT_SERVICE_ACCOUNT_PATTERN = r"(?i)^(svc|sa|service|automation|deploy|build|ci|terraform|pipeline|app)[-_.]"
+
+
+def labels(mapping: dict, values, sep: str = ", ") -> str:
+    """Several values in the reader's words, joined (their order kept)."""
+    return sep.join(label(mapping, v) for v in values or ())
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 user", "4,480 users": every count printed the same way, never "user(s)"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def label(labels: dict, value: object) -> str:

@@ -1,6 +1,8 @@
 """Shared fixtures. Keep small; add yours below."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,3 +32,17 @@ def fake_graph(monkeypatch):
     yield start
     for fg in started:
         fg.stop()
+
+
+DEMO_PERIOD = "2026-11"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The bundled demo institutions, produced once per session through the real CLI: the period folder."""
+    out = tmp_path_factory.mktemp("out")
+    r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--period", DEMO_PERIOD, "--out", str(out),
+                        "--jobs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    return out / DEMO_PERIOD

@@ -39,24 +39,48 @@ def uid(name: str) -> str:
 
 # --------------------------------------------------------------------------- CA policy helpers
 
+def strength(sid: str | None) -> m.Strength | None:
+    """A built-in authentication strength by id (as Graph returns it in a policy)."""
+    if sid is None:
+        return None
+    from reportgen.facts import FACTS
+    b = FACTS.strengths[sid]
+    return m.Strength(sid, b.name, True, b.phishing_resistant)
+
+
+NARROWED = (m.Condition("locations", (), ("branch-office",)),)
+
+
 def ca_policy(name: str = "policy", *, state: str = "enabled", users: Iterable[str] = ("All",),
               exclude_users: Iterable[str] = (), groups: Iterable[str] = (), exclude_groups: Iterable[str] = (),
-              roles: Iterable[str] = (), exclude_roles: Iterable[str] = (), guests: bool = False,
-              exclude_guests: bool = False, apps: Iterable[str] = ("All",), exclude_apps: Iterable[str] = (),
+              roles: Iterable[str] = (), exclude_roles: Iterable[str] = (), guests: bool | m.GuestScope = False,
+              exclude_guests: bool | m.GuestScope = False, apps: Iterable[str] = ("All",), exclude_apps: Iterable[str] = (),
               user_actions: Iterable[str] = (), client_types: Iterable[str] = ("all",),
-              controls: Iterable[str] = ("mfa",), strength: str | None = None, conditions: bool = False) -> CAPolicy:
-    """A CA policy. Users in ``users``/``exclude_users`` may be UPNs (mapped to ``uid``) or 'All'/'None'."""
+              controls: Iterable[str] = ("mfa",), strength: str | m.Strength | None = None, operator: str = "OR",
+              terms_of_use: Iterable[str] = (), conditions: bool | Iterable[m.Condition] = False,
+              workload: bool = False) -> CAPolicy:
+    """A CA policy. Users in ``users``/``exclude_users`` may be UPNs (mapped to ``uid``) or 'All'/'None'.
+    ``conditions=True`` narrows it by an excluded location; ``guests=True`` takes in every guest type."""
     def ids(xs: Iterable[str]) -> frozenset[str]:
         return frozenset(x if x in ("All", "None") or "@" not in x else uid(x) for x in xs)
+
+    def scope(v) -> m.GuestScope | None:
+        return m.ALL_GUESTS if v is True else (v or None)
+    conds = NARROWED if conditions is True else tuple(conditions or ())
+    client = frozenset(client_types)
+    if "all" not in client and not {"browser", "mobileAppsAndDesktopClients"} <= client:
+        conds += (m.Condition("clientAppTypes", tuple(sorted(client))),)
     return CAPolicy(
         id=uid("policy:" + name), name=name, state=state,
         include_users=ids(users), exclude_users=ids(exclude_users),
         include_groups=frozenset(groups), exclude_groups=frozenset(exclude_groups),
         include_roles=frozenset(roles), exclude_roles=frozenset(exclude_roles),
-        include_guests=guests, exclude_guests=exclude_guests,
+        include_guests=scope(guests), exclude_guests=scope(exclude_guests),
         include_apps=frozenset(apps), exclude_apps=frozenset(exclude_apps),
-        include_user_actions=frozenset(user_actions), client_app_types=frozenset(client_types),
-        builtin_controls=frozenset(controls), auth_strength_id=strength, has_conditions=conditions)
+        include_user_actions=frozenset(user_actions), client_app_types=client,
+        grant=m.Grant(operator=operator, controls=frozenset(controls), terms_of_use=tuple(terms_of_use),
+                      strength=strength if isinstance(strength, m.Strength) else globals()["strength"](strength)),
+        conditions=conds, workload=workload)
 
 
 def mfa_policy(name: str = "Require MFA for all users", **kw) -> CAPolicy:
@@ -101,7 +125,8 @@ class PostureBuilder:
         self._groups: dict[str, set[str]] = {}     # group id -> direct member ids (users or groups)
         self._sign_ins: list[SignIn] = []
         self._security_defaults: bool | None = False
-        self._methods_policy: dict[str, str] | None = {"sms": "disabled", "voice": "disabled", "fido2": "enabled"}
+        self._methods_policy: dict[str, str] | None = {"sms": "disabled", "voice": "disabled", "email": "disabled",
+                                                       "fido2": "enabled"}
         self._p1: bool | None = True
         self._p2: bool | None = True
         self._missing: set[str] = set()
@@ -112,7 +137,9 @@ class PostureBuilder:
     def user(self, upn: str, *, registered: bool | None = True, methods: Iterable[str] | None = None,
              capable: bool | None = None, enabled: bool = True, guest: bool = False, mail=_DEFAULT,
              other_mails: Iterable[str] = (), display_name: str | None = None,
-             last_sign_in=_DEFAULT, sign_in_activity_known: bool = True, user_type: str | None = None) -> "PostureBuilder":
+             last_sign_in=_DEFAULT, sign_in_activity_known: bool = True, user_type: str | None = None,
+             mailbox: bool | None = True, synced: bool = False,
+             certificates: Iterable[str] = ()) -> "PostureBuilder":
         """Add a user. ``registered=None`` leaves the user without a registration record.
 
         ``methods`` defaults to Authenticator for a registered user and none otherwise;
@@ -121,10 +148,11 @@ class PostureBuilder:
         self._users.append(User(
             id=i, upn=upn, display_name=display_name or upn.split("@")[0],
             mail=upn if mail is _DEFAULT else mail, other_mails=tuple(other_mails), enabled=enabled,
-            user_type=user_type or ("Guest" if guest else "Member"), synced=False,
+            user_type=user_type or ("Guest" if guest else "Member"), synced=synced,
             created=self.collected_at - timedelta(days=400),
             last_sign_in=self.collected_at - timedelta(days=1) if last_sign_in is _DEFAULT else last_sign_in,
-            sign_in_activity_known=sign_in_activity_known))
+            sign_in_activity_known=sign_in_activity_known, certificate_user_ids=tuple(certificates),
+            has_mailbox=mailbox))
         if registered is not None:
             ms = tuple(methods) if methods is not None else ((AUTHENTICATOR,) if registered else ())
             self._regs[i] = Registration(user_id=i, mfa_registered=registered,
@@ -138,17 +166,20 @@ class PostureBuilder:
         return self
 
     # roles and groups --------------------------------------------------------------------
-    def role(self, principal: str, role_id: str, *, kind: str = "active", principal_type: str | None = None):
-        """Assign a role to a user (UPN) or to a group id (``principal_type='group'``)."""
+    def role(self, principal: str, role_id: str, *, kind: str = "active", principal_type: str | None = None,
+             permanent: bool | None = True):
+        """Assign a role to a user (UPN) or to a group id (``principal_type='group'``); an active
+        assignment is permanent unless ``permanent`` says otherwise (None: not known)."""
         ptype = principal_type or ("user" if "@" in principal else "group")
         pid = uid(principal) if ptype == "user" else principal
         ra = RoleAssignment(role_id=role_id, role_name=m.PRIVILEGED_ROLES.get(role_id, role_id),
-                            principal_id=pid, principal_type=ptype, kind=kind)
+                            principal_id=pid, principal_type=ptype, kind=kind,
+                            permanent=permanent if kind == "active" else None)
         (self._roles if kind == "active" else self._eligible).append(ra)
         return self
 
-    def ga(self, principal: str, *, kind: str = "active"):
-        return self.role(principal, m.GLOBAL_ADMIN, kind=kind)
+    def ga(self, principal: str, *, kind: str = "active", permanent: bool | None = True):
+        return self.role(principal, m.GLOBAL_ADMIN, kind=kind, permanent=permanent)
 
     def group(self, gid: str, *members: str):
         """A group with direct members: UPNs (users) or ids of other groups (nested)."""
@@ -177,7 +208,7 @@ class PostureBuilder:
         self._security_defaults = on
         return self
 
-    def methods_policy(self, **states: str):
+    def methods_policy(self, **states: "str | m.MethodConfig"):
         self._methods_policy = dict(self._methods_policy or {}, **states)
         return self
 
@@ -215,7 +246,10 @@ class PostureBuilder:
             window_end=self.collected_at, source="demo", has_p1=self._p1, has_p2=self._p2,
             users=list(self._users), registrations=dict(self._regs), registration_source="userRegistrationDetails",
             ca_policies=list(self._policies), security_defaults=self._security_defaults,
-            methods_policy=None if self._methods_policy is None else dict(self._methods_policy),
+            methods_policy=None if self._methods_policy is None else {
+                k: v if isinstance(v, m.MethodConfig) else
+                m.MethodConfig(k, v, (m.MethodTarget("all_users", "all_users"),) if v == "enabled" else ())
+                for k, v in self._methods_policy.items()},
             role_assignments=list(self._roles), eligible_assignments=list(self._eligible),
             group_members=self._transitive(), sign_ins=list(self._sign_ins), granted_permissions=None,
             gaps=list(self._gaps))

@@ -17,7 +17,8 @@ from reportgen.yamlsrc import CatalogError
 NEW_ENTRY = """
   TEST-99:
     area: Test
-    title: "A check added by a test"
+    title: "A check added by a test has failed"
+    pass_title: "A check added by a test"
     severity: low
     rationale: Proves that a new check needs no edit outside its module, its YAML and its tests.
     remediation: Nothing to do.

@@ -3,6 +3,7 @@ readiness roll-up (docs/checks.md describes each check)."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,10 +75,13 @@ def test_run_checks_uses_catalog_titles_severities_and_order():
     from dataclasses import replace
     from reportgen.checks import load_meta
     meta = dict(reversed(list(load_meta().checks.items())))
-    meta["MFA-02"] = replace(meta["MFA-02"], title="Every enabled member is registered", severity="critical")
+    meta["MFA-02"] = replace(meta["MFA-02"], pass_title="Every enabled member is registered",
+                             title="Members are not registered", severity="critical")
     results = run_checks(good().build(), Inputs(**INPUTS), meta)
     r = {x.id: x for x in results}
     assert (r["MFA-02"].title, r["MFA-02"].severity) == ("Every enabled member is registered", "critical")
+    results = run_checks(good().user("new@bank.com", registered=False).build(), Inputs(**INPUTS), meta)
+    assert {x.id: x for x in results}["MFA-02"].title == "Members are not registered"   # the problem title
     assert [x.id for x in results] == list(meta)     # the metadata's order is the report order
 
 
@@ -261,11 +265,22 @@ class TestMMFA04:
     def test_pass(self):
         assert check(good(), "MMFA-04").status == "pass"
 
-    def test_fail_non_interactive_cli(self):
-        b = good().sign_in(ALICE, m.APP_AZURE_CLI, interactive=False)
+    def test_fail_only_non_interactive_cli(self):
+        b = good().user("carol@bank.com").sign_in("carol@bank.com", m.APP_AZURE_CLI, interactive=False)
         r = check(b, "MMFA-04")
-        assert r.status == "fail" and upns(r) == [ALICE]
+        assert r.status == "fail" and upns(r) == ["carol@bank.com"]
         assert "non-interactive" in r.affected[0].detail
+
+    def test_token_refreshes_beside_interactive_sign_ins_are_a_person(self):
+        b = good().sign_in(ALICE, m.APP_AZURE_CLI, interactive=False)   # ALICE also signs in interactively
+        assert check(b, "MMFA-04").status == "pass"
+
+    def test_fail_ropc(self):
+        b = good()
+        b.sign_in(BOB, m.APP_AZURE_POWERSHELL)
+        b._sign_ins[-1] = replace(b._sign_ins[-1], protocol="ropc")
+        r = check(b, "MMFA-04")
+        assert r.status == "fail" and upns(r) == [BOB] and "resource-owner" in r.affected[0].detail
 
     def test_fail_service_account_name(self):
         b = good().user("svc-deploy@bank.com")
@@ -336,10 +351,21 @@ class TestMMFA05:
 
 # =========================================================================== MMFA-06 postponement
 
+BEFORE_DEADLINE = NOW.replace(year=2026, month=6, day=1)
+
+
 @pytest.mark.parametrize("value, status", [(True, "fail"), (False, "pass"), ("unknown", "manual"), (None, "manual")])
-def test_mmfa06_postponement(value, status):
-    r = check(good(), "MMFA-06", phase2_postponed=value)
+def test_mmfa06_postponement_before_the_deadline(value, status):
+    r = check(good(collected_at=BEFORE_DEADLINE), "MMFA-06", phase2_postponed=value)
     assert r.status == status and r.reason.strip()
+
+
+@pytest.mark.parametrize("value", [True, False, "unknown", None])
+def test_mmfa06_after_the_deadline_enforcement_applies(value):
+    r = check(good(), "MMFA-06", phase2_postponed=value)   # NOW is after 1 July 2026
+    assert r.status == "pass" and "closed on 1 July 2026" in r.reason
+    assert ("out of date" in r.reason) == (value is True)
+    assert r.title == "Phase 2 postponement has ended: enforcement applies"
 
 
 def test_mmfa06_does_not_depend_on_collected_data():
@@ -352,7 +378,7 @@ def test_mmfa06_does_not_depend_on_collected_data():
 class TestEA01:
     def test_pass(self):
         r = check(good(), "EA-01")
-        assert r.status == "pass" and r.metrics == {"designated": 2, "qualified": 2}
+        assert r.status == "pass" and r.metrics == {"designated": 2, "qualified": 2, "permanence_unknown": 0}
 
     def test_fail_none_designated(self):
         assert check(good(), "EA-01", emergency_accounts=[]).status == "fail"
@@ -415,10 +441,14 @@ def _ea2_methods(methods, registered=True) -> PostureBuilder:
 
 
 class TestEA02:
-    @pytest.mark.parametrize("method", ["fido2SecurityKey", "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator",
-                                        "windowsHelloForBusiness", "x509Certificate"])
+    @pytest.mark.parametrize("method", ["fido2SecurityKey", "passKeyDeviceBound", "x509Certificate"])
     def test_pass(self, method):
         assert check(_ea2_methods([method, AUTHENTICATOR]), "EA-02").status == "pass"
+
+    @pytest.mark.parametrize("method", ["passKeyDeviceBoundAuthenticator", "windowsHelloForBusiness"])
+    def test_phishing_resistant_on_one_device_is_not_emergency_grade(self, method):
+        r = check(_ea2_methods([method]), "EA-02")
+        assert r.status == "fail" and upns(r) == [EA2]
 
     @pytest.mark.parametrize("methods", [[AUTHENTICATOR], ["passKeySynced"], ["mobilePhone"], ["softwareOneTimePasscode"],
                                          ["hardwareOneTimePasscode"], []])
@@ -566,9 +596,15 @@ class TestMFA01:
         b = good().security_defaults(True).missing("ca_policies")
         assert check(b, "MFA-01").status == "pass"
 
-    def test_emergency_accounts_may_be_excluded(self):
+    def test_excluded_emergency_accounts_fail_but_are_reported_under_ea04(self):
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[EA1, EA2])
+        r = check(b, "MFA-01")
+        assert r.status == "fail" and r.affected == [] and "EA-04" in r.reason and EA1 in r.reason
+
+    def test_pass_modern_clients_only_is_not_narrowed(self):
+        b = good()
+        b._policies[0] = mfa_policy(client_types=["browser", "mobileAppsAndDesktopClients"])
         assert check(b, "MFA-01").status == "pass"
 
     def test_fail_no_policy(self):
@@ -580,10 +616,11 @@ class TestMFA01:
     @pytest.mark.parametrize("pol", [
         mfa_policy(state="enabledForReportingButNotEnforced"), mfa_policy(state="disabled"),
         mfa_policy(users=[ALICE, BOB]), mfa_policy(apps=["Office365"]), mfa_policy(exclude_apps=[m.APP_ARM]),
-        mfa_policy(client_types=["browser", "mobileAppsAndDesktopClients"]), mfa_policy(conditions=True),
+        mfa_policy(client_types=["browser"]), mfa_policy(conditions=True),
         mfa_policy(controls=["compliantDevice"]), mfa_policy(controls=["block"]),
-    ], ids=["report-only", "disabled", "some-users", "office365", "excludes-app", "modern-clients-only",
-            "narrowed", "no-mfa-grant", "block"])
+        mfa_policy(controls=["mfa", "compliantDevice"]), mfa_policy(controls=["mfa"], terms_of_use=["tou-1"]),
+    ], ids=["report-only", "disabled", "some-users", "office365", "excludes-app", "browser-only",
+            "narrowed", "no-mfa-grant", "block", "mfa-or-device", "mfa-or-terms-of-use"])
     def test_fail_not_a_policy_for_everyone(self, pol):
         b = good()
         b._policies = [pol]
@@ -651,14 +688,20 @@ class TestMFA02:
     def test_pass(self):
         r = check(good(), "MFA-02")
         assert r.status == "pass"
-        assert r.metrics == {"registered": 5, "enabled": 5, "pct": 100.0}
+        assert r.metrics == {"registered": 5, "enabled": 5, "pct": 100.0, "unknown": 0}
 
     def test_fail_with_metrics(self):
         b = good().user("carol@bank.com", registered=False).user("dave@bank.com", registered=None)
         r = check(b, "MFA-02")
         assert r.status == "fail" and upns(r) == ["carol@bank.com", "dave@bank.com"]
-        assert r.metrics == {"registered": 5, "enabled": 7, "pct": 71.4}
-        assert "no registration record" in next(a for a in r.affected if a.upn == "dave@bank.com").detail
+        assert r.metrics == {"registered": 5, "enabled": 7, "pct": 71.4, "unknown": 1}
+        assert "registration unknown: no registration record for this enabled account" in next(
+            a for a in r.affected if a.upn == "dave@bank.com").detail
+
+    def test_a_missing_record_alone_is_unknown_never_absent(self):
+        r = check(good().user("dave@bank.com", registered=None), "MFA-02")
+        assert_not_evaluated(r, "unknown")
+        assert upns(r) == ["dave@bank.com"]
 
     def test_guests_and_disabled_users_are_not_counted(self):
         b = good().user("ext#EXT#@bank.com", guest=True, registered=False).user("gone@bank.com", enabled=False,
@@ -695,9 +738,11 @@ class TestMFA03:
         assert r.status == "fail" and upns(r) == ["helpdesk@bank.com"]
         assert "Helpdesk Administrator" in r.affected[0].detail and "not MFA-registered" in r.affected[0].detail
 
-    def test_fail_admin_without_registration_record(self):
+    def test_admin_without_registration_record_is_unknown(self):
         b = good().user("helpdesk@bank.com", registered=None).role("helpdesk@bank.com", HELPDESK_ADMIN)
-        assert check(b, "MFA-03").status == "fail"
+        r = check(b, "MFA-03")
+        assert_not_evaluated(r, "unknown")
+        assert upns(r) == ["helpdesk@bank.com"]
 
     def test_fail_eligible_admin_unregistered(self):
         b = good().user("secadm@bank.com", registered=False).role("secadm@bank.com", SECURITY_ADMIN, kind="eligible")
@@ -708,7 +753,14 @@ class TestMFA03:
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "MFA-03")
         assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
-        assert all("not covered" in a.detail for a in r.affected)
+        assert all("through role Global Administrator" in a.detail for a in r.affected)
+
+    def test_fail_admin_portals_policy_does_not_cover_admins(self):
+        b = good()
+        b._policies[0] = mfa_policy(apps=["MicrosoftAdminPortals"])
+        r = check(b, "MFA-03")
+        assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
+        assert "covers only the Microsoft admin portals" in r.affected[0].detail
 
     def test_admin_through_group(self):
         b = good().user("helpdesk@bank.com", registered=False).group("g-help", "helpdesk@bank.com")
@@ -749,6 +801,9 @@ class TestMFA04:
         b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
         assert check(b, "MFA-04").status == "warn"
         b.policy(phishing_resistant_admin_policy())
+        r = check(b, "MFA-04")   # the policy applies, but helpdesk has no phishing-resistant method
+        assert r.status == "warn" and upns(r) == ["helpdesk@bank.com"] and "locked out" in r.reason
+        b.registration("helpdesk@bank.com", registered=True, methods=[FIDO2])
         assert check(b, "MFA-04").status == "pass"
 
     def test_pass_policy_even_without_registrations(self):
@@ -968,9 +1023,11 @@ class TestMFA09:
         r = check(b, "MFA-09")
         assert r.status == "fail" and "never" in r.affected[0].detail
 
-    def test_fail_dormant_without_registration_record(self):
+    def test_dormant_without_registration_record_is_unknown(self):
         b = good().user("carol@bank.com", registered=None, last_sign_in=None)
-        assert check(b, "MFA-09").status == "fail"
+        r = check(b, "MFA-09")
+        assert_not_evaluated(r, "no registration record")
+        assert upns(r) == ["carol@bank.com"]
 
     def test_recent_unregistered_and_dormant_registered_pass(self):
         b = good().user("carol@bank.com", registered=False, last_sign_in=NOW - timedelta(days=5))
@@ -1001,8 +1058,15 @@ class TestMFA10:
     def test_pass(self):
         assert check(good(), "MFA-10").status == "pass"
 
-    def test_pass_security_defaults(self):
-        assert check(good().security_defaults(True).missing("ca_policies"), "MFA-10").status == "pass"
+    def test_security_defaults_alone_warn(self):
+        r = check(good().security_defaults(True).missing("ca_policies"), "MFA-10")
+        assert r.status == "warn" and "only where Microsoft decides" in r.reason
+
+    def test_warn_policy_for_one_user(self):
+        b = good()
+        b._policies[2] = register_info_policy(users=[ALICE])
+        r = check(b, "MFA-10")
+        assert r.status == "warn" and "only for some users" in r.reason
 
     def test_warn_no_policy(self):
         b = good()
@@ -1055,6 +1119,7 @@ def _failing(cid: str) -> tuple[PostureBuilder, list[str]]:
     elif cid == "MMFA-03":
         b.sign_in(ALICE, m.APP_AZURE_CLI, mfa=False).sign_in(BOB, m.APP_AZURE_MOBILE, mfa=False)
     elif cid == "MMFA-04":
+        b._sign_ins = [x for x in b._sign_ins if x.upn not in (ALICE, BOB)]
         b.sign_in(ALICE, m.APP_AZURE_CLI, interactive=False).sign_in(BOB, m.APP_AZURE_POWERSHELL, interactive=False)
     elif cid == "MMFA-05":
         b._users = [u for u in b._users if u.upn not in (ALICE, BOB)]
@@ -1230,7 +1295,7 @@ class TestReadiness:
         assert _readiness(good().missing("sign_ins", "ca_policies"))["mandatory_mfa_phase2"] == "unknown"
 
     def test_at_risk_when_automation_found(self):
-        b = _no_arm_coverage(good()).sign_in(BOB, m.APP_AZURE_CLI, interactive=False)
+        b = _no_arm_coverage(good()).user("svc-ci@bank.com").sign_in("svc-ci@bank.com", m.APP_AZURE_CLI, interactive=False)
         assert _readiness(b)["mandatory_mfa_phase2"] == "at_risk"
 
     def test_at_risk_when_mfa_use_is_unknown(self):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from reportgen.testing.fakegraph import (ALL_ROLES, error, foreign_next_link, ht
                              redirect, stall, throttle, truncated, unauthorized, unavailable)
 
 PERIOD = "2026-11"
-NOW = demo.collection_time(PERIOD)
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)   # a fixed collection time, after PERIOD
 SECRET = "s3cret-value-do-not-log"
 SECRET_ENV = "CLIENT_SECRET_TESTBANK"
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
@@ -54,7 +55,7 @@ def tenant(profile: str = "ready", users: int | None = None) -> demo.Tenant:
     """A fresh copy (tests may not share mutations) of a deterministic demo tenant."""
     key = (profile, users)
     if key not in _TENANTS:
-        _TENANTS[key] = demo.build_tenant(profile, "First Example Bank", PERIOD, users=users)
+        _TENANTS[key] = demo.build_tenant(profile, "First Example Bank", PERIOD, users=users, now=NOW)
     t = _TENANTS[key]
     return demo.Tenant(tenant_id=t.tenant_id, domain=t.domain, objects=json.loads(json.dumps(t.objects)),
                        groups=json.loads(json.dumps(t.groups)), methods=json.loads(json.dumps(t.methods)),

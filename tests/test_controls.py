@@ -98,13 +98,17 @@ def test_key_mappings(catalogs):
     assert ids["cis-controls-8.1"] == ["6.3", "6.4", "6.5"]
     assert all(i.startswith("MS.AAD.") and "v" in i.rsplit(".", 1)[1] for i in ids["cisa-scuba-aad"])
     ncua = catalogs.framework("ncua-748")
-    assert ncua.status == "proposed_removal" and "3133-AF76" in ncua.note
+    assert ncua.status == "proposed_removal" and "3133-AF76" in ncua.note and ncua.binding == "guidance"
+    scuba = {c.id: c for c in catalogs.framework("cisa-scuba-aad").controls}
+    assert scuba["MS.AAD.3.2v2"].requirement == "MFA SHALL be enforced for all users."
+    assert "alternative" not in scuba["MS.AAD.3.2v2"].title.lower()
     assert catalogs.framework("cis-m365").version == "6.0.0"
 
 
 def test_versions_for_manifest(catalogs):
     versions = catalogs.versions()
-    assert [v["id"] for v in versions] == [f.id for f in catalogs.frameworks] + ["checks"]
+    assert [v["id"] for v in versions] == [f.id for f in catalogs.frameworks] + ["checks", "microsoft-facts",
+                                                                                  "institution-wording"]
     for v in versions:
         assert set(v) == {"id", "version", "sha256"} and len(v["sha256"]) == 64 and v["version"]
 
@@ -115,7 +119,8 @@ def test_versions_for_manifest(catalogs):
 def catdir(tmp_path) -> Path:
     d = tmp_path / "catalogs"
     d.mkdir()
-    shutil.copy(CATALOG_DIR / "checks.yaml", d / "checks.yaml")
+    for name in ("checks.yaml", "institution-wording.yaml", "microsoft-facts.yaml", "microsoft-mandatory-mfa.yaml"):
+        shutil.copy(CATALOG_DIR / name, d / name)   # checks.yaml names timeline entries of the last one
     return d
 
 
@@ -133,11 +138,14 @@ controls:
   - id: A.1
     title: First
     requirement: Do the thing.
-    checks: [MFA-01]
+    checks:
+      full: [MFA-01]
   - id: A.2
     title: Second
     requirement: Do the other thing.
-    checks: [MFA-02, LOG-01]
+    checks:
+      full: [MFA-02]
+      partial: [LOG-01]
 """
 
 
@@ -159,6 +167,7 @@ def test_good_tmp_catalog_loads(catdir):
     fw = cats.framework("test-fw")
     assert fw.as_of == "2026-01-01" and fw.applies_to == ("bank",)
     assert [c.checks for c in fw.controls] == [("MFA-01",), ("MFA-02", "LOG-01")]
+    assert [c.coverage for c in fw.controls] == [{"MFA-01": "full"}, {"MFA-02": "full", "LOG-01": "partial"}]
 
 
 def _line_of(text: str, needle: str, nth: int = 1) -> int:
@@ -168,11 +177,13 @@ def _line_of(text: str, needle: str, nth: int = 1) -> int:
 
 @pytest.mark.parametrize("mutate, needle, nth, words", [
     # malformed YAML (unclosed flow sequence)
-    (lambda t: t.replace("checks: [MFA-02, LOG-01]", "checks: [MFA-02, LOG-01\n    bad: x"), "bad: x", 1, "malformed"),
+    (lambda t: t.replace("partial: [LOG-01]", "partial: [LOG-01\n    bad: x"), "bad: x", 1, "malformed"),
     # duplicate key
     (lambda t: t.replace("    title: Second\n", "    title: Second\n    title: Again\n"), "title: Again", 1, "duplicate key"),
     # unknown check id
-    (lambda t: t.replace("[MFA-02, LOG-01]", "[MFA-02, MFA-99]"), "MFA-99", 1, "unknown check id 'MFA-99'"),
+    (lambda t: t.replace("[LOG-01]", "[MFA-99]"), "MFA-99", 1, "unknown check id 'MFA-99'"),
+    (lambda t: t.replace("partial: [LOG-01]", "partial: [MFA-02]"), "partial: [MFA-02]", 1, "listed twice"),
+    (lambda t: t.replace("partial: [LOG-01]", "most: [LOG-01]"), "most: [LOG-01]", 1, "unknown key 'most'"),
     # bad enums
     (lambda t: t.replace("binding: regulation", "binding: law"), "binding: law", 1, "framework.binding"),
     (lambda t: t.replace("status: active", "status: repealed"), "status: repealed", 1, "framework.status"),
@@ -182,16 +193,22 @@ def _line_of(text: str, needle: str, nth: int = 1) -> int:
     # missing required field
     (lambda t: t.replace("    requirement: Do the other thing.\n", ""), "id: A.2", 1, "missing required key 'requirement'"),
     # wrong types
-    (lambda t: t.replace("checks: [MFA-01]", "checks: MFA-01"), "checks: MFA-01", 1, "must be a list"),
+    (lambda t: t.replace("checks:\n      full: [MFA-01]", "checks: [MFA-01]"), "checks: [MFA-01]", 1,
+     "how far each check evidences the control"),
+    (lambda t: t.replace("full: [MFA-01]", "full: MFA-01"), "full: MFA-01", 1, "must be a list"),
+    # a regulator's words in a framework shown to an institution type that must never see them
+    (lambda t: t.replace("Do the thing.", "Approved by the Qualified Individual."), "Qualified Individual", 1,
+     "'Qualified Individual'"),
     (lambda t: t.replace("title: First", "title: [First]"), "title: [First]", 1, "must be text"),
     (lambda t: t.replace("as_of: 2026-01-01", "as_of: soon"), "as_of", 1, "as_of"),
     (lambda t: t.replace("id: A.1", "id: 6.3"), "id: 6.3", 1, "quoted"),
     # unknown key (a typo must not be silently ignored)
-    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: [MFA-01]\n    admit_exceptions: true\n"),
+    (lambda t: t.replace("      full: [MFA-01]\n", "      full: [MFA-01]\n    admit_exceptions: true\n"),
      "admit_exceptions", 1, "unknown key 'admit_exceptions'"),
     # manual control without evidence / with checks
-    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: []\n    manual: true\n"), "id: A.1", 1, "manual_evidence"),
-    (lambda t: t.replace("    checks: [MFA-01]\n", "    checks: []\n"), "checks: []", 1, "no checks"),
+    (lambda t: t.replace("    checks:\n      full: [MFA-01]\n", "    checks: []\n    manual: true\n"), "id: A.1", 1,
+     "manual_evidence"),
+    (lambda t: t.replace("    checks:\n      full: [MFA-01]\n", "    checks: []\n"), "checks: []", 1, "no checks"),
 ])
 def test_bad_framework_is_refused_with_file_and_line(catdir, mutate, needle, nth, words):
     text = mutate(GOOD)
@@ -244,9 +261,10 @@ def test_control_must_map_to_a_check_the_engine_knows(catdir):
     text = checks_yaml.read_text()
     start = text.index("  LOG-01:")
     checks_yaml.write_text(text[:start])
+    (catdir / "microsoft-mandatory-mfa.yaml").unlink()
     cats_err = _refused(catdir, implemented=set(CHECK_IDS) - {"LOG-01"})
     assert cats_err.path == catdir / "test.yaml" and "LOG-01" in str(cats_err)
-    assert cats_err.line == _line_of(GOOD, "[MFA-02, LOG-01]")
+    assert cats_err.line == _line_of(GOOD, "partial: [LOG-01]")
 
 
 def test_duplicate_framework_id_across_files(catdir):
@@ -339,21 +357,25 @@ def test_evaluate_controls_output_shape(catdir):
            .replace("  - id: A.2", "  - id: M.1\n    title: Board\n    requirement: Report.\n    checks: []\n"
                     "    manual: true\n    manual_evidence: The report.\n  - id: A.2"), "other.yaml")
     cats = load_catalogs(catdir)
+    frameworks = [f for f in cats.frameworks if f.id != "ms-mandatory-mfa"]
     results = [_r("MFA-01", "pass"), _r("MFA-02", "warn"), _r("LOG-01", "pass")]
-    out = [c.to_json() for c in evaluate_controls(cats.frameworks, results)]
+    out = [c.to_json() for c in evaluate_controls(frameworks, results)]
     assert out == [
-        {"framework": "test-fw", "id": "A.1", "title": "First", "status": "met", "checks": ["MFA-01"]},
-        {"framework": "test-fw", "id": "A.2", "title": "Second", "status": "partially_met",
+        {"framework": "test-fw", "id": "A.1", "title": "First", "status": "met", "coverage": "full",
+         "checks": ["MFA-01"]},
+        {"framework": "test-fw", "id": "A.2", "title": "Second", "status": "partially_met", "coverage": "full",
          "checks": ["MFA-02", "LOG-01"]},
-        {"framework": "other-fw", "id": "A.1", "title": "First", "status": "met", "checks": ["MFA-01"]},
-        {"framework": "other-fw", "id": "M.1", "title": "Board", "status": "not_assessed", "checks": []},
-        {"framework": "other-fw", "id": "A.2", "title": "Second", "status": "partially_met",
+        {"framework": "other-fw", "id": "A.1", "title": "First", "status": "met", "coverage": "full",
+         "checks": ["MFA-01"]},
+        {"framework": "other-fw", "id": "M.1", "title": "Board", "status": "not_assessed", "coverage": "full",
+         "checks": []},
+        {"framework": "other-fw", "id": "A.2", "title": "Second", "status": "partially_met", "coverage": "full",
          "checks": ["MFA-02", "LOG-01"]},
     ]
     # a check with no result is treated as not evaluated, never as passing
-    out = [c.to_json() for c in evaluate_controls(cats.frameworks, [_r("MFA-02", "pass")])]
+    out = [c.to_json() for c in evaluate_controls(frameworks, [_r("MFA-02", "pass")])]
     assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_assessed"]
-    out = [c.to_json() for c in evaluate_controls(cats.frameworks, [_r("MFA-02", "fail")])]
+    out = [c.to_json() for c in evaluate_controls(frameworks, [_r("MFA-02", "fail")])]
     assert [c["status"] for c in out if c["framework"] == "test-fw"] == ["not_assessed", "not_met"]
 
 
@@ -362,9 +384,58 @@ def test_evaluate_shipped_catalogs_all_pass(catalogs):
     for itype in INSTITUTION_TYPES:
         out = [c.to_json() for c in evaluate_controls(frameworks_for(catalogs, itype), results)]
         for entry in out:
-            assert set(entry) == {"framework", "id", "title", "status", "checks"}
+            assert set(entry) == {"framework", "id", "title", "status", "coverage", "checks"}
             assert entry["status"] == ("not_assessed" if not entry["checks"] else "met")
     ftc = [e.to_json() for e in evaluate_controls(frameworks_for(catalogs, "nonbank"),
                                                   [_r(c, "excepted" if c == "MFA-02" else "pass") for c in CHECK_IDS])
            if e.framework == "glba-ftc" and e.id == "314.4(c)(5)"]
     assert ftc[0]["status"] == "met"
+
+
+# --------------------------------------------------------------------------- facts and wording files
+
+def test_role_template_ids_follow_microsofts_reference():
+    from reportgen import model as m
+    assert "e8cef6f1-e4bd-4ea8-bc07-4b8d950f4477" not in m.PRIVILEGED_ROLES          # Printer Technician
+    assert m.PRIVILEGED_ROLES["0526716b-113d-4c15-b2c8-68e3c22b9f80"] == "Authentication Policy Administrator"
+    assert m.PRIVILEGED_ROLES[m.GLOBAL_ADMIN] == "Global Administrator"
+
+
+def test_bad_facts_file_is_refused_with_file_and_line(catdir):
+    from reportgen.facts import load_facts
+    p = catdir / "microsoft-facts.yaml"
+    text = p.read_text().replace("id: 0526716b-113d-4c15-b2c8-68e3c22b9f80", "id: not-a-guid")
+    p.write_text(text)
+    with pytest.raises(CatalogError) as ei:
+        load_facts(p)
+    assert ei.value.path == p and ei.value.line == _line_of(text, "id: not-a-guid") and "GUID" in str(ei.value)
+    _write(catdir, GOOD)
+    assert _refused(catdir).path == p   # load_catalogs reads it too
+
+
+def test_wording_file_refuses_a_type_using_its_own_forbidden_words(catdir):
+    p = catdir / "institution-wording.yaml"
+    p.write_text(p.read_text().replace('governing_rule: "Interagency Guidelines',
+                                       'governing_rule: "FTC Safeguards Rule and Interagency Guidelines'))
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "never_show" in str(err)
+
+
+def test_checks_yaml_refuses_regulator_words_shown_to_every_type(catdir):
+    p = catdir / "checks.yaml"
+    text = p.read_text().replace("is the foundation. Every exclusion", "is the foundation under 16 CFR 314.4(c)(5). Every exclusion")
+    p.write_text(text)
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "regulatory:" in str(err) and "'314.'" in str(err)
+    assert err.line == _line_of(text, "  MFA-01:") + 5   # the rationale key of MFA-01
+
+
+def test_unknown_timeline_entry_is_refused(catdir):
+    p = catdir / "checks.yaml"
+    text = p.read_text().replace("{date:postponement-deadline}, with no\n", "{date:phase-3}, with no\n", 1)
+    p.write_text(text)
+    _write(catdir, GOOD)
+    err = _refused(catdir)
+    assert err.path == p and "unknown timeline entry 'phase-3'" in str(err)

@@ -73,7 +73,7 @@ def test_seed_article_points_visible(rendered):
     # the client's own facts
     assert "ga2@bank.example" in flat
     assert "svc-deploy@bank.example" in flat
-    assert "no attestation" in text
+    assert "noattestation" in flat
 
 
 def test_hostile_strings_are_text(rendered):
@@ -245,7 +245,7 @@ def test_hostile_layout_inputs():
     text = _text(reader)
     assert "AAAAAAAAAA" in text
     assert _flat("[+4,840 characters, full text in the workbook]") in _flat(text)
-    assert "rel=attachment" in text
+    assert "rel=attachment" in _flat(text)
     assert not reader.attachments
     assert fetcher.refused == []          # escaped: never even attempted
 
@@ -277,3 +277,133 @@ def test_no_clock_or_randomness_in_module():
     source = Path(pdfmod.__file__).read_text()
     for forbidden in ("datetime.now", "utcnow", "time.time", "import uuid", "import random", "secrets"):
         assert forbidden not in source
+
+
+# ---------------------------------------------------------------------------------------------
+# What a board member holds: contents, bottom line, glossary, words instead of codes
+
+from reportgen.render.pdf import bottom_line, ident  # noqa: E402
+from reportgen.vocab import Readiness, Severity, Status  # noqa: E402
+
+from pdfpages import read_pages, section_titles  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """A credit union's report from demo data, with values that used to reach the reader raw."""
+    data = sample_report_data(hostile=False)
+    data.results.client = dataclasses.replace(data.results.client, institution_type="credit_union")
+    data.results.collection = dataclasses.replace(data.results.collection, source="demo")
+    data.policies[0] = dataclasses.replace(data.policies[0], state="enabledForReportingButNotEnforced")
+    data.privileged[0] = dataclasses.replace(data.privileged[0], assignment="active+eligible",
+                                             methods=["microsoftAuthenticatorPush", "mobilePhone"],
+                                             mfa_policy_apps=["Microsoft admin portals", "Office 365"])
+    data.privileged[1] = dataclasses.replace(data.privileged[1], upn="security.officer.long-name@harborfederalcu"
+                                                                     ".onmicrosoft.com")
+    data.exceptions[0] = dataclasses.replace(data.exceptions[0], id="EXC-2026-001", expires_on="2027-01-15")
+    out = tmp_path_factory.mktemp("labelled") / "r.pdf"
+    render_pdf(data, out)
+    return data, out, read_pages(out), _text(pypdf.PdfReader(str(out)))
+
+
+def test_contents_lists_every_section_with_its_page(labelled):
+    _, out, pages, _ = labelled
+    contents = pages[1].text
+    assert pages[1].lines[0][2] == "Contents"
+    titles = section_titles(out)
+    assert titles[:3] == ["Contents", "Executive summary", "Microsoft mandatory MFA for Azure: what changes for you"]
+    assert {"Findings", "Control matrix", "Accounts and policies", "Glossary", "Appendix: evidence index"} <= set(titles)
+    for title in titles[1:]:
+        m = re.search(re.escape(title) + r"\s+(\d+)", contents)
+        assert m, title
+        target = pages[int(m.group(1)) - 1]
+        assert target.first_line.startswith(title[:25]), (title, target.number, target.first_line)
+    assert "Exceptions register" in contents and "Privileged users" in contents     # sub-sections
+
+
+def test_glossary_and_how_to_read(labelled):
+    text = _flat(labelled[3])
+    for term in ("Conditional Access", "FIDO2 security key", "Passkey", "PIM (Privileged Identity Management)",
+                 "Phishing-resistant MFA", "Security defaults", "Report-only mode", "Emergency access (break-glass)"):
+        assert _flat(term) in text, term
+    assert _flat("How to read this report") in text and _flat("never counted as passed") in text
+
+
+def _view(cid, status, severity, title="T"):
+    return {"id": cid, "status": Status(status), "severity": Severity(severity), "title": title}
+
+
+@pytest.mark.parametrize("views, p1, p2, expect", [
+    ([_view("EA-04", "fail", "critical", "Emergency access accounts are not excluded"), _view("MFA-01", "fail", "critical"),
+      _view("MFA-04", "warn", "high"), _view("LOG-01", "pass", "high")], Readiness.NOT_READY, Readiness.NOT_READY,
+     ["is not ready for both phases", "3 open findings of 4 checks (2 critical, 1 high)", "Act first on EA-04",
+      "the other 1 critical finding"]),
+    ([_view("A", "pass", "critical"), _view("B", "not_evaluated", "critical")], Readiness.UNKNOWN, Readiness.READY,
+     ["of unknown readiness for phase 1", "ready for phase 2", "none of the 2 checks is an open finding",
+      "1 check could not be evaluated", "close the collection gaps"]),
+    ([_view("A", "pass", "critical")], Readiness.READY, Readiness.READY,
+     ["is ready for both phases", "No action is needed"]),
+])
+def test_bottom_line_is_two_sentences_on_where_the_institution_stands(views, p1, p2, expect):
+    for v in views:
+        v["anchor"] = "x"
+    sentences = bottom_line("Harbor Federal Credit Union", p1, p2, views)
+    assert len(sentences) == 2 and all(s.endswith(".") for s in sentences)
+    text = " ".join(sentences)
+    for phrase in expect:
+        assert phrase in text, (phrase, text)
+    assert "(s)" not in text
+
+
+def test_no_codes_or_iso_timestamps_reach_the_reader(labelled):
+    data, _, pages, text = labelled
+    text = _flat(text)
+    # the checks' own sentences are theirs to word; everything else must be words
+    for c in data.results.checks:
+        for part in [c.reason] + [a.detail for a in c.affected]:
+            text = text.replace(_flat(part), "")
+    for raw in ("enabledForReportingButNotEnforced", "credit_union", "not_ready", "at_risk", "not_evaluated",
+                "proposed_removal", "active+eligible", "microsoftAuthenticatorPush", "mobilePhone", "in_force"):
+        assert raw not in text, raw
+    cover = pages[0].text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", cover)
+    assert "1 December 2026, 06:00 UTC" in cover and "Prepared on" in cover and "Credit union" in cover
+    assert "Report-only" in text and "Activeandeligible" in text and "Authenticatorpush" in text
+    assert "15Jan2027" in text and "EXC-2026-001" in text
+
+
+def test_demo_reports_are_marked_as_sample_data(labelled, rendered):
+    pages = labelled[2]
+    assert "Sample report." in pages[0].text and "synthetic demo tenant" in pages[0].text
+    reader = pypdf.PdfReader(str(labelled[1]))
+    for page in reader.pages:
+        assert "Sample data (synthetic demo tenant)" in page.extract_text()
+    assert "Sample" not in rendered[2]                       # a live collection is not marked
+
+
+def test_kpi_says_what_it_counts(labelled):
+    flat = _flat(labelled[3])
+    assert _flat("32 of 40 enabled member users (guests not counted) have registered MFA") in flat
+    assert _flat("accounts able to sign in, members and guests") in flat
+
+
+def test_tables_fit_the_page_width():
+    """A table whose columns add up to more than the page clips its last header ('Applie')."""
+    html = render_html(sample_report_data())
+    for group in re.findall(r"<colgroup>(.*?)</colgroup>", html):
+        widths = [float(w) for w in re.findall(r"width: ([\d.]+)%", group)]
+        assert widths and sum(widths) <= 100.0, group
+
+
+def test_identifiers_break_only_after_separators(labelled):
+    """'harborfederalcu.onmicrosoft.co|m' never again: a UPN that wraps does so after '@', '.' or '-'."""
+    data, _, pages, _ = labelled
+    assert str(ident("bg-01@x.example")) == "bg-\u200b01@\u200bx.\u200bexample"
+    assert str(ident("<b>@x")) == "&lt;b&gt;@\u200bx"
+    upns = {p.upn for p in data.privileged} | {a.upn for c in data.results.checks for a in c.affected}
+    tokens = [t for p in pages for t in p.text.split()]
+    for t in tokens:
+        for u in upns:
+            if "@" in t and t != u and u.startswith(t):
+                assert t[-1] in "@.-_", (t, u)
+    assert any(t == "security.officer.long-name@" for t in tokens)     # the long one did wrap, at its '@'

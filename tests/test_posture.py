@@ -51,7 +51,8 @@ def page(*items) -> dict:
 def user(uid=U1, upn="alice@bank.com", **kw) -> dict:
     return {"id": uid, "userPrincipalName": upn, "displayName": str(upn).split("@")[0], "mail": upn, "otherMails": [],
             "accountEnabled": True, "userType": "Member",
-            "signInActivity": {"lastSignInDateTime": "2026-11-30T10:00:00Z"}, **kw}
+            "signInActivity": {"lastSignInDateTime": "2026-11-30T10:00:00Z",
+                               "lastSuccessfulSignInDateTime": "2026-11-30T10:00:00Z"}, **kw}
 
 
 def policy(pid="p1", *, controls=("mfa",), operator="OR", strength=None, state="enabled", **cond) -> dict:
@@ -131,15 +132,27 @@ def test_duplicate_user_ids_across_pages(tmp_path):
 
 def test_never_signed_in_sentinel_and_seven_digit_fractions(tmp_path):
     u1 = user(signInActivity={"lastSignInDateTime": "0001-01-01T00:00:00Z",
-                              "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z"})
+                              "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z",
+                              "lastSuccessfulSignInDateTime": "0001-01-01T00:00:00Z"})
     u2 = user(U2, "bob@bank.com", signInActivity={"lastSignInDateTime": "2026-11-02T08:15:30.1234567Z",
-                                                  "lastNonInteractiveSignInDateTime": "2026-11-20T01:02:03.9999999Z"})
+                                                  "lastNonInteractiveSignInDateTime": "2026-11-20T01:02:03.9999999Z",
+                                                  "lastSuccessfulSignInDateTime": "2026-11-20T01:02:03.9999999Z"})
     u3 = user(U3, "carol@bank.com", signInActivity=None)
     p = posture(tmp_path, {"users": [page(u1, u2, u3)]})
     by = {u.id: u for u in p.users}
     assert by[U1].last_sign_in is None and by[U1].sign_in_activity_known is True
     assert by[U2].last_sign_in == datetime(2026, 11, 20, 1, 2, 3, 999999, tzinfo=timezone.utc)
     assert by[U3].last_sign_in is None
+
+
+def test_failed_attempts_do_not_make_an_account_active(tmp_path):
+    sprayed = user(signInActivity={"lastSignInDateTime": "2026-11-30T03:00:00Z",       # a failed attempt
+                                   "lastSuccessfulSignInDateTime": "2025-01-10T09:00:00Z"})
+    old_shape = user(U2, "bob@bank.com", signInActivity={"lastSignInDateTime": "2026-11-30T03:00:00Z"})
+    p = posture(tmp_path, {"users": [page(sprayed, old_shape)]})
+    by = {u.id: u for u in p.users}
+    assert by[U1].last_sign_in == datetime(2025, 1, 10, 9, tzinfo=timezone.utc)
+    assert by[U2].last_sign_in is None and any("lastSuccessfulSignInDateTime" in n.message for n in p.notes)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -218,7 +231,7 @@ def test_batch_item_that_failed_leaves_the_user_unknown(tmp_path):
     assert U2 not in p.registrations          # unknown: neither registered nor "unregistered"
     assert p.registrations[U1].mfa_registered
     r = run(p, emergency_accounts=["bob@bank.com", "alice@bank.com"])
-    assert r["MFA-02"].status == "fail"       # bob cannot count as registered
+    assert r["MFA-02"].status == "not_evaluated"   # bob cannot count as registered, nor as unregistered
     assert "no registration record" in next(a.detail for a in r["MFA-02"].affected if a.upn == "bob@bank.com")
     assert r["MFA-06"].status == "not_evaluated" and r["MFA-06"].reason
     assert r["EA-02"].status == "not_evaluated" and r["EA-03"].status == "not_evaluated"
@@ -245,12 +258,15 @@ def test_hostile_batch_pages(tmp_path, responses):
     assert p.registrations == {}
 
 
-def test_unknown_method_type_is_not_mfa(tmp_path):
+def test_unknown_method_type_makes_registration_unknown_and_is_noted(tmp_path):
     p = posture(tmp_path, {"userMethods": [batch(
         methods_item(U1, "passwordAuthenticationMethod", "someFutureAuthenticationMethod"),
-        {"id": U2, "status": 200, "body": {"value": [{"id": "x"}, "junk", {"@odata.type": 5}]}})]})
-    assert p.registrations[U1].mfa_registered is False
-    assert p.registrations[U2].mfa_registered is False
+        {"id": U2, "status": 200, "body": {"value": [{"id": "x"}, "junk", {"@odata.type": 5}]}},
+        methods_item(U3, "passwordAuthenticationMethod", "someFutureAuthenticationMethod", "fido2AuthenticationMethod"))]})
+    # a method that cannot be read may be a second factor: neither registered nor unregistered
+    assert U1 not in p.registrations and U2 not in p.registrations
+    assert p.registrations[U3].mfa_registered is True   # a known second factor beside it still counts
+    assert any("someFutureAuthenticationMethod" in n.message for n in p.notes)
 
 
 def test_registration_details_preferred_over_methods(tmp_path):
@@ -398,7 +414,8 @@ def test_security_defaults_not_a_boolean_is_not_evaluated(tmp_path):
 def test_methods_policy(tmp_path):
     p = posture(tmp_path, {"authenticationMethodsPolicy": [{"authenticationMethodConfigurations": [
         {"id": "Sms", "state": "enabled"}, {"id": "Voice", "state": "disabled"}, "junk", {"state": "enabled"}]}]})
-    assert p.methods_policy["sms"] == "enabled" and p.methods_policy["voice"] == "disabled"
+    assert p.methods_policy["sms"].state == "enabled" and p.methods_policy["voice"].state == "disabled"
+    assert not p.methods_policy["sms"].enabled_for_someone   # enabled for no target: enabled for no one
     p2 = posture(tmp_path / "b", {"authenticationMethodsPolicy": [{"authenticationMethodConfigurations": "x"}]})
     assert p2.methods_policy is None
 

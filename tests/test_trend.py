@@ -62,3 +62,81 @@ def test_three_periods_give_the_right_trend_and_changes(tmp_path: Path):
     assert cli("render", "--evidence", str(folder), "--out", str(out2)).returncode == 0
     assert (out2 / "2026-11" / "trend-bank" / "trend-bank-2026-11-mfa-compliance.pdf").read_bytes() == \
         (folder / "trend-bank-2026-11-mfa-compliance.pdf").read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# The chart's label placement and the portfolio's direction, as rules
+
+from reportgen.render import chart  # noqa: E402
+
+
+def _boxes(cx, point_y, pct, bar_h, count):
+    base = chart.HEIGHT - chart.BOTTOM
+    pct_y, count_y = chart.place_labels(cx, point_y, pct, base - bar_h, base, count)
+    marker = chart.Box(cx - chart.MARKER_R, point_y - chart.MARKER_R, cx + chart.MARKER_R, point_y + chart.MARKER_R)
+    return chart.label_box(cx, pct_y, pct), chart.label_box(cx, count_y, count), marker
+
+
+def test_chart_labels_never_collide_whatever_the_values():
+    """Every percentage against every bar height (and counts of every width): the two labels keep
+    apart, clear of the point's marker, inside the drawing and above the axis. This is the case the
+    issue showed: '86%' drawn over '18'."""
+    base = chart.HEIGHT - chart.BOTTOM
+    plot_h = base - chart.TOP
+    for pct in range(0, 101):
+        point_y = chart.TOP + plot_h * (1 - pct / 100)
+        for k in range(0, 101):
+            for count in ("0", "7", "18", "250", "1,000"):
+                p, c, m = _boxes(200.0, point_y, f"{pct}%", plot_h * k / 100, count)
+                assert not p.overlaps(c) and not p.overlaps(m, 0) and not c.overlaps(m), (pct, k, count)
+                assert min(p.y0, c.y0) >= 0 and max(p.y1, c.y1) <= base, (pct, k, count)
+
+
+def test_chart_labels_of_neighbouring_periods_and_axis_labels_fit_their_slots():
+    trend = [{"period": f"2026-{m:02d}" if m <= 12 else f"2027-{m - 12:02d}", "mfa_registered_pct": 100.0,
+              "open": {"critical": 1000, "high": 0, "medium": 0, "low": 0}} for m in range(2, 14)]
+    c = chart.trend_chart(trend)
+    slot = (c["right"] - c["left"]) / c["periods"]
+    for text in ("100%", "1,000", "Jan", "2027"):
+        assert chart.text_width(text, chart.FONT) < slot - chart.GAP, text
+    assert [label["year"] for label in c["labels"]] == ["2026"] + [""] * 10 + ["2027"]
+    assert [label["text"] for label in c["labels"]][:2] == ["Feb", "Mar"]
+
+
+def test_harbor_chart_from_the_issue():
+    """Harbor's four periods: every label has a place of its own."""
+    c = chart.trend_chart([{"period": p, "mfa_registered_pct": pct, "open": {"critical": n}}
+                           for p, pct, n in (("2026-08", 82.5, 19), ("2026-09", 86.0, 18), ("2026-10", 88.7, 17),
+                                             ("2026-11", 90.9, 18))])
+    for bar, point in zip(c["bars"], c["line"]):
+        p = chart.label_box(point["x"], point["ly"], point["label"])
+        b = chart.label_box(bar["cx"], bar["ly"], bar["label"])
+        assert not p.overlaps(b)
+    assert chart.trend_chart([{"period": "2026-11", "open": {}}]) is None
+
+
+def _doc(**open_counts):
+    checks = []
+    for sev, n in open_counts.items():
+        checks += [{"id": f"{sev}-{i}", "status": "fail", "severity": sev} for i in range(n)]
+    return {"period": "2026-11", "checks": checks}
+
+
+def test_direction_agrees_with_the_counts():
+    prev = [{"period": "2026-10", "open": {"critical": 6, "high": 6, "medium": 4, "low": 1}}]
+    # Harbor: one critical fewer, one more high and medium: 17 -> 18 open is not "improving"
+    assert history.direction(prev, _doc(critical=5, high=7, medium=5, low=1)) == "mixed"
+    assert history.direction(prev, _doc(critical=5, high=6, medium=4, low=1)) == "improving"
+    assert history.direction(prev, _doc(critical=6, high=7, medium=4, low=1)) == "worsening"
+    assert history.direction(prev, _doc(critical=6, high=6, medium=4, low=1)) == "steady"
+    assert history.direction([], _doc(critical=1)) == "new"
+    assert history.direction([{"open": None}], _doc(low=1)) == "worsening"   # unreadable history counts as 0
+
+
+def test_summary_counts_checks_not_evaluated():
+    doc = {"period": "2026-11", "checks": [{"id": "A", "status": "not_evaluated", "severity": "critical"},
+                                           {"id": "B", "status": "fail", "severity": "high"},
+                                           {"id": "C", "status": "manual", "severity": "medium"}]}
+    s = history.summarize(doc)
+    assert s["not_evaluated"] == {"critical": 1, "high": 0, "medium": 0, "low": 0}
+    assert s["open"] == {"critical": 0, "high": 1, "medium": 0, "low": 0} and s["open_checks"] == ["B"]

@@ -51,7 +51,8 @@ def run_checks(p: Posture, inp: Inputs, meta: dict[str, CheckMeta] | None = None
             o = d.func(ctx)
         except NotEvaluated as e:
             o = Outcome(Status.NOT_EVALUATED, f"Not evaluated: {e}.", cause=e.cause)
-        out.append(CheckResult(id=cid, title=md.title, severity=md.severity, status=o.status, reason=o.reason,
+        title = ctx.timeline.text(md.title_for(o.status), ctx.on)   # the problem, or the pass condition
+        out.append(CheckResult(id=cid, title=title, severity=md.severity, status=o.status, reason=o.reason,
                                affected=o.affected, metrics=o.metrics, cause=o.cause,
                                evidence=ctx.evidence_for(d.reads)))
     return out

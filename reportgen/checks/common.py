@@ -15,12 +15,14 @@ ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY = "roleAssignments", "roleEligibilitySchedule
 CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS = "conditionalAccessPolicies", "securityDefaults", "namedLocations"
 REGISTRATION_DS, USER_METHODS_DS, METHODS_POLICY = "userRegistrationDetails", "userMethods", "authenticationMethodsPolicy"
 SIGN_INS_DS, NON_INTERACTIVE_DS, LICENCES = "signIns", "signInsNonInteractive", "subscribedSkus"
+ROLE_SCHEDULES = "roleAssignmentScheduleInstances"
 
 ROLE_DATA = (USERS, ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY, GROUP_MEMBERS, GROUPS)
-POLICY_DATA = (CA_POLICIES_DS, SECURITY_DEFAULTS) + ROLE_DATA
+POLICY_DATA_ONLY = (CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS)
+POLICY_DATA = POLICY_DATA_ONLY + ROLE_DATA
 REGISTRATION_DATA = (USERS, REGISTRATION_DS, USER_METHODS_DS)
 SIGN_IN_DATA = (USERS, SIGN_INS_DS, NON_INTERACTIVE_DS)
-assert set(ROLE_DATA + POLICY_DATA + REGISTRATION_DATA + SIGN_IN_DATA + (NAMED_LOCATIONS, METHODS_POLICY, LICENCES)) <= set(DATASETS)
+assert set(ROLE_DATA + POLICY_DATA + REGISTRATION_DATA + SIGN_IN_DATA + (NAMED_LOCATIONS, METHODS_POLICY, LICENCES, ROLE_SCHEDULES)) <= set(DATASETS)
 
 
 def affected(u: User | None, detail: str, upn: str = "") -> Affected:
@@ -31,6 +33,12 @@ def affected(u: User | None, detail: str, upn: str = "") -> Affected:
 
 def when(dt: datetime | None) -> str:
     return iso_z(dt) if dt else "never"
+
+
+def sentence(text: str, end: bool = True) -> str:
+    """``text`` with a capital first letter (the rest untouched) and, with ``end``, a full stop."""
+    text = text[:1].upper() + text[1:]
+    return text + "." if end and not text.endswith(".") else text
 
 
 def methods_text(methods) -> str:

@@ -7,6 +7,7 @@ pass on data that did not arrive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from reportgen import model as m
@@ -15,6 +16,7 @@ from reportgen.checks.registry import NotEvaluated
 from reportgen.evidence import DATASETS, source_of
 from reportgen.model import CAPolicy, Gap, Posture, User
 from reportgen.results import EvidenceRef
+from reportgen.timeline import Timeline, bundled_timeline
 from reportgen.vocab import DEFAULT_SERVICE_ACCOUNT_PATTERN, Cause
 
 GROUP_MEMBERS = DATASETS["groupMembers"]
@@ -25,6 +27,7 @@ REGISTRATION = DATASETS["userRegistrationDetails"]
 USER_METHODS = DATASETS["userMethods"]
 SIGN_INS = DATASETS["signIns"]
 NON_INTERACTIVE_SIGN_INS = DATASETS["signInsNonInteractive"]
+METHODS_POLICY = DATASETS["authenticationMethodsPolicy"]
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Inputs:
     service_account_pattern: str = DEFAULT_SERVICE_ACCOUNT_PATTERN
     dormant_days: int = 90
     lookback_days: int = 30
+    timeline: Timeline | None = None     # Microsoft's dates; the bundled catalog's when not given
 
 
 def gap_cause(gap: Gap | None) -> Cause:
@@ -48,6 +52,14 @@ def gap_cause(gap: Gap | None) -> Cause:
     return Cause.NOT_COLLECTED
 
 
+def _unknown_registration(u: User) -> str:
+    """Why a user has no registration record, honestly: the report omits disabled accounts and
+    lists new ones after a delay; anything else is unexplained."""
+    if not u.enabled:
+        return "registration unknown: the registration report does not list disabled accounts"
+    return "registration unknown: no registration record for this enabled account (new accounts appear after a delay)"
+
+
 class Context:
     """Derived views of a posture that several checks share, computed once per evaluation."""
 
@@ -58,13 +70,23 @@ class Context:
         self._groups_of: dict[str, set[str]] | None = None
         self._user_roles: dict[str, set[str]] | None = None
 
+    @property
+    def timeline(self) -> Timeline:
+        return self.inp.timeline or bundled_timeline()
+
+    @property
+    def on(self) -> date:
+        return self.p.collected_at.date()
+
     # --- data presence -------------------------------------------------------------------
     def need(self, value: Any, *sources: str) -> Any:
         if value is None:
             gap = self.p.gap_for(*sources) if sources else None
             what = ", ".join(sources) if sources else "required data"
-            reason = gap.reason if gap is not None and gap.reason not in ("", "not collected") else ""
-            raise NotEvaluated(f"{what} not collected" + (f": {reason}" if reason else ""), gap_cause(gap))
+            reason = gap.reason if gap is not None else ""
+            if "not collected" in reason or not reason.strip():
+                raise NotEvaluated(f"{what} not collected", gap_cause(gap))
+            raise NotEvaluated(f"{what} not collected: {reason}", gap_cause(gap))
         return value
 
     def evidence_for(self, datasets: tuple[str, ...]) -> tuple[EvidenceRef, ...]:
@@ -87,8 +109,27 @@ class Context:
     def policies(self) -> list[CAPolicy]:
         return self.need(self.p.ca_policies, CA_POLICIES)
 
+    def registrations(self) -> dict[str, m.Registration]:
+        return self.need(self.p.registrations, REGISTRATION, USER_METHODS)
+
     def registration(self, uid: str) -> m.Registration | None:
-        return self.need(self.p.registrations, REGISTRATION, USER_METHODS).get(uid)
+        return self.registrations().get(uid)
+
+    @staticmethod
+    def unknown_registration(u: User) -> str:
+        return _unknown_registration(u)
+
+    # --- sign-in evidence ----------------------------------------------------------------
+    def window_days(self) -> float:
+        return (self.p.window_end - self.p.window_start) / timedelta(days=1)
+
+    def full_window(self) -> bool:
+        """Sign-in logs were read for the whole lookback window (what LOG-01 passes on)."""
+        return self.p.sign_ins is not None and self.window_days() >= self.inp.lookback_days - 1 / 24
+
+    def window_shortfall(self) -> str:
+        return (f"the sign-in logs cover {self.window_days():.0f} day(s), not the whole {self.inp.lookback_days}-day "
+                "lookback window, so the absence of such sign-ins is not proven")
 
     # --- groups and roles ----------------------------------------------------------------
     def groups_of(self, uid: str) -> set[str]:
@@ -108,25 +149,42 @@ class Context:
             self._groups_of = inv
         return self._groups_of.get(uid, set())
 
-    def role_holders(self, kinds: tuple[str, ...] = ("active",)) -> dict[str, set[str]]:
-        """user id -> role template ids, through direct and group assignments."""
-        out: dict[str, set[str]] = {}
+    def _assignments(self, kinds: tuple[str, ...]) -> list[m.RoleAssignment]:
+        out = []
         sources = {"active": (self.p.role_assignments, ROLE_ASSIGNMENTS),
                    "eligible": (self.p.eligible_assignments, ROLE_ELIGIBILITY)}
         for kind in kinds:
             items, src = sources[kind]
             if kind == "eligible" and items is None and self.p.has_p2 is False:
                 continue  # eligible schedules need PIM (P2); without P2 there are none to miss
-            for r in self.need(items, src):
-                if r.principal_type == "group":
-                    mem = self.need(self.p.group_members, GROUP_MEMBERS).get(r.principal_id)
-                    if mem is None:
-                        self.need(None, GROUP_MEMBERS)
-                    for x in mem:
-                        if x in self.users_by_id:
-                            out.setdefault(x, set()).add(r.role_id)
-                elif r.principal_id in self.users_by_id:
-                    out.setdefault(r.principal_id, set()).add(r.role_id)
+            out += self.need(items, src)
+        return out
+
+    def holdings(self, kinds: tuple[str, ...] = ("active",)) -> dict[str, list[m.RoleAssignment]]:
+        """user id -> the role assignments that reach them, directly or through a group."""
+        out: dict[str, list[m.RoleAssignment]] = {}
+        for r in self._assignments(kinds):
+            if r.principal_type == "group":
+                mem = self.need(self.p.group_members, GROUP_MEMBERS).get(r.principal_id)
+                if mem is None:
+                    self.need(None, GROUP_MEMBERS)
+                for x in mem:
+                    if x in self.users_by_id:
+                        out.setdefault(x, []).append(r)
+            elif r.principal_id in self.users_by_id:
+                out.setdefault(r.principal_id, []).append(r)
+        return out
+
+    def role_holders(self, kinds: tuple[str, ...] = ("active",)) -> dict[str, set[str]]:
+        """user id -> role template ids, through direct and group assignments."""
+        return {uid: {r.role_id for r in rs} for uid, rs in self.holdings(kinds).items()}
+
+    def unresolved(self, roles: set[str] | dict[str, str], kinds: tuple[str, ...] = ("active", "eligible")) -> list[str]:
+        """Assignments of these roles whose principal could not be identified, in words."""
+        out = []
+        for r in self.p.unresolved_roles:
+            if r.role_id in roles and r.kind in kinds:
+                out.append(f"{m.PRIVILEGED_ROLES.get(r.role_id, r.role_id)} ({r.kind}) for principal {r.principal_id}")
         return out
 
     def privileged(self) -> dict[str, set[str]]:
@@ -146,6 +204,9 @@ class Context:
                 self._user_roles = {}
         return self._user_roles
 
+    def roles_of(self, uid: str) -> set[str]:
+        return self.user_roles().get(uid, set())
+
     # --- policy applicability (see applicability.py) ----------------------------------------
     def _groups_for(self, pol: CAPolicy, u: User) -> set[str]:
         return self.groups_of(u.id) if (pol.include_groups or pol.exclude_groups) else set()
@@ -153,22 +214,58 @@ class Context:
     def applies(self, pol: CAPolicy, u: User, roles: set[str]) -> bool:
         return scope.applies(pol, u, self._groups_for(pol, u), roles)
 
-    def exclusion_paths(self, pol: CAPolicy, u: User, roles: set[str]) -> list[str]:
-        return scope.exclusion_paths(pol, u, self.groups_of(u.id), roles, self.p.group_names)
+    def included(self, pol: CAPolicy, u: User, roles: set[str]) -> bool:
+        return scope.included(pol, u, self._groups_for(pol, u), roles)
 
-    def covered(self, u: User, roles: set[str], apps: frozenset[str] | set[str], client_type: str | None = None,
-                policies: list[CAPolicy] | None = None) -> bool:
-        """Some enabled, un-narrowed MFA policy applies to the user for one of ``apps``."""
+    def exclusion_paths(self, pol: CAPolicy, u: User, roles: set[str]) -> list[str]:
+        return scope.exclusion_paths(pol, u, self.groups_of(u.id) if (pol.exclude_groups or pol.include_groups)
+                                     else set(), roles, self.p.group_names)
+
+    def narrowing(self, pol: CAPolicy, **kw) -> list[str]:
+        return scope.narrowing_words(pol, self.p.named_locations, **kw)
+
+    def covered(self, u: User, roles: set[str], apps: frozenset[str] | set[str],
+                policies: list[CAPolicy] | None = None, all_apps: bool = False) -> bool:
+        """Some enabled, un-narrowed MFA policy applies to the user for one of ``apps`` (for every
+        app, with ``all_apps``)."""
+        return self.coverage(u, roles, apps, policies=policies, all_apps=all_apps)[0]
+
+    def coverage(self, u: User, roles: set[str], apps: frozenset[str] | set[str], *,
+                 policies: list[CAPolicy] | None = None, all_apps: bool = False) -> tuple[bool, str]:
+        """(covered, why not in words). Covered means an enabled MFA policy with no narrowing
+        condition applies to ``u`` for ``apps``; otherwise the words name each policy that comes
+        close and what keeps it from counting."""
+        why = []
         for pol in policies if policies is not None else self.policies:
-            if not pol.is_mfa_policy or pol.has_conditions:
+            if pol.workload or not pol.grant.offers_mfa:
                 continue
-            if not scope.covers_app(pol, apps):
+            if not (scope.covers_all_apps(pol) if all_apps else scope.covers_app(pol, apps)):
+                if not self.included(pol, u, roles) or not pol.include_apps - {"None"}:
+                    continue
+                if "All" in pol.include_apps and pol.exclude_apps:
+                    why.append(f"'{pol.name}' excludes {', '.join(scope.app_words(a) for a in sorted(pol.exclude_apps))}")
+                elif all_apps:
+                    why.append(f"'{pol.name}' covers only {', '.join(scope.app_words(a) for a in sorted(pol.include_apps))}")
                 continue
-            if client_type and not ({"all", client_type} & pol.client_app_types):
+            if not self.included(pol, u, roles):
+                if pol.include_guests and scope.guest_kinds(u):
+                    why.append(f"'{pol.name}' takes in only {scope.guest_scope_words(pol.include_guests)}")
                 continue
-            if self.applies(pol, u, roles):
-                return True
-        return False
+            paths = self.exclusion_paths(pol, u, roles)
+            if paths:
+                why.append(f"excluded from '{pol.name}' {' and '.join(paths)}")
+                continue
+            if pol.state != "enabled":
+                why.append(f"'{pol.name}' is {scope.STATE_WORDS.get(pol.state, 'not enforced')}")
+                continue
+            if pol.conditional_mfa:
+                why.append(f"'{pol.name}' {scope.grant_words(pol)}")
+                continue
+            if pol.conditions:
+                why.append(f"'{pol.name}' {' and '.join(self.narrowing(pol))}")
+                continue
+            return True, ""
+        return False, "; ".join(why) or "no MFA policy applies"
 
     def emergency(self) -> list[tuple[str, User | None]]:
         out, seen = [], set()
@@ -179,3 +276,46 @@ class Context:
                 seen.add(key)
                 out.append((name, u))
         return out
+
+    # --- authentication methods policy --------------------------------------------------------
+    def method_enabled_for(self, config_id: str, u: User) -> bool | None:
+        """Whether the methods policy enables a method for ``u``; None where it cannot tell (policy
+        or entry not collected, or a target group whose members were not read)."""
+        policy = self.p.methods_policy
+        if policy is None or config_id not in policy:
+            return None
+        c = policy[config_id]
+        if c.state != "enabled":
+            return False
+
+        def hits(targets) -> bool | None:
+            unknown = False
+            for t in targets:
+                if t.kind == "all_users" or t.id == u.id:
+                    return True
+                if t.kind == "group":
+                    members = (self.p.group_members or {}).get(t.id)
+                    if members is None:
+                        unknown = True
+                    elif u.id in members:
+                        return True
+            return None if unknown else False
+        inc, exc = hits(c.include), hits(c.exclude)
+        if exc is True or inc is False:
+            return False
+        return True if inc is True and exc is False else None
+
+    def target_words(self, config_id: str) -> str:
+        c = (self.p.methods_policy or {}).get(config_id)
+        if c is None:
+            return ""
+        names = []
+        for t in c.include:
+            if t.kind == "all_users":
+                names.append("all users")
+            elif t.kind == "group":
+                names.append(f"group '{self.p.group_names[t.id]}'" if t.id in self.p.group_names else f"group {t.id}")
+            else:
+                u = self.users_by_id.get(t.id)
+                names.append(u.upn if u else f"{t.kind} {t.id}")
+        return ", ".join(names)

@@ -1,102 +1,191 @@
-"""MFA coverage and hygiene: who must use MFA, who can, and what weakens it."""
+"""MFA coverage and hygiene: who must use MFA, who can, and what weakens it.
+
+An *MFA policy* is an enabled Conditional Access policy whose grant requires MFA (see
+``model.Grant``); one that also lets people through another way is a *conditional MFA policy*
+and never makes a coverage check pass. A policy narrowed by a condition (location, platform,
+client apps, risk, device filter, authentication flow, excluded apps) is named with each condition.
+A missing registration record means "registration unknown", never "not registered".
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from reportgen import model as m
 from reportgen.checks import applicability as scope
-from reportgen.checks.applicability import ALL_APPS, PORTAL_APPS
+from reportgen.checks.applicability import ALL_APPS, LEGACY_CLIENT_TYPES, REGISTER_SECURITY_INFO
 from reportgen.checks.common import (CA_POLICIES_DS, METHODS_POLICY, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
-                                     SECURITY_DEFAULTS, affected, methods_text, when)
+                                     SECURITY_DEFAULTS, affected, methods_text)
 from reportgen.checks.context import Context
 from reportgen.checks.registry import Outcome, check
-from reportgen.model import CAPolicy
+from reportgen.model import CAPolicy, User
 from reportgen.results import Affected
 from reportgen.vocab import Cause, Status
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
+SD_ON = "Security defaults are on"
+SD_NOTE = ("; Microsoft then prompts users for MFA when it judges it necessary, not at every sign-in, and no "
+           "Conditional Access policy is in use")
 
 
-def _everyone_policies(ctx: Context) -> list[CAPolicy]:
-    return [p for p in ctx.policies if p.is_mfa_policy and not p.has_conditions and "All" in p.include_users
-            and "All" in p.include_apps and not p.exclude_apps and "all" in p.client_app_types]
+def _roles_text(roles: set[str]) -> str:
+    return ", ".join(sorted(m.PRIVILEGED_ROLES[x] for x in roles if x in m.PRIVILEGED_ROLES))
 
 
-@check("MFA-01", reads=POLICY_DATA + (NAMED_LOCATIONS,))
+def _everyone_candidates(ctx: Context) -> list[CAPolicy]:
+    """Enabled policies for all users and all apps that offer MFA (strict or conditional)."""
+    return [p for p in ctx.policies if p.state == "enabled" and not p.workload and p.grant.offers_mfa
+            and "All" in p.include_users and "All" in p.include_apps]
+
+
+def _excluded_principals(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
+    """The principals a policy excludes that reach an enabled account (or cannot be told), in words."""
+    enabled = {u.id for u in ctx.enabled}
+    out = []
+    for uid in sorted(p.exclude_users):
+        u = ctx.users_by_id.get(uid)
+        if u is not None and not u.enabled:
+            continue  # a disabled account cannot sign in
+        out.append(("emergency access account " if uid in ea_ids else "user ") + (u.upn if u else uid))
+    members = ctx.need(ctx.p.group_members, "groups/{id}/transitiveMembers") if p.exclude_groups else {}
+    for g in sorted(p.exclude_groups):
+        n = len(set(members.get(g, ())) & enabled)
+        if n:
+            name = f"'{ctx.p.group_names[g]}'" if g in ctx.p.group_names else g
+            out.append(f"group {name} ({n} enabled account(s))")
+    roles = ctx.user_roles() if p.exclude_roles else {}
+    for r in sorted(p.exclude_roles):
+        n = sum(1 for uid, rs in roles.items() if r in rs and uid in enabled)
+        if n:
+            out.append(f"role {m.PRIVILEGED_ROLES.get(r, r)} ({n} enabled holder(s))")
+    if p.exclude_guests:
+        out.append(scope.guest_scope_words(p.exclude_guests))
+    return out
+
+
+def _policy_faults(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
+    """What keeps an all-users/all-apps policy from requiring MFA of everyone, in words."""
+    faults = []
+    if p.conditional_mfa:
+        faults.append(f"it {scope.grant_words(p)}, so it is a conditional MFA policy")
+    faults += [f"it {w}" for w in ctx.narrowing(p)]
+    excluded = _excluded_principals(ctx, p, ea_ids)
+    if excluded:
+        faults.append("it excludes " + ", ".join(excluded))
+    return faults
+
+
+@check("MFA-01", reads=POLICY_DATA)
 def mfa_required_for_everyone(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults require MFA for every user.", [], {})
-    everyone = _everyone_policies(ctx)
-    if not everyone:
-        return Outcome(FAIL, "No enabled Conditional Access policy requires MFA for all users and all cloud apps, and "
-                      "security defaults are off.", [], {"policies": 0})
+        return Outcome(PASS, f"{SD_ON}{SD_NOTE}.", [], {})
+    ctx.users
+    candidates = _everyone_candidates(ctx)
     ea = {u.id for _, u in ctx.emergency() if u}
+    faults = {p.id: _policy_faults(ctx, p, ea) for p in candidates}
+    clean = [p for p in candidates if not faults[p.id]]
+    if clean:
+        return Outcome(PASS, f"MFA is required for all users and all cloud apps, with no exclusion or narrowing condition "
+                             f"({', '.join(repr(p.name) for p in clean)}).", [], {"policies": len(clean)})
+    if not candidates:
+        return Outcome(FAIL, "No enabled Conditional Access policy requires MFA for all users and all cloud apps, and "
+                             "security defaults are off.", [], {"policies": 0})
     roles = ctx.user_roles()
+    strict = [p for p in candidates if p.is_mfa_policy]
     aff = []
     for u in ctx.enabled:
-        if u.id in ea or ctx.covered(u, roles.get(u.id, set()), ALL_APPS, policies=everyone):
+        if u.id in ea:
             continue
-        paths = sorted({f"'{p.name}' {h}" for p in everyone for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
-        aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not covered"))
-    metrics = {"policies": len(everyone), "excluded_users": len(aff)}
-    if aff:
-        return Outcome(FAIL, f"{len(aff)} user(s) other than emergency access accounts are excluded from the MFA policy "
-                      "for all users.", aff, metrics)
-    return Outcome(PASS, f"MFA is required for all users and all cloud apps ({', '.join(p.name for p in everyone)}); only "
-                  "emergency access accounts are excluded, if any.", [], metrics)
+        paths = sorted({f"'{p.name}' {h}" for p in candidates for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
+        if paths and not ctx.covered(u, roles.get(u.id, set()), ALL_APPS, policies=strict, all_apps=True):
+            aff.append(affected(u, "excluded from " + "; ".join(paths)))
+    described = "; ".join(f"'{p.name}': {'; '.join(faults[p.id])}" for p in candidates)
+    ea_note = (" Excluded emergency access accounts are reported under EA-04." if any(
+        uid in ea for p in candidates for uid in p.exclude_users) else "")
+    return Outcome(FAIL, f"The policies that require MFA for all users and all cloud apps do not reach everyone: {described}."
+                         f"{ea_note}", aff, {"policies": len(candidates), "excluded_users": len(aff)})
+
+
+def _member(u: User) -> bool:
+    return u.user_type.lower() == "member"
 
 
 @check("MFA-02", reads=REGISTRATION_DATA)
 def members_registered_for_mfa(ctx: Context) -> Outcome:
-    members = [u for u in ctx.enabled if u.user_type.lower() == "member"]
-    regs = ctx.need(ctx.p.registrations, "reports/authenticationMethods/userRegistrationDetails")
+    members = [u for u in ctx.enabled if _member(u)]
+    regs = ctx.registrations()
     if not members:
         return Outcome(NOT_EVALUATED, "The tenant reported no enabled member users.", [], {}, Cause.NO_SUBJECTS)
-    aff = []
+    aff, unknown = [], []
     for u in members:
         r = regs.get(u.id)
         if r is None:
-            aff.append(affected(u, "no registration record"))
-        elif not r.mfa_registered:
-            aff.append(affected(u, f"not MFA-registered (methods: {methods_text(r.methods)})"))
-    reg = len(members) - len(aff)
-    pct = round(100.0 * reg / len(members), 1)
-    metrics = {"registered": reg, "enabled": len(members), "pct": pct}
+            unknown.append(affected(u, ctx.unknown_registration(u)))
+        elif not (r.mfa_capable and r.mfa_registered):   # capable implies registered: either flag missing is doubt
+            aff.append(affected(u, f"not MFA-capable (methods: {methods_text(r.methods)})"))
+    capable = len(members) - len(aff) - len(unknown)
+    pct = round(100.0 * capable / len(members), 1)
+    metrics = {"registered": capable, "enabled": len(members), "pct": pct, "unknown": len(unknown)}
+    tail = f"; the registration of {len(unknown)} is unknown" if unknown else ""
     if aff:
-        return Outcome(FAIL, f"{reg} of {len(members)} enabled member users ({pct}%) are registered for MFA; {len(aff)} are not.",
-                aff, metrics)
-    return Outcome(PASS, f"All {len(members)} enabled member users are registered for MFA.", [], metrics)
+        return Outcome(FAIL, f"{capable} of {len(members)} enabled member users ({pct}%) are MFA-capable; {len(aff)} are "
+                             f"not{tail}.", aff + unknown, metrics)
+    if unknown:
+        return Outcome(NOT_EVALUATED, f"{capable} of {len(members)} enabled member users ({pct}%) are MFA-capable{tail}.",
+                       unknown, metrics, Cause.NOT_COLLECTED)
+    return Outcome(PASS, f"All {len(members)} enabled member users are MFA-capable.", [], metrics)
+
+
+def _unidentified(ctx: Context) -> list[str]:
+    return ctx.unresolved(m.PRIVILEGED_ROLES)
 
 
 @check("MFA-03", reads=POLICY_DATA + REGISTRATION_DATA)
 def privileged_users_registered_and_covered(ctx: Context) -> Outcome:
     priv = ctx.privileged()
+    unidentified = _unidentified(ctx)
     if not priv:
+        if unidentified:
+            ctx.need(None, "roleManagement/directory/roleAssignments")
         return Outcome(NOT_EVALUATED, "No privileged role holder was found among the collected role assignments.", [], {},
                        Cause.NO_SUBJECTS)
     sd = ctx.p.security_defaults is True
     if not sd:
         ctx.policies
-    ctx.need(ctx.p.registrations, "reports/authenticationMethods/userRegistrationDetails")  # needed even if all holders are disabled
-    aff = []
+    ctx.registrations()  # needed even if all holders are disabled
+    aff, unknown = [], []
     for uid, roles in sorted(priv.items(), key=lambda kv: ctx.users_by_id[kv[0]].upn):
         u = ctx.users_by_id[uid]
         if not u.enabled:
             continue
         problems = []
         r = ctx.registration(uid)
-        if r is None or not r.mfa_registered:
+        if r is not None and not r.mfa_registered:
             problems.append("not MFA-registered")
         all_roles = ctx.user_roles().get(uid, roles)
-        if not sd and not ctx.covered(u, all_roles, ALL_APPS | PORTAL_APPS):
-            problems.append("not covered by an MFA policy")
+        if not sd:
+            ok, why = ctx.coverage(u, all_roles, ALL_APPS, all_apps=True)
+            if not ok:
+                problems.append(f"not required to use MFA for all apps: {why}")
         if problems:
-            aff.append(affected(u, f"{', '.join(sorted(m.PRIVILEGED_ROLES[x] for x in roles))}: {'; '.join(problems)}"))
-    metrics = {"privileged_users": len(priv)}
+            aff.append(affected(u, f"{_roles_text(roles)}: {'; '.join(problems)}"))
+        elif r is None:
+            unknown.append(affected(u, f"{_roles_text(roles)}: {ctx.unknown_registration(u)}"))
+    metrics = {"privileged_users": len(priv), "unidentified_assignments": len(unidentified)}
+    extra = (f" {len(unidentified)} privileged role assignment(s) name a principal that could not be identified and are "
+             "not counted.") if unidentified else ""
     if aff:
-        return Outcome(FAIL, f"{len(aff)} of {len(priv)} privileged users are not both MFA-registered and required to use MFA.",
-                aff, metrics)
-    return Outcome(PASS, f"All {len(priv)} privileged users are MFA-registered and required to use MFA.", [], metrics)
+        return Outcome(FAIL, f"{len(aff)} of {len(priv)} privileged users are not both MFA-registered and required to use "
+                             f"MFA for all apps.{extra}", aff + unknown, metrics)
+    if unknown or unidentified:
+        return Outcome(NOT_EVALUATED, f"No privileged user found lacks MFA, but the registration of {len(unknown)} is "
+                                      f"unknown.{extra}", unknown, metrics, Cause.NOT_COLLECTED)
+    how = SD_ON if sd else "an MFA policy for all apps applies to each"
+    return Outcome(PASS, f"All {len(priv)} privileged users are MFA-registered, and {how}.", [], metrics)
+
+
+def _pr_policies(ctx: Context) -> list[CAPolicy]:
+    return [p for p in (ctx.p.ca_policies or []) if p.is_mfa_policy and p.grant.phishing_resistant
+            and not p.conditions and scope.covers_all_apps(p)]
 
 
 @check("MFA-04", reads=POLICY_DATA + REGISTRATION_DATA)
@@ -105,43 +194,61 @@ def privileged_users_use_phishing_resistant_mfa(ctx: Context) -> Outcome:
     if not priv:
         return Outcome(NOT_EVALUATED, "No privileged role holder was found among the collected role assignments.", [], {},
                        Cause.NO_SUBJECTS)
-    pr_policies = [p for p in (ctx.p.ca_policies or []) if p.state == "enabled" and not p.has_conditions
-                   and p.auth_strength_id == m.STRENGTH_PHISHING_RESISTANT and "All" in p.include_apps]
+    pr_policies = _pr_policies(ctx)
     if ctx.p.ca_policies is None and ctx.p.registrations is None:
         ctx.need(None, "identity/conditionalAccess/policies")
-    aff = []
+    weak, lockout, unknown = [], [], []
     for uid, roles in priv.items():
         u = ctx.users_by_id[uid]
         if not u.enabled:
             continue
-        if pr_policies and any(ctx.applies(p, u, ctx.user_roles().get(uid, roles)) for p in pr_policies):
-            continue
+        covered = [p for p in pr_policies if ctx.applies(p, u, ctx.user_roles().get(uid, roles))]
         r = ctx.registration(uid) if ctx.p.registrations is not None else None
         mfa_methods = set(r.methods) - m.NON_MFA_METHODS if r else set()
+        pr_methods = mfa_methods & m.PHISHING_RESISTANT_METHODS
+        if covered:
+            if r is not None and not pr_methods:
+                lockout.append(affected(u, f"{_roles_text(roles)}: '{covered[0].name}' requires phishing-resistant MFA, "
+                                           f"but no such method is registered (methods: {methods_text(sorted(mfa_methods))})"))
+            elif r is None and ctx.p.registrations is not None:
+                unknown.append(affected(u, f"{_roles_text(roles)}: {ctx.unknown_registration(u)}"))
+            continue
         if r is not None and mfa_methods and mfa_methods <= m.PHISHING_RESISTANT_METHODS:
             continue
-        aff.append(affected(u, f"{', '.join(sorted(m.PRIVILEGED_ROLES[x] for x in roles))}; methods: "
-                           f"{methods_text(sorted(mfa_methods)) if r else 'unknown'}"))
-    if aff:
-        if ctx.p.registrations is None:
-            ctx.need(None, "reports/authenticationMethods/userRegistrationDetails")
-        return Outcome(WARN, f"{len(aff)} privileged user(s) can still sign in with MFA that is not phishing-resistant.",
-                sorted(aff, key=lambda a: a.upn), {"privileged_users": len(priv)})
-    return Outcome(PASS, "Privileged users are held to phishing-resistant MFA.", [], {"privileged_users": len(priv)})
+        weak.append(affected(u, f"{_roles_text(roles)}; methods: {methods_text(sorted(mfa_methods)) if r else 'unknown'}"))
+    metrics = {"privileged_users": len(priv), "policies": len(pr_policies)}
+    if weak and ctx.p.registrations is None:
+        ctx.need(None, "reports/authenticationMethods/userRegistrationDetails")
+    if weak or lockout:
+        parts = []
+        if weak:
+            parts.append(f"{len(weak)} privileged user(s) can still sign in with MFA that is not phishing-resistant")
+        if lockout:
+            parts.append(f"{len(lockout)} privileged user(s) must use phishing-resistant MFA but have no such method "
+                         "registered: they will be locked out when they next sign in or activate the role")
+        return Outcome(WARN, "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".",
+                       sorted(weak + lockout + unknown, key=lambda a: a.upn), metrics)
+    if unknown:
+        return Outcome(NOT_EVALUATED, f"The registration of {len(unknown)} privileged user(s) held to phishing-resistant MFA "
+                                      "is unknown.", unknown, metrics, Cause.NOT_COLLECTED)
+    return Outcome(PASS, "Privileged users are held to phishing-resistant MFA and can meet it.", [], metrics)
 
 
 @check("MFA-05", reads=POLICY_DATA)
 def legacy_authentication_blocked(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults block legacy authentication.", [], {})
-    legacy = {"exchangeActiveSync", "other"}
-    blocks = [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.has_conditions
-              and (legacy <= p.client_app_types or "all" in p.client_app_types) and "All" in p.include_apps]
-    report_only = [p.name for p in ctx.policies if p.blocks and p.state != "enabled" and legacy & p.client_app_types]
+        return Outcome(PASS, f"{SD_ON}; they block legacy authentication.", [], {})
+    blocks = [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
+              and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
+              and ({"exchangeActiveSync", "easSupported", "easUnsupported"} & p.client_app_types
+                   or "all" in p.client_app_types)
+              and ("other" in p.client_app_types or "all" in p.client_app_types) and "All" in p.include_apps]
+    idle = [p.name for p in ctx.policies if p.blocks and p.state != "enabled" and not p.workload
+            and LEGACY_CLIENT_TYPES & p.client_app_types]
     if not blocks:
-        extra = f" ({', '.join(report_only)} is not enforced)" if report_only else ""
-        return Outcome(FAIL, f"No enabled policy blocks legacy authentication (Exchange ActiveSync, other clients){extra}; "
-                      "legacy protocols cannot do MFA.", [], {})
+        extra = f" ({', '.join(repr(x) for x in idle)} is not enforced)" if idle else ""
+        return Outcome(FAIL, f"No enabled policy blocks legacy authentication (Exchange ActiveSync and other clients) for "
+                             f"all apps{extra}; legacy protocols cannot do MFA.", [], {})
     ea = {u.id for _, u in ctx.emergency() if u}
     roles = ctx.user_roles()
     aff = []
@@ -149,70 +256,111 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
         if u.id in ea:
             continue
         if not any(ctx.applies(p, u, roles.get(u.id, set())) for p in blocks):
-            aff.append(affected(u, "excluded from the legacy-authentication block"))
+            paths = sorted({f"'{p.name}' {h}" for p in blocks for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
+            aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not included in the block"))
     if aff:
         return Outcome(FAIL, f"Legacy authentication is blocked, but {len(aff)} user(s) are excluded from the block.", aff, {})
-    return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(p.name for p in blocks)}).", [], {})
+    return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(repr(p.name) for p in blocks)}).", [], {})
+
+
+WEAK_CONFIGS = (("sms", "SMS"), ("voice", "voice call"), ("email", "email one-time passcode"))
 
 
 @check("MFA-06", reads=REGISTRATION_DATA + (METHODS_POLICY,))
 def no_user_relies_on_weak_methods(ctx: Context) -> Outcome:
-    regs = ctx.need(ctx.p.registrations, "reports/authenticationMethods/userRegistrationDetails")
+    regs = ctx.registrations()
     aff, unknown = [], []
     for u in ctx.enabled:
         r = regs.get(u.id)
         if r is None:
-            unknown.append(affected(u, "authentication methods not reported"))
+            unknown.append(affected(u, ctx.unknown_registration(u)))
             continue
         mfa = set(r.methods) - {"temporaryAccessPass", "securityQuestion", "password"}
         if mfa and mfa <= m.WEAK_METHODS:
             aff.append(affected(u, f"only {', '.join(sorted(mfa))}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} user(s) rely only on SMS, voice or email for MFA.", aff, {"weak_only_users": len(aff)})
+        return Outcome(FAIL, f"{len(aff)} user(s) rely only on SMS, voice or email for MFA.", aff + unknown,
+                       {"weak_only_users": len(aff), "unknown_users": len(unknown)})
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The authentication methods of {len(unknown)} enabled user(s) were not reported.",
-                unknown, {"unknown_users": len(unknown)}, Cause.NOT_COLLECTED)
+        return Outcome(NOT_EVALUATED, f"The authentication methods of {len(unknown)} enabled user(s) are unknown.",
+                       unknown, {"unknown_users": len(unknown)}, Cause.NOT_COLLECTED)
     policy = ctx.need(ctx.p.methods_policy, "policies/authenticationMethodsPolicy")
-    weak_on = [k for k in ("sms", "voice") if policy.get(k) == "enabled"]
-    if weak_on:
+    missing = [label for key, label in WEAK_CONFIGS if key not in policy]
+    on = [f"{label} (for {ctx.target_words(key)})" for key, label in WEAK_CONFIGS
+          if key in policy and policy[key].enabled_for_someone]
+    if on:
         return Outcome(WARN, f"No user relies only on weak methods, but the authentication methods policy still enables "
-                      f"{' and '.join(x.upper() if x == 'sms' else x for x in weak_on)}.", [], {"weak_only_users": 0})
-    return Outcome(PASS, "No user relies only on SMS, voice or email, and SMS and voice are disabled.", [], {"weak_only_users": 0})
+                             f"{'; '.join(on)}.", [], {"weak_only_users": 0})
+    if missing:
+        return Outcome(NOT_EVALUATED, f"No user relies only on weak methods, but the authentication methods policy as read "
+                                      f"does not list {', '.join(missing)}, so whether they are enabled is unknown.", [],
+                       {"weak_only_users": 0}, Cause.NOT_COLLECTED)
+    return Outcome(PASS, "No user relies only on SMS, voice or email, and the authentication methods policy enables none "
+                         "of them for members.", [], {"weak_only_users": 0})
+
+
+def _guest_scope(p: CAPolicy) -> m.GuestScope | None:
+    """The guests a policy takes in: every guest for an all-users policy without a guest exclusion."""
+    if "All" in p.include_users:
+        if p.exclude_guests is None:
+            return m.ALL_GUESTS
+        left = frozenset(t for t in m.GUEST_TYPES if t not in p.exclude_guests.types)
+        return m.GuestScope(left, None) if p.exclude_guests.tenants is None and left else None
+    return p.include_guests
 
 
 @check("MFA-07", reads=POLICY_DATA)
 def guests_covered_by_mfa(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults require MFA for guests as for everyone.", [], {})
-    guest_policies = [p for p in ctx.policies if p.is_mfa_policy and not p.has_conditions and not p.exclude_guests
-                      and ("All" in p.include_users or p.include_guests) and scope.covers_app(p, ALL_APPS | {"Office365"})]
-    guests = [u for u in ctx.enabled if u.user_type.lower() == "guest"]
-    if not guest_policies:
-        return Outcome(FAIL, "No enabled MFA policy covers guests and external users.",
-                [affected(u, "guest not covered by an MFA policy") for u in guests], {"guests": len(guests)})
+        return Outcome(PASS, f"{SD_ON}; they apply to guests as to every account{SD_NOTE}.", [], {})
+    guests = [u for u in ctx.enabled if scope.guest_kinds(u)]
+    strict = [p for p in ctx.policies if p.is_mfa_policy and not p.conditions and scope.covers_all_apps(p)]
+    full = [p for p in strict if (s := _guest_scope(p)) is not None and s.everyone]
+    partial = [p for p in strict if (s := _guest_scope(p)) is not None and not s.everyone]
+    metrics = {"guests": len(guests)}
     roles = ctx.user_roles()
-    aff = [affected(u, "guest excluded from MFA policies") for u in guests
-           if not any(ctx.applies(p, u, roles.get(u.id, set())) for p in guest_policies)]
+    if not full and not partial:
+        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p)) if p.conditions else scope.grant_words(p)}"
+                for p in ctx.policies if p.state == "enabled" and not p.workload and p.grant.offers_mfa
+                and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa)]
+        extra = f" ({'; '.join(near)})" if near else ""
+        return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers guests and external users for all "
+                             f"cloud apps{extra}.",
+                       [affected(u, "guest or external user not covered by an MFA policy") for u in guests], metrics)
+    aff = []
+    for u in guests:
+        ok, why = ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, policies=full + partial, all_apps=True)
+        if not ok:
+            aff.append(affected(u, f"not covered: {why}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} of {len(guests)} guests are excluded from the MFA policies that cover guests.", aff,
-                {"guests": len(guests)})
-    return Outcome(PASS, f"Guests and external users are covered by an MFA policy ({len(guests)} guest account(s)).", [],
-            {"guests": len(guests)})
+        return Outcome(FAIL, f"{len(aff)} of {len(guests)} guests and external users are not covered by an MFA policy "
+                             "for all cloud apps.", aff, metrics)
+    if not full:
+        left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
+        return Outcome(WARN, f"MFA policies cover only some guests and external users: {left}.", [], metrics)
+    return Outcome(PASS, f"Guests and external users of every type and tenant are covered by an MFA policy "
+                         f"({', '.join(repr(p.name) for p in full)}; {len(guests)} guest account(s)).", [], metrics)
+
+
+def _targets_something(p: CAPolicy) -> bool:
+    """A policy that names no user or no app covers nothing there is to leave unenforced."""
+    return p.targets_people and bool(p.include_apps - {"None"} or p.include_user_actions or p.include_auth_contexts)
 
 
 @check("MFA-08", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS))
 def no_idle_mfa_policies(ctx: Context) -> Outcome:
     if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults are on; there are no Conditional Access policies to leave unenforced.", [], {})
+        return Outcome(PASS, f"{SD_ON}; there are no Conditional Access policies to leave unenforced.", [], {})
     pols = ctx.policies
-    enabled = [p for p in pols if p.is_mfa_policy and not p.has_conditions]
-    idle = [p for p in pols if p.requires_mfa and p.state in ("disabled", "enabledForReportingButNotEnforced")]
+    enabled = [p for p in pols if p.is_mfa_policy and not p.conditions]
+    idle = [p for p in pols if p.requires_mfa and not p.workload and _targets_something(p)
+            and p.state in ("disabled", "enabledForReportingButNotEnforced")]
 
     def covered_by_enabled(p: CAPolicy) -> bool:
         for e in enabled:
             users_ok = "All" in e.include_users or (p.include_users <= e.include_users and p.include_groups <= e.include_groups
                                                     and p.include_roles <= e.include_roles)
-            apps_ok = "All" in e.include_apps or p.include_apps <= e.include_apps
+            apps_ok = ("All" in e.include_apps and not e.exclude_apps) or p.include_apps <= e.include_apps
             if users_ok and apps_ok and not (e.exclude_users | e.exclude_groups | e.exclude_roles) - (
                     p.exclude_users | p.exclude_groups | p.exclude_roles):
                 return True
@@ -220,8 +368,10 @@ def no_idle_mfa_policies(ctx: Context) -> Outcome:
     lone = [p for p in idle if not covered_by_enabled(p)]
     if lone:
         return Outcome(WARN, f"{len(lone)} MFA polic{'y is' if len(lone) == 1 else 'ies are'} not enforced and no enabled "
-                      f"policy covers the same users and apps: {', '.join(repr(p.name) for p in lone)}.",
-                [Affected(upn=p.name, display_name=p.name, detail=f"policy state {p.state}") for p in lone], {"policies": len(lone)})
+                             f"policy covers the same users and apps: {', '.join(repr(p.name) for p in lone)}.",
+                       [Affected(upn=p.name, display_name=p.name,
+                                 detail=f"policy {scope.STATE_WORDS.get(p.state, p.state)}") for p in lone],
+                       {"policies": len(lone)})
     return Outcome(PASS, "Every MFA policy is enforced, or an enabled policy covers the same users and apps.", [], {"policies": 0})
 
 
@@ -230,28 +380,70 @@ def no_dormant_unregistered_accounts(ctx: Context) -> Outcome:
     users = ctx.enabled
     if any(not u.sign_in_activity_known for u in ctx.users):
         ctx.need(None, "users.signInActivity")
-    regs = ctx.need(ctx.p.registrations, "reports/authenticationMethods/userRegistrationDetails")
+    regs = ctx.registrations()
     cutoff = ctx.p.collected_at - timedelta(days=ctx.inp.dormant_days)
-    aff = []
+    aff, unknown = [], []
     for u in users:
-        r = regs.get(u.id)
-        if r is not None and r.mfa_registered:
+        if u.last_sign_in is not None and u.last_sign_in >= cutoff:
             continue
-        if u.last_sign_in is None or u.last_sign_in < cutoff:
-            aff.append(affected(u, f"not MFA-registered; last sign-in {when(u.last_sign_in)}"))
+        r = regs.get(u.id)
+        if r is None:
+            unknown.append(affected(u, f"{ctx.unknown_registration(u)}; last successful sign-in {_when(u)}"))
+        elif not r.mfa_registered:
+            aff.append(affected(u, f"not MFA-registered; last successful sign-in {_when(u)}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} enabled account(s) have no MFA registered and no sign-in for {ctx.inp.dormant_days} "
-                      "days or more: anyone holding the password could register their own MFA.", aff, {"accounts": len(aff)})
+        return Outcome(FAIL, f"{len(aff)} enabled account(s) have no MFA registered and no successful sign-in for "
+                             f"{ctx.inp.dormant_days} days or more: anyone holding the password could register their own "
+                             "MFA.", aff + unknown, {"accounts": len(aff)})
+    if unknown:
+        return Outcome(NOT_EVALUATED, f"{len(unknown)} dormant enabled account(s) have no registration record, so whether "
+                                      "they are protected by MFA is unknown.", unknown, {"accounts": 0},
+                       Cause.NOT_COLLECTED)
     return Outcome(PASS, f"No enabled account is both unregistered for MFA and dormant for {ctx.inp.dormant_days} days.", [],
-            {"accounts": 0})
+                   {"accounts": 0})
 
 
-@check("MFA-10", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS))
+def _when(u: User) -> str:
+    from reportgen.checks.common import when
+    return when(u.last_sign_in)
+
+
+def _protects_registration(p: CAPolicy) -> bool:
+    """Requires MFA or a compliant device for registering security info, or blocks it outside
+    trusted locations."""
+    if p.state != "enabled" or p.workload or REGISTER_SECURITY_INFO not in p.include_user_actions:
+        return False
+    g = p.grant
+    if g.requires_mfa or (g.controls and g.controls <= {"mfa", "compliantDevice", "domainJoinedDevice"}
+                          and not g.terms_of_use and not g.custom_factors):
+        return not p.conditions
+    locs = [c for c in p.conditions if c.kind == "locations"]
+    return g.blocks and len(p.conditions) == 1 and len(locs) == 1 and "AllTrusted" in locs[0].exclude
+
+
+@check("MFA-10", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS))
 def security_info_registration_protected(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults protect security-information registration.", [], {})
-    pols = [p for p in ctx.policies if p.state == "enabled" and "urn:user:registersecurityinfo" in p.include_user_actions]
-    if pols:
-        return Outcome(PASS, f"Registering security information is protected by {', '.join(repr(p.name) for p in pols)}.", [], {})
-    return Outcome(WARN, "No enabled policy protects the registration of security information; an attacker holding a "
-                  "password could register their own MFA method.", [], {})
+        return Outcome(WARN, f"{SD_ON}; they ask for MFA when registering security information only where Microsoft "
+                             "decides, and no policy protects the registration itself.", [], {})
+    pols = [p for p in ctx.policies if _protects_registration(p)]
+    if not pols:
+        return Outcome(WARN, "No enabled policy protects the registration of security information; an attacker holding a "
+                             "password could register their own MFA method.", [], {})
+    everyone = [p for p in pols if "All" in p.include_users]
+    if not everyone:
+        return Outcome(WARN, f"Registering security information is protected only for some users "
+                             f"({', '.join(repr(p.name) for p in pols)} does not include all users).", [], {})
+    ea = {u.id for _, u in ctx.emergency() if u}
+    roles = ctx.user_roles()
+    aff = []
+    for u in ctx.enabled:
+        if u.id in ea or any(ctx.applies(p, u, roles.get(u.id, set())) for p in everyone):
+            continue
+        paths = sorted({f"'{p.name}' {h}" for p in everyone for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
+        aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not covered"))
+    if aff:
+        return Outcome(WARN, f"Registering security information is protected for all users ({', '.join(repr(p.name) for p in everyone)}), "
+                             f"but {len(aff)} user(s) are excluded.", aff, {"excluded_users": len(aff)})
+    return Outcome(PASS, f"Registering security information is protected for all users by "
+                         f"{', '.join(repr(p.name) for p in everyone)}.", [], {})

@@ -1,16 +1,23 @@
-"""Emergency access ("break glass") accounts: enough of them, strong enough, never excluded from MFA."""
+"""Emergency access ("break glass") accounts: enough of them, strong enough, never excluded from MFA.
+
+Emergency-grade methods (EA-02) are a FIDO2 security key, a device-bound passkey on a key, or
+certificate-based authentication; a passkey in Microsoft Authenticator and Windows Hello for
+Business resist phishing but live on one person's phone or one device.
+"""
 from __future__ import annotations
 
-from typing import Callable
-
 from reportgen import model as m
-from reportgen.checks.common import POLICY_DATA, REGISTRATION_DATA, ROLE_DATA, affected, methods_text
+from reportgen.checks.common import (METHODS_POLICY, POLICY_DATA, REGISTRATION_DATA, ROLE_DATA, ROLE_SCHEDULES, affected,
+                                     methods_text)
 from reportgen.checks.context import Context
 from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.model import User
+from reportgen.results import Affected
 from reportgen.vocab import Cause, Status
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
+X509 = "x509certificate"
+AUTHENTICATOR_PASSKEY = "passKeyDeviceBoundAuthenticator"
 
 
 def _ea_existing(ctx: Context) -> list[User]:
@@ -21,91 +28,162 @@ def _ea_existing(ctx: Context) -> list[User]:
     return existing
 
 
-def _ea_methods(ctx: Context, check: Callable[[User, tuple[str, ...]], str | None],
-                warn_check: Callable[[User, tuple[str, ...]], str | None] | None = None):
-    fails, warns, unknown = [], [], []
-    for u in _ea_existing(ctx):
-        reg = ctx.registration(u.id)
-        if reg is None:
-            unknown.append(affected(u, "no registration record (disabled accounts are not reported)"))
-            continue
-        d = check(u, reg.methods)
-        if d:
-            fails.append(affected(u, d))
-        elif warn_check and (w := warn_check(u, reg.methods)):
-            warns.append(affected(u, w))
-    return fails, warns, unknown
+def _ga_problems(ctx: Context, u: User, holdings: dict[str, list[m.RoleAssignment]],
+                 eligible: dict[str, list[m.RoleAssignment]] | None) -> tuple[list[str], bool]:
+    """(what keeps the account's Global Administrator from being permanent and active, permanence unknown)."""
+    ga = [r for r in holdings.get(u.id, []) if r.role_id == m.GLOBAL_ADMIN]
+    if not ga:
+        if eligible is not None and any(r.role_id == m.GLOBAL_ADMIN for r in eligible.get(u.id, [])):
+            return ["holds Global Administrator only as eligible (PIM), not as a permanent active assignment"], False
+        return ["has no active Global Administrator assignment"], False
+    if any(r.permanent is True for r in ga):
+        return [], False
+    if all(r.permanent is False for r in ga):
+        return ["holds Global Administrator only through a time-bound or activated assignment"], False
+    return [], True
 
 
-@check("EA-01", reads=ROLE_DATA)
+@check("EA-01", reads=ROLE_DATA + (ROLE_SCHEDULES,))
 def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
     accounts = ctx.emergency()
     if not accounts:
         return Outcome(FAIL, "No emergency access accounts are designated in the configuration.", [], {"designated": 0, "qualified": 0})
     ctx.users
-    holders = ctx.role_holders(("active",))
-    bad, ok = [], 0
+    holdings = ctx.holdings(("active",))
+    try:
+        eligible = ctx.holdings(("eligible",))
+    except NotEvaluated:
+        eligible = None
+    bad, ok, unsure = [], 0, []
     for name, u in accounts:
-        problems = []
+        problems, unknown = [], False
         if u is None:
             problems.append("does not exist in the tenant")
         else:
             if not u.enabled:
                 problems.append("is disabled")
-            if m.GLOBAL_ADMIN not in holders.get(u.id, set()):
-                problems.append("has no active Global Administrator assignment")
+            if u.is_guest or u.user_type.lower() != "member":
+                problems.append(f"is a {u.user_type.lower() or 'non-member'} account, not a member of the tenant")
+            if u.synced:
+                problems.append("is synchronised from on-premises, not cloud-only")
+            ga, unknown = _ga_problems(ctx, u, holdings, eligible)
+            problems += ga
         if problems:
             bad.append(affected(u, "; ".join(problems), name))
+        elif unknown:
+            unsure.append(affected(u, "whether its Global Administrator assignment is permanent could not be read "
+                                      "(role assignment schedules were not collected)", name))
         else:
             ok += 1
-    metrics = {"designated": len(accounts), "qualified": ok}
-    if ok < 2:
-        return Outcome(FAIL, f"{ok} of {len(accounts)} designated emergency access accounts exist, are enabled and hold an "
-                      "active Global Administrator assignment; at least two are needed.", bad, metrics)
+    metrics = {"designated": len(accounts), "qualified": ok, "permanence_unknown": len(unsure)}
+    rule = "exist, are enabled members, are cloud-only and hold Global Administrator as a permanent active assignment"
+    if ok + len(unsure) < 2:
+        return Outcome(FAIL, f"{ok + len(unsure)} of {len(accounts)} designated emergency access accounts {rule}; at least "
+                             "two are needed.", bad + unsure, metrics)
+    if unsure:
+        return Outcome(WARN, f"{ok + len(unsure)} emergency access accounts {rule.replace('permanent active', 'active')}, "
+                             f"but for {len(unsure)} of them it could not be confirmed that the assignment is permanent.",
+                       unsure + bad, metrics)
     if bad:
         return Outcome(WARN, f"{ok} emergency access accounts qualify, but {len(bad)} designated account(s) do not.", bad, metrics)
-    return Outcome(PASS, f"{ok} emergency access accounts exist, are enabled and hold an active Global Administrator assignment.",
-            [], metrics)
+    return Outcome(PASS, f"{ok} emergency access accounts {rule}.", [], metrics)
 
 
-@check("EA-02", reads=REGISTRATION_DATA)
+def _cba(ctx: Context, u: User) -> tuple[bool | None, str]:
+    """Whether certificate-based authentication is an emergency-grade method for ``u``: a certificate
+    binding on the account, the X.509 method enabled for it, and a multifactor binding mode."""
+    if not u.certificate_user_ids:
+        return False, ""
+    enabled = ctx.method_enabled_for(X509, u)
+    if enabled is False:
+        return False, "a certificate is bound, but the certificate method is not enabled for the account"
+    config = (ctx.p.methods_policy or {}).get(X509)
+    if enabled is None or config is None:
+        return None, "a certificate is bound, but whether the certificate method is enabled for it could not be read"
+    if config.multifactor_default:
+        return True, ""
+    if config.multifactor_rules:
+        return None, "a certificate is bound, but only some binding rules make it multifactor"
+    return False, "a certificate is bound, but the certificate method is single-factor by default"
+
+
+def _emergency_methods(ctx: Context, u: User, methods: tuple[str, ...]) -> tuple[set[str], bool | None, str]:
+    """(emergency-grade methods, CBA verdict, CBA note)."""
+    grade = set(methods) & m.EMERGENCY_METHODS
+    cba, note = _cba(ctx, u)
+    if cba:
+        grade.add("certificate-based authentication")
+    return grade, cba, note
+
+
+def _ea_registrations(ctx: Context) -> tuple[list[tuple[User, tuple[str, ...]]], list[Affected]]:
+    known, unknown = [], []
+    for u in _ea_existing(ctx):
+        reg = ctx.registration(u.id)
+        if reg is None:
+            unknown.append(affected(u, ctx.unknown_registration(u)))
+        else:
+            known.append((u, reg.methods))
+    return known, unknown
+
+
+@check("EA-02", reads=REGISTRATION_DATA + (METHODS_POLICY,))
 def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
-    fails, _, unknown = _ea_methods(ctx, lambda u, ms: None if set(ms) & m.PHISHING_RESISTANT_METHODS else f"methods: {methods_text(ms)}")
+    known, unknown = _ea_registrations(ctx)
+    fails, unsure = [], []
+    for u, methods in known:
+        grade, cba, note = _emergency_methods(ctx, u, methods)
+        if grade:
+            continue
+        detail = f"methods: {methods_text(methods)}"
+        if AUTHENTICATOR_PASSKEY in methods:
+            detail += "; a passkey in Microsoft Authenticator lives on one person's phone"
+        if "windowsHelloForBusiness" in methods:
+            detail += "; Windows Hello for Business is bound to one device"
+        if note:
+            detail += f"; {note}"
+        (unsure if cba is None else fails).append(affected(u, detail))
     if fails:
-        return Outcome(FAIL, f"{len(fails)} emergency access account(s) have no FIDO2 key, passkey, Windows Hello or "
-                      "certificate-based authentication registered.", fails + unknown, {})
-    if unknown:
-        return Outcome(NOT_EVALUATED, "Registration details were not reported for some emergency access accounts.",
-                       unknown, {}, Cause.NOT_COLLECTED)
-    return Outcome(PASS, "Every emergency access account has a phishing-resistant method registered.", [], {})
+        return Outcome(FAIL, f"{len(fails)} emergency access account(s) have no FIDO2 security key, device-bound passkey on "
+                             "a key, or certificate-based authentication.", fails + unsure + unknown, {})
+    if unsure or unknown:
+        return Outcome(NOT_EVALUATED, f"Whether {len(unsure) + len(unknown)} emergency access account(s) have an "
+                                      "emergency-grade method could not be read.", unsure + unknown, {}, Cause.NOT_COLLECTED)
+    return Outcome(PASS, "Every emergency access account has a FIDO2 security key, device-bound passkey or certificate-based "
+                         "authentication.", [], {})
 
 
-@check("EA-03", reads=REGISTRATION_DATA)
+@check("EA-03", reads=REGISTRATION_DATA + (METHODS_POLICY,))
 def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
-    def only_soft(u, ms):
-        soft = sorted(set(ms) & m.SOFT_OR_PHONE_METHODS)
-        return f"relies on {', '.join(soft)} only" if soft and not set(ms) & m.PHISHING_RESISTANT_METHODS else None
-
-    def beside(u, ms):
-        soft = sorted(set(ms) & m.SOFT_OR_PHONE_METHODS)
-        return f"{', '.join(soft)} registered beside a phishing-resistant method" if soft else None
-    fails, warns, unknown = _ea_methods(ctx, only_soft, beside)
+    known, unknown = _ea_registrations(ctx)
+    fails, warns = [], []
+    for u, methods in known:
+        soft = sorted(set(methods) & m.SOFT_OR_PHONE_METHODS)
+        if not soft:
+            continue
+        grade, cba, _ = _emergency_methods(ctx, u, methods)
+        if grade:
+            warns.append(affected(u, f"{', '.join(soft)} registered beside {', '.join(sorted(grade))}"))
+        else:
+            fails.append(affected(u, f"relies on {', '.join(soft)}, held on one person's phone or one device"))
     if fails:
-        return Outcome(FAIL, f"{len(fails)} emergency access account(s) rely on a phone or soft token that one person holds.",
-                fails + warns + unknown, {})
+        return Outcome(FAIL, f"{len(fails)} emergency access account(s) rely for MFA on a phone, soft token or single device "
+                             "that one person holds.", fails + warns + unknown, {})
     if unknown:
-        return Outcome(NOT_EVALUATED, "Registration details were not reported for some emergency access accounts.",
+        return Outcome(NOT_EVALUATED, f"The methods of {len(unknown)} emergency access account(s) could not be read.",
                        unknown, {}, Cause.NOT_COLLECTED)
     if warns:
-        return Outcome(WARN, f"{len(warns)} emergency access account(s) also hold a phone or soft-token method.", warns, {})
-    return Outcome(PASS, "No emergency access account holds a phone, SMS, voice or soft-token method.", [], {})
+        return Outcome(WARN, f"{len(warns)} emergency access account(s) also hold a phone, soft-token or single-device "
+                             "method beside an emergency-grade one.", warns, {})
+    return Outcome(PASS, "No emergency access account holds a Microsoft Authenticator, software token, SMS, voice or "
+                         "Windows Hello for Business method.", [], {})
 
 
 @check("EA-04", reads=POLICY_DATA)
 def emergency_accounts_not_excluded_from_mfa(ctx: Context) -> Outcome:
     existing = _ea_existing(ctx)
     if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults apply to every account and allow no exclusions.", [], {})
+        return Outcome(PASS, "Security defaults are on; they apply to every account and allow no exclusions.", [], {})
     policies = [p for p in ctx.policies if p.is_mfa_policy]  # an "MFA policy" is an enabled one
     roles = ctx.user_roles()
     aff = []
@@ -118,5 +196,5 @@ def emergency_accounts_not_excluded_from_mfa(ctx: Context) -> Outcome:
             aff.append(affected(u, "; ".join(paths)))
     if aff:
         return Outcome(FAIL, f"{len(aff)} emergency access account(s) are excluded from MFA policies; Microsoft now advises "
-                      "against excluding them, and mandatory MFA applies to them anyway.", aff, {})
+                             "against excluding them, and mandatory MFA applies to them anyway.", aff, {})
     return Outcome(PASS, "No emergency access account is excluded from an MFA policy.", [], {})

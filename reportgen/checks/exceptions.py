@@ -9,8 +9,15 @@ from reportgen.results import CheckResult
 from reportgen.vocab import Status
 
 
-def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date) -> dict[str, bool]:
-    """Mark failing subjects covered by an exception in force on ``on``; returns exception id -> applied."""
+ALL_COVERED = "Every affected subject is covered by an approved written exception."
+SOME_COVERED = "{covered} of {total} affected subjects are covered by an approved written exception."
+
+
+def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date, *, all_covered: str = ALL_COVERED,
+                     some_covered: str = SOME_COVERED) -> dict[str, bool]:
+    """Mark failing subjects covered by an exception in force on ``on``; returns exception id -> applied.
+    The sentences added to a reason name the approver as the client's institution type does
+    (``institution-wording.yaml``); the defaults name no regulator."""
     applied = {e.id: False for e in exceptions}
     for r in results:
         if r.status != Status.FAIL or not r.affected:
@@ -25,7 +32,7 @@ def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date
         covered = sum(1 for a in r.affected if a.exception)
         if covered == len(r.affected):
             r.status = Status.EXCEPTED
-            r.reason += " Every affected subject is covered by an exception approved by the Qualified Individual."
+            r.reason += " " + all_covered
         elif covered:
-            r.reason += f" {covered} of {len(r.affected)} affected subjects are covered by an approved exception."
+            r.reason += " " + some_covered.format(covered=covered, total=len(r.affected))
     return applied

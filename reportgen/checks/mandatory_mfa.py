@@ -1,155 +1,251 @@
 """Microsoft's mandatory MFA for Azure: phase 1 (admin portals), phase 2 (Azure Resource Manager),
-automation on user accounts, enforcement notices and postponement."""
+automation on user accounts, enforcement notices and postponement.
+
+A check that passes because no bad sign-in was seen needs logs for the whole lookback window
+(``Context.full_window``); with less it is at best ``warn``. A sign-in whose factor cannot be read
+is never counted as MFA, and one whose outcome cannot be read counts as a possible success.
+"""
 from __future__ import annotations
 
 import re
 
 from reportgen import model as m
 from reportgen.checks.applicability import ALL_APPS, ARM_APPS, PORTAL_APPS
-from reportgen.checks.common import (POLICY_DATA, ROLE_DATA, SIGN_IN_DATA, SIGN_INS_DS, affected, when)
+from reportgen.checks.common import (LICENCES, POLICY_DATA, ROLE_DATA, SIGN_IN_DATA, SIGN_INS_DS, affected, sentence,
+                                     when)
 from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context
-from reportgen.checks.registry import NotEvaluated, Outcome, check
-from reportgen.model import User
+from reportgen.checks.registry import Outcome, check
+from reportgen.model import SignIn, User
+from reportgen.results import Affected
 from reportgen.vocab import Cause, Status
 
 PASS, FAIL, WARN, NOT_EVALUATED, MANUAL = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED, Status.MANUAL
+SD_ON = "Security defaults are on"
+AUTOMATION_APPS = (m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL)
 
 
-def _arm_uncovered(ctx: Context) -> list[User]:
+def _uncovered(ctx: Context, apps: frozenset[str], what: str) -> list[Affected]:
     roles = ctx.user_roles()
-    return [u for u in ctx.enabled
-            if not ctx.covered(u, roles.get(u.id, set()), ALL_APPS | ARM_APPS, "mobileAppsAndDesktopClients")]
-
-
-def _phase2_single(ctx: Context) -> dict[str, list[m.SignIn]]:
-    out: dict[str, list[m.SignIn]] = {}
-    for s in ctx.need(ctx.p.sign_ins, "auditLogs/signIns"):
-        if s.app_id in m.PHASE2_APPS and s.success and s.requirement == "singleFactorAuthentication":
-            out.setdefault(s.upn, []).append(s)
+    out = []
+    for u in ctx.enabled:
+        ok, why = ctx.coverage(u, roles.get(u.id, set()), apps)
+        if not ok:
+            out.append(affected(u, f"not required to use MFA for {what}: {why}"))
     return out
 
 
-@check("MMFA-01", reads=POLICY_DATA + (SIGN_INS_DS,))
+def _attempts(ctx: Context, apps) -> tuple[list[SignIn], list[SignIn]]:
+    """(single-factor sign-ins that succeeded or whose outcome is unknown, sign-ins of unknown factor
+    that did not fail) to ``apps``."""
+    single, unknown = [], []
+    for s in ctx.need(ctx.p.sign_ins, "auditLogs/signIns"):
+        if s.app_id not in apps or s.success is False:
+            continue
+        if s.requirement == "singleFactorAuthentication":
+            single.append(s)
+        elif s.requirement is None:
+            unknown.append(s)
+    return single, unknown
+
+
+def _by_user(ctx: Context, sign_ins: list[SignIn], label) -> list[Affected]:
+    groups: dict[str, list[SignIn]] = {}
+    for s in sign_ins:
+        groups.setdefault(s.upn, []).append(s)
+    out = []
+    for upn, items in sorted(groups.items()):
+        apps: dict[str, list[SignIn]] = {}
+        for s in items:
+            apps.setdefault(label(s), []).append(s)
+        detail = "; ".join(f"{a}: {len(v)} single-factor sign-in(s)"
+                           + (f" ({sum(1 for x in v if x.success is None)} with no recorded outcome)"
+                              if any(x.success is None for x in v) else "")
+                           + f", last {when(max(x.created for x in v))}" for a, v in sorted(apps.items()))
+        out.append(affected(ctx.by_upn.get(upn.lower()), detail, upn))
+    return out
+
+
+def _merge(*lists: list[Affected]) -> list[Affected]:
+    merged: dict[str, Affected] = {}
+    for lst in lists:
+        for a in lst:
+            if a.upn in merged:
+                merged[a.upn].detail += "; " + a.detail
+            else:
+                merged[a.upn] = Affected(a.upn, a.display_name, a.detail, object_id=a.object_id)
+    return [merged[k] for k in sorted(merged)]
+
+
+@check("MMFA-01", reads=POLICY_DATA + (SIGN_INS_DS, LICENCES))
 def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
     p = ctx.p
     if p.security_defaults is True:
-        how = "security defaults"
-        uncovered: list[User] = []
+        how, uncovered = "security defaults are on", []
     else:
         ctx.policies
-        roles = ctx.user_roles()
-        uncovered = [u for u in ctx.enabled if not ctx.covered(u, roles.get(u.id, set()), ALL_APPS | PORTAL_APPS)]
-        how = "Conditional Access"
-    if uncovered:
-        return Outcome(FAIL, f"{len(uncovered)} enabled user(s) can reach the Azure, Entra and Intune admin portals "
-                      "without a Conditional Access policy requiring MFA.",
-                [affected(u, "no MFA policy covers the admin portals") for u in uncovered], {"uncovered_users": len(uncovered)})
-    sign_ins = ctx.need(p.sign_ins, "auditLogs/signIns")
-    single = [s for s in sign_ins if s.app_id in m.PHASE1_APPS and s.success
-              and s.requirement == "singleFactorAuthentication"]
-    if single:
-        by_user: dict[str, list] = {}
-        for s in single:
-            by_user.setdefault(s.upn, []).append(s)
-        aff = [affected(ctx.by_upn.get(upn.lower()), f"{len(v)} single-factor sign-in(s) to {v[0].app_name or v[0].app_id}, "
-                    f"last {when(max(x.created for x in v))}", upn) for upn, v in sorted(by_user.items())]
-        return Outcome(FAIL, f"MFA is required by {how}, yet {len(single)} successful single-factor sign-in(s) to the admin "
-                      "portals occurred in the lookback window.", aff, {"single_factor_sign_ins": len(single)})
-    return Outcome(PASS, f"Every user must complete MFA for the admin portals ({how}), and no single-factor admin-portal "
-                  "sign-in occurred in the lookback window.", [], {"single_factor_sign_ins": 0})
+        uncovered = _uncovered(ctx, ALL_APPS | PORTAL_APPS, "the admin portals")
+        how = "Conditional Access requires MFA for the admin portals"
+    single, unknown = _attempts(ctx, m.PHASE1_APPS)
+    single_aff = _by_user(ctx, single, lambda s: m.PHASE1_APPS.get(s.app_id, s.app_name or s.app_id))
+    metrics = {"uncovered_users": len(uncovered), "single_factor_sign_ins": len(single),
+               "unknown_factor_sign_ins": len(unknown)}
+    if uncovered or single:
+        parts = []
+        if uncovered:
+            parts.append(f"{len(uncovered)} enabled user(s) are not required by the tenant's own policies to use MFA for "
+                         "the Azure, Entra, Intune and Microsoft 365 admin portals (a coverage gap)")
+        if single:
+            parts.append(f"{len(single)} sign-in(s) to the admin portals completed without MFA in the lookback window")
+        return Outcome(FAIL, sentence("; ".join(parts)), _merge(uncovered, single_aff), metrics)
+    if unknown:
+        return Outcome(WARN, f"{sentence(how, end=False)}, but {len(unknown)} sign-in(s) to the admin portals do not show whether "
+                             "MFA was used (no authentication requirement or MFA detail), so single-factor use cannot be "
+                             "ruled out.", [], metrics)
+    if not ctx.full_window():
+        return Outcome(WARN, f"{sentence(how, end=False)}, and no single-factor admin-portal sign-in was seen, but "
+                             f"{ctx.window_shortfall()}.", [], {**metrics, "window_days": round(ctx.window_days())})
+    return Outcome(PASS, f"{sentence(how, end=False)}, and no single-factor sign-in to the admin portals occurred in the lookback "
+                         "window.", [], metrics)
 
 
 @check("MMFA-02", reads=POLICY_DATA)
 def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
-        return Outcome(PASS, "Security defaults already require MFA for Azure management: the phase 2 roll-out changes nothing.", [], {})
+        return Outcome(PASS, f"{SD_ON}; they require MFA for access to Azure Resource Manager (portal, PowerShell, CLI), so "
+                             "the phase 2 roll-out changes nothing.", [], {})
     ctx.policies
-    uncovered = _arm_uncovered(ctx)
+    uncovered = _uncovered(ctx, ALL_APPS | ARM_APPS, "Azure Resource Manager")
     metrics = {"uncovered_users": len(uncovered), "enabled_users": len(ctx.enabled)}
     if not uncovered:
         return Outcome(PASS, "Conditional Access already requires MFA for Azure Resource Manager for every enabled user: "
-                      "the phase 2 roll-out changes nothing.", [], metrics)
-    return Outcome(FAIL, f"{len(uncovered)} of {len(ctx.enabled)} enabled users are not yet required to use MFA for Azure "
-                  "Resource Manager (CLI, PowerShell, REST, IaC); phase 2 enforcement will change their experience.",
-            [affected(u, "no MFA policy covers Azure Resource Manager") for u in uncovered], metrics)
+                             "the phase 2 roll-out changes nothing.", [], metrics)
+    return Outcome(FAIL, f"{len(uncovered)} of {len(ctx.enabled)} enabled users are not required by the tenant's own "
+                         "policies to use MFA for Azure Resource Manager (CLI, PowerShell, REST, IaC); phase 2 enforcement, "
+                         "not the tenant, decides when their create, update and delete operations need MFA.",
+                   uncovered, metrics)
 
 
 @check("MMFA-03", reads=SIGN_IN_DATA)
 def phase2_no_single_factor_azure_tool_sign_ins(ctx: Context) -> Outcome:
-    single = _phase2_single(ctx)
-    phase2 = [s for s in ctx.p.sign_ins if s.app_id in m.PHASE2_APPS and s.success]
-    unknown = [s for s in phase2 if s.requirement is None]
-    metrics = {"phase2_sign_ins": len(phase2), "single_factor_users": len(single),
-               "single_factor_sign_ins": sum(len(v) for v in single.values())}
+    single, unknown = _attempts(ctx, m.PHASE2_APPS)
+    users = {s.upn for s in single}
+    phase2 = [s for s in ctx.p.sign_ins if s.app_id in m.PHASE2_APPS and s.success is not False]
+    metrics = {"phase2_sign_ins": len(phase2), "single_factor_users": len(users),
+               "single_factor_sign_ins": len(single), "unknown_factor_sign_ins": len(unknown)}
     if single:
-        aff = []
-        for upn, items in sorted(single.items()):
-            apps: dict[str, list] = {}
-            for s in items:
-                apps.setdefault(m.PHASE2_APPS[s.app_id], []).append(s)
-            detail = "; ".join(f"{a}: {len(v)} single-factor sign-in(s), last {when(max(x.created for x in v))}"
-                               for a, v in sorted(apps.items()))
-            aff.append(affected(ctx.by_upn.get(upn.lower()), detail, upn))
-        return Outcome(FAIL, f"{len(single)} user(s) signed in to Azure CLI, Azure PowerShell or the Azure mobile app without "
-                      "MFA; phase 2 enforcement will block them.", aff, metrics)
+        return Outcome(FAIL, f"{len(users)} user(s) signed in to Azure CLI, Azure PowerShell or the Azure mobile app without "
+                             "MFA. Under phase 2 enforcement their create, update and delete operations through Azure "
+                             "Resource Manager fail until they complete MFA.",
+                       _by_user(ctx, single, lambda s: m.PHASE2_APPS[s.app_id]), metrics)
     if unknown:
-        return Outcome(WARN, f"{len(unknown)} sign-in(s) to the phase 2 apps do not state whether MFA was used.", [], metrics)
-    return Outcome(PASS, f"All {len(phase2)} successful sign-ins to Azure CLI, PowerShell and the mobile app in the lookback "
-                  "window used MFA.", [], metrics)
+        return Outcome(WARN, f"{len(unknown)} sign-in(s) to Azure CLI, Azure PowerShell or the Azure mobile app do not show "
+                             "whether MFA was used, so single-factor use cannot be ruled out.", [], metrics)
+    if not ctx.full_window():
+        return Outcome(WARN, f"No single-factor sign-in to the Azure management tools was seen, but {ctx.window_shortfall()}.",
+                       [], {**metrics, "window_days": round(ctx.window_days())})
+    return Outcome(PASS, f"All {len(phase2)} sign-ins to Azure CLI, Azure PowerShell and the Azure mobile app in the "
+                         "lookback window used MFA.", [], metrics)
+
+
+def _named_automation(ctx: Context) -> dict[str, tuple[User | None, list[str]]]:
+    pattern = re.compile(ctx.inp.service_account_pattern)
+    found: dict[str, tuple[User | None, list[str]]] = {}
+    for u in ctx.enabled:
+        if not u.is_guest and (pattern.search(u.upn.split("@")[0]) or pattern.search(u.display_name)):
+            found.setdefault(u.upn, (u, []))[1].append("name matches the service-account pattern")
+    return found
 
 
 @check("MMFA-04", reads=SIGN_IN_DATA)
 def automation_uses_workload_identities(ctx: Context) -> Outcome:
-    pattern = re.compile(ctx.inp.service_account_pattern)
-    found: dict[str, tuple[User | None, list[str]]] = {}
-    for u in ctx.enabled:
-        if u.user_type.lower() != "guest" and (pattern.search(u.upn.split("@")[0]) or pattern.search(u.display_name)):
-            found.setdefault(u.upn, (u, []))[1].append("name matches the service-account pattern")
+    found = _named_automation(ctx)
     # scripted use shows in the non-interactive log: without it, a clean result proves nothing
     missing = ("auditLogs/signIns" if ctx.p.sign_ins is None else
                NON_INTERACTIVE_SIGN_INS if ctx.p.gap_reason(NON_INTERACTIVE_SIGN_INS) is not None else None)
     if missing:
         if found:
-            return Outcome(FAIL, f"{len(found)} user account(s) look like automation; sign-in logs were not collected, so "
-                          "scripted CLI/PowerShell use could not be measured.",
-                    [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], {"accounts": len(found)})
+            return Outcome(FAIL, f"{len(found)} user account(s) look like automation; the sign-in logs needed to measure "
+                                 "scripted CLI/PowerShell use were not collected.",
+                           [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], {"accounts": len(found)})
         ctx.need(None, missing)
-    counts: dict[str, int] = {}
+    interactive: dict[str, int] = {}
+    non_interactive: dict[str, int] = {}
+    ropc: dict[str, int] = {}
     for s in ctx.p.sign_ins:
-        if s.app_id in (m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL) and not s.interactive:
-            counts[s.upn] = counts.get(s.upn, 0) + 1
-    for upn, n in counts.items():
-        u = ctx.by_upn.get(upn.lower())
-        found.setdefault(upn, (u, []))[1].append(f"{n} non-interactive Azure CLI/PowerShell sign-in(s)")
+        if s.app_id not in AUTOMATION_APPS or s.success is False:
+            continue
+        if s.protocol.lower() == "ropc":
+            ropc[s.upn] = ropc.get(s.upn, 0) + 1
+        (interactive if s.interactive else non_interactive)[s.upn] = \
+            (interactive if s.interactive else non_interactive).get(s.upn, 0) + 1
+    for upn, n in ropc.items():
+        found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
+            f"{n} sign-in(s) with a password sent by a script (resource-owner password credentials)")
+    for upn, n in non_interactive.items():
+        if upn not in interactive:  # beside interactive ones, these are a person's token refreshes
+            found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
+                f"{n} non-interactive Azure CLI/PowerShell sign-in(s) and no interactive one in the window")
+    metrics = {"accounts": len(found)}
     if found:
-        return Outcome(FAIL, f"{len(found)} user account(s) run Azure automation; move it to a service principal or managed "
-                      "identity before phase 2 enforcement breaks it.",
-                [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], {"accounts": len(found)})
-    return Outcome(PASS, "No user account shows scripted Azure CLI or PowerShell use.", [], {"accounts": 0})
+        return Outcome(FAIL, f"{len(found)} user account(s) show scripted use of Azure CLI or PowerShell; such automation "
+                             "cannot answer an MFA prompt and must move to a service principal or managed identity.",
+                       [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], metrics)
+    if not ctx.full_window():
+        return Outcome(WARN, f"No user account shows scripted Azure CLI or PowerShell use, but {ctx.window_shortfall()}.",
+                       [], {**metrics, "window_days": round(ctx.window_days())})
+    return Outcome(PASS, "No user account shows scripted Azure CLI or PowerShell use.", [], metrics)
 
 
-@check("MMFA-05", reads=ROLE_DATA)
+@check("MMFA-05", reads=ROLE_DATA + (LICENCES,))
 def global_admins_receive_notices(ctx: Context) -> Outcome:
     holders = ctx.role_holders(("active",))
-    gas = [ctx.users_by_id[uid] for uid, roles in holders.items() if m.GLOBAL_ADMIN in roles]
+    gas = sorted((ctx.users_by_id[uid] for uid, roles in holders.items() if m.GLOBAL_ADMIN in roles), key=lambda u: u.upn)
+    unresolved = ctx.unresolved({m.GLOBAL_ADMIN}, ("active",))
     if not gas:
+        if unresolved:
+            ctx.need(None, "roleManagement/directory/roleAssignments")
         return Outcome(NOT_EVALUATED, "No Global Administrator was found among the collected role assignments.", [], {},
                        Cause.NO_SUBJECTS)
     without = [u for u in gas if not u.mail and not u.other_mails]
-    metrics = {"global_admins": len(gas), "without_email": len(without)}
+    metrics = {"global_admins": len(gas), "without_email": len(without), "unidentified_assignments": len(unresolved)}
+    extra = (f" {len(unresolved)} further Global Administrator assignment(s) name a principal that could not be identified, "
+             "so they are not counted.") if unresolved else ""
     if without:
         return Outcome(FAIL, f"{len(without)} of {len(gas)} Global Administrators have no email address; Microsoft sends "
-                      "enforcement notices to Global Administrators by email.",
-                [affected(u, "no mail and no otherMails") for u in sorted(without, key=lambda u: u.upn)], metrics)
-    return Outcome(PASS, f"All {len(gas)} Global Administrators have an email address for Microsoft's enforcement notices.", [], metrics)
+                             f"enforcement notices to Global Administrators by email.{extra}",
+                       [affected(u, "no mail and no otherMails") for u in without], metrics)
+    if unresolved:
+        return Outcome(NOT_EVALUATED, f"The {len(gas)} Global Administrators found have an email address, but "
+                                      f"{len(unresolved)} Global Administrator assignment(s) name a principal that could "
+                                      "not be identified, so not every Global Administrator was checked.",
+                       [], metrics, Cause.NOT_COLLECTED)
+    mailbox = [u.has_mailbox for u in gas]
+    if True not in mailbox:
+        why = ("none of them holds a licence with an Exchange Online mailbox" if None not in mailbox else
+               "the data does not show that any of them holds a licence with an Exchange Online mailbox")
+        return Outcome(WARN, f"All {len(gas)} Global Administrators have an email address, but {why}; Microsoft sends its "
+                             "notices to licensed administrators, so confirm the addresses are monitored.",
+                       [affected(u, "no mailbox licence" if u.has_mailbox is False else "mailbox licence unknown")
+                        for u in gas], metrics)
+    return Outcome(PASS, f"All {len(gas)} Global Administrators have an email address for Microsoft's enforcement notices, "
+                         "and at least one holds a mailbox licence.", [], metrics)
 
 
 @check("MMFA-06", reads=())
 def phase2_not_postponed(ctx: Context) -> Outcome:
     v = ctx.inp.phase2_postponed
+    tl = ctx.timeline
+    deadline = tl.human("postponement-deadline")
+    if tl.passed("postponement-deadline", ctx.on):
+        stale = (" The client's attestation that phase 2 was postponed is out of date: no postponement runs past that "
+                 "date.") if v is True else ""
+        return Outcome(PASS, f"The window for postponing phase 2 closed on {deadline}, with no further extension: phase 2 "
+                             f"enforcement applies to the tenant.{stale}", [], {})
     if v is True:
-        return Outcome(FAIL, "The client attests that phase 2 enforcement was postponed; Microsoft strongly discourages it.", [], {})
+        return Outcome(FAIL, f"The client attests that phase 2 enforcement was postponed (possible until {deadline}); "
+                             "Microsoft strongly discourages it.", [], {})
     if v is False:
         return Outcome(PASS, "The client attests that phase 2 enforcement was not postponed.", [], {})
     return Outcome(MANUAL, "Postponement is an Azure Resource Manager setting that Graph cannot read; the client has not "
-                    "attested whether phase 2 was postponed.", [], {}, Cause.NOT_ATTESTED)
+                           f"attested whether phase 2 was postponed (possible until {deadline}).", [], {},
+                   Cause.NOT_ATTESTED)

@@ -2,31 +2,69 @@
 
 The file's order is the report order. Every registered check must be described there and nothing
 else may be; a problem is a ``CatalogError`` naming ``path:line``.
+
+Each check has a problem ``title`` (shown when it fails or warns) and a ``pass_title`` (shown when
+it passes). Its ``rationale``, ``remediation`` and ``references`` are shown to every institution type
+and so must not name one regulator; what only one type should read goes under ``regulatory:``
+(``bank``, ``credit_union``, ``nonbank``) and is added for that type by ``CheckMeta.resolved``.
+Any text may change on a date of Microsoft's timeline (``reportgen.timeline``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from reportgen.vocab import Severity
+from reportgen.timeline import DatedText, Text, Timeline, bundled_timeline, check_references, parse_text
+from reportgen.vocab import InstitutionType, Severity, Status
 from reportgen.yamlsrc import CatalogError, ValidatedFile
 
 CHECKS_FILE = "checks.yaml"
 
-_FIELDS = {"title": True, "severity": True, "rationale": True, "remediation": True, "references": True,
-           "area": False}
+_FIELDS = {"title": True, "pass_title": True, "severity": True, "rationale": True, "remediation": True,
+           "references": True, "area": False, "regulatory": False}
+_REGULATORY_FIELDS = {"rationale": False, "remediation": False, "references": False}
+
+
+@dataclass(frozen=True)
+class RegulatoryText:
+    rationale: str = ""
+    remediation: str = ""
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class CheckMeta:
     id: str
-    title: str
+    title: Text                 # the problem, used when the check fails or warns
     severity: Severity
-    rationale: str
-    remediation: str
+    rationale: Text
+    remediation: Text
     references: tuple[str, ...]
     area: str = ""
+    pass_title: Text = ""       # the pass condition, used when the check passes
+    regulatory: dict[str, RegulatoryText] = field(default_factory=dict)
+
+    @property
+    def unresolved(self) -> bool:
+        """Still in catalog form: dated text or per-type additions not yet applied."""
+        return bool(self.regulatory) or any(isinstance(t, DatedText) for t in
+                                            (self.title, self.pass_title, self.rationale, self.remediation))
+
+    def title_for(self, status: Status | str) -> Text:
+        """The problem title for a finding; the pass title where the check passed (or was not judged)."""
+        return self.title if status in (Status.FAIL, Status.WARN, Status.EXCEPTED) else (self.pass_title or self.title)
+
+    def resolved(self, institution_type: str | None, on: date | None, timeline: Timeline | None = None) -> "CheckMeta":
+        """Plain text as a report for ``institution_type`` collected ``on`` shows it."""
+        tl = timeline or bundled_timeline()
+        reg = self.regulatory.get(institution_type or "", RegulatoryText())
+        rationale = " ".join(x for x in (tl.text(self.rationale, on), reg.rationale) if x)
+        remediation = "\n".join(x for x in (tl.text(self.remediation, on), reg.remediation) if x)
+        return replace(self, title=tl.text(self.title, on), pass_title=tl.text(self.pass_title, on),
+                       rationale=rationale, remediation=remediation,
+                       references=tuple(self.references) + tuple(reg.references), regulatory={})
 
 
 @dataclass(frozen=True)
@@ -37,8 +75,20 @@ class CheckMetaFile:
     path: Path
 
 
-def load_check_meta(path: Path, registered: Iterable[str]) -> CheckMetaFile:
-    """Read ``checks.yaml``; ``registered`` are the ids the check code implements."""
+def _texts(meta: CheckMeta) -> list[tuple[str, Text]]:
+    return [("title", meta.title), ("pass_title", meta.pass_title), ("rationale", meta.rationale),
+            ("remediation", meta.remediation)] + [("references", r) for r in meta.references]
+
+
+def _flat(value: Text) -> str:
+    return f"{value.before} {value.after}" if isinstance(value, DatedText) else value
+
+
+def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[str] | None = None,
+                    forbidden: Sequence[tuple[str, str]] = ()) -> CheckMetaFile:
+    """Read ``checks.yaml``; ``registered`` are the ids the check code implements. With
+    ``timeline_ids``, every timeline entry a text names must exist; ``forbidden`` lists
+    (word, institution type) pairs that text shown to that type must not contain."""
     known = set(registered)
     f = ValidatedFile(path)
     doc = f.mapping(f.data, (), CHECKS_FILE, {"version": True, "checks": True})
@@ -58,17 +108,47 @@ def load_check_meta(path: Path, registered: Iterable[str]) -> CheckMetaFile:
         entry = f.mapping(entry, at, cid, _FIELDS)
         meta[cid] = CheckMeta(
             id=cid,
-            title=f.text(entry["title"], at + ("title",), f"{cid}.title"),
+            title=parse_text(f, entry["title"], at + ("title",), f"{cid}.title"),
+            pass_title=parse_text(f, entry["pass_title"], at + ("pass_title",), f"{cid}.pass_title"),
             severity=Severity(f.enum(entry["severity"], at + ("severity",), f"{cid}.severity", list(Severity))),
-            rationale=f.text(entry["rationale"], at + ("rationale",), f"{cid}.rationale"),
-            remediation=f.text(entry["remediation"], at + ("remediation",), f"{cid}.remediation"),
+            rationale=parse_text(f, entry["rationale"], at + ("rationale",), f"{cid}.rationale"),
+            remediation=parse_text(f, entry["remediation"], at + ("remediation",), f"{cid}.remediation"),
             references=tuple(f.text_list(entry["references"], at + ("references",), f"{cid}.references")),
             area=f.text(entry.get("area"), at + ("area",), f"{cid}.area", required=False),
+            regulatory=_regulatory(f, entry.get("regulatory"), at + ("regulatory",), cid),
         )
+        if timeline_ids is not None:
+            for name, text in _texts(meta[cid]):
+                check_references(f, text, at + (name,), timeline_ids)
+        for name, text in _texts(meta[cid]):
+            for word, itype in forbidden:
+                if word in _flat(text):
+                    raise f.err(at + (name,), f"{cid}.{name} is shown to every institution type but uses {word!r}, "
+                                              f"which a {itype} report must never show: move it under regulatory:")
+        for itype, reg in meta[cid].regulatory.items():
+            for word, t in forbidden:
+                if t == itype and word in " ".join((reg.rationale, reg.remediation, *reg.references)):
+                    raise f.err(at + ("regulatory", itype), f"{cid}.regulatory.{itype} uses {word!r}, which a "
+                                                            f"{itype} report must never show")
     missing = sorted(known - set(meta))
     if missing:
         raise f.err(("checks",), f"check id(s) missing from {CHECKS_FILE}: {', '.join(missing)}")
     return CheckMetaFile(checks=meta, version=version, sha256=f.sha256, path=path)
 
 
-__all__ = ["CHECKS_FILE", "CatalogError", "CheckMeta", "CheckMetaFile", "load_check_meta"]
+def _regulatory(f: ValidatedFile, value, at: tuple, cid: str) -> dict[str, RegulatoryText]:
+    if value is None:
+        return {}
+    doc = f.mapping(value, at, f"{cid}.regulatory", {t.value: False for t in InstitutionType})
+    out = {}
+    for itype, d in doc.items():
+        d = f.mapping(d, at + (itype,), f"{cid}.regulatory.{itype}", _REGULATORY_FIELDS)
+        refs = d.get("references")
+        out[itype] = RegulatoryText(
+            rationale=f.text(d.get("rationale"), at + (itype, "rationale"), "rationale", required=False),
+            remediation=f.text(d.get("remediation"), at + (itype, "remediation"), "remediation", required=False),
+            references=tuple(f.text_list(refs, at + (itype, "references"), "references")) if refs is not None else ())
+    return out
+
+
+__all__ = ["CHECKS_FILE", "CatalogError", "CheckMeta", "CheckMetaFile", "RegulatoryText", "load_check_meta"]

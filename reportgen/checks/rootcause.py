@@ -140,7 +140,7 @@ def _candidates(ctx: Context, affected_ids: set[str]) -> list[_Candidate]:
         if pol.exclude_guests:
             options.append((_key(pol.id, "guests"), f"Stop excluding guests and external users from {name}",
                             f"guests and external users are excluded from {name}", guests,
-                            replace(pol, exclude_guests=False)))
+                            replace(pol, exclude_guests=None)))
         for key, title, detail, subjects, new in options:
             score = len(subjects & affected_ids)
             if score:
@@ -150,10 +150,9 @@ def _candidates(ctx: Context, affected_ids: set[str]) -> list[_Candidate]:
         baseline = CAPolicy(id=BASELINE_ID, name="Require MFA for all users", state="enabled",
                             include_users=frozenset({"All"}), exclude_users=frozenset(), include_groups=frozenset(),
                             exclude_groups=frozenset(), include_roles=frozenset(), exclude_roles=frozenset(),
-                            include_guests=False, exclude_guests=False, include_apps=frozenset({"All"}),
+                            include_guests=None, exclude_guests=None, include_apps=frozenset({"All"}),
                             exclude_apps=frozenset(), include_user_actions=frozenset(),
-                            client_app_types=frozenset({"all"}), builtin_controls=frozenset({"mfa"}),
-                            auth_strength_id=None, has_conditions=False)
+                            client_app_types=frozenset({"all"}), grant=m.Grant(operator="OR", controls=frozenset({"mfa"})))
         out.append((len(affected_ids) + 1, _Candidate(
             "BASELINE-MFA", "baseline_policy",
             "Require MFA for all users and all cloud apps in one enabled Conditional Access policy",

@@ -33,7 +33,7 @@ MAX_PAGES = 100_000    # a runaway nextLink chain is a fault
 _QSAFE = "$,:'()/"     # kept literal in query values (OData syntax); spaces become %20
 
 USERS_SELECT = ("id,userPrincipalName,displayName,mail,otherMails,accountEnabled,userType,"
-                "onPremisesSyncEnabled,createdDateTime")
+                "onPremisesSyncEnabled,createdDateTime,assignedLicenses,authorizationInfo")
 MFA_APPS = (m.APP_AZURE_PORTAL, m.APP_M365_ADMIN, m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL, m.APP_AZURE_MOBILE)
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 DENIED_CODE = "Authorization_RequestDenied"

@@ -16,6 +16,7 @@ import mimetypes
 import os
 import re
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
@@ -28,17 +29,22 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
-from ..package import dumps, write_bytes
 from ..dates import parse_iso
 from ..display import readable
+from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from ..results import CheckResult
+from ..model import SIGNIN_APPS
 from ..workflow.view import pdf_context as workflow_context
-from ..vocab import (COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS,
-                     FINDING_STATUSES, INSTITUTION_LABELS, OPEN_STATUSES, READINESS_LABELS, SEVERITY_LABELS,
-                     STATUS_LABELS, Readiness, Severity, Status, label)
+from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT,
+                     DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FINDING_STATUSES, FRAMEWORK_STATUS_LABELS,
+                     INSTITUTION_LABELS, METHOD_LABELS, OPEN_STATUSES, POLICY_STATE_LABELS, READINESS_LABELS,
+                     SEVERITY_LABELS, STATUS_LABELS, Readiness, Severity, Status, control_label, count, label,
+                     labels)
+from ..wording import ReportWording, report_wording
 from . import RenderOptions
+from .chart import trend_chart
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
 
@@ -51,7 +57,6 @@ EXCEPTION_ROWS = 200
 EVIDENCE_ROWS = 300
 LIST_ITEMS = 10           # names inside a sentence (walkthrough)
 HEADER_CHARS = 64         # client name in the running header
-TREND_PERIODS = 12
 MAX_RUN = 160            # longest unbroken run of characters printed (UPN max is 113)
 MAX_VALUE = 3000         # longest single value printed
 
@@ -60,35 +65,11 @@ _STATUS_RANK = {Status.FAIL: 0, Status.WARN: 1, Status.EXCEPTED: 2, Status.MANUA
                 Status.PASS: 5}
 _COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
-GOVERNING_RULES = {
-    "bank": "Interagency Guidelines Establishing Information Security Standards (GLBA), with FFIEC guidance",
-    "credit_union": "NCUA 12 CFR Part 748, Appendix A (GLBA), with FFIEC guidance",
-    "nonbank": "FTC Safeguards Rule, 16 CFR Part 314 (GLBA)",
-}
-BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
-                  "vendor": "Vendor requirement"}
-FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
-
-PHASE1_MEANING = {
-    Readiness.READY: "Sign-ins to the Azure, Entra, Intune and Microsoft 365 admin portals already require MFA: "
-                     "Microsoft's phase 1 enforcement changes nothing for you.",
-    Readiness.AT_RISK: "Admin-portal sign-ins mostly use MFA, but gaps remain that Microsoft's enforcement will "
-                       "close for you, with friction for the accounts named in this report.",
-    Readiness.NOT_READY: "Some people still sign in to the admin portals with a password alone; Microsoft's "
-                         "enforcement blocks them until they complete MFA.",
-    Readiness.UNKNOWN: "The data needed to judge this was not collected (see the collection gaps), so readiness "
-                       "cannot be confirmed.",
-}
-PHASE2_MEANING = {
-    Readiness.READY: "MFA is already required for Azure management (CLI, PowerShell, APIs, infrastructure-as-code), "
-                     "or every Azure management sign-in used MFA: the phase 2 roll-out should not interrupt your work.",
-    Readiness.AT_RISK: "No single-factor Azure management sign-in was seen, but MFA for Azure management is not "
-                       "confirmed for every user; close the gaps listed in this report before enforcement does.",
-    Readiness.NOT_READY: "People or scripts changed Azure resources through the CLI, PowerShell or the mobile app "
-                         "without MFA; once phase 2 reaches your tenant these operations will fail.",
-    Readiness.UNKNOWN: "The sign-in data needed to judge phase 2 impact was not collected, and it could not be "
-                       "confirmed that your policies already require MFA for Azure management.",
-}
+# The report, in reading order: one template each under templates/sections/. A section added here
+# appears in the table of contents through its <h1 id> (a section may render nothing: sign-off and
+# action plan appear only when the review workflow provides them).
+SECTIONS = ("cover", "signoff", "contents", "summary", "actions", "walkthrough", "findings", "controls", "tenant",
+            "methodology", "glossary", "appendix")
 
 GRAPH_SOURCES = [
     ("Tenant and licences", "GET /v1.0/organization, /v1.0/subscribedSkus"),
@@ -100,8 +81,24 @@ GRAPH_SOURCES = [
     ("Authentication methods policy", "GET /v1.0/policies/authenticationMethodsPolicy"),
     ("Directory roles", "GET /v1.0/roleManagement/directory/roleAssignments, roleEligibilitySchedules"),
     ("Group membership", "GET /v1.0/groups/{id}/transitiveMembers"),
-    ("Sign-in logs", "GET /beta/auditLogs/signIns (admin portals, Azure CLI, Azure PowerShell, Azure mobile app)"),
+    ("Sign-in logs", "GET /beta/auditLogs/signIns for the apps below, interactive and non-interactive"),
+    *((f"Sign-ins read as {name}", app_id) for app_id, name in SIGNIN_APPS.items()),
 ]
+# A collection gap's source in a board member's words (the cover); the methodology lists the requests.
+SOURCE_NAMES = {
+    "organization": "tenant details", "subscribedSkus": "licences", "users": "the user list",
+    "users.signInActivity": "users' last sign-in times",
+    "reports/authenticationMethods/userRegistrationDetails": "MFA registration details",
+    "users/{id}/authentication/methods": "users' authentication methods",
+    "identity/conditionalAccess/policies": "Conditional Access policies",
+    "identity/conditionalAccess/namedLocations": "named locations",
+    "policies/identitySecurityDefaultsEnforcementPolicy": "the security defaults setting",
+    "policies/authenticationMethodsPolicy": "the authentication methods policy",
+    "roleManagement/directory/roleAssignments": "administrator role assignments",
+    "roleManagement/directory/roleEligibilitySchedules": "eligible (PIM) role assignments",
+    "groups/{id}/transitiveMembers": "group memberships", "groups": "group names",
+    "auditLogs/signIns": "sign-in logs", "auditLogs/signIns (non-interactive)": "non-interactive sign-in logs",
+}
 
 
 # --------------------------------------------------------------------------- resource fetching
@@ -187,6 +184,26 @@ def _human_date(moment: datetime) -> str:
     return f"{moment.day} {moment.strftime('%B %Y')}"
 
 
+def _human_time(moment: datetime, seconds: bool = False) -> str:
+    """'29 November 2026, 16:09 UTC': how a date-time is printed (never raw ISO 8601)."""
+    return f"{_human_date(moment)}, {moment.strftime('%H:%M:%S' if seconds else '%H:%M')} UTC"
+
+
+def short_time(value: Any) -> str:
+    """A stored ISO timestamp as '18 Nov 2026 13:57' (tables); text that is not one, unchanged."""
+    moment = parse_iso(value)
+    if moment is None:
+        return _text(value)
+    return f"{moment.day} {moment.strftime('%b %Y %H:%M')}"
+
+
+def short_date(value: Any) -> str:
+    """'2027-01-15' (or a date-time) as '15 Jan 2027'; other text unchanged."""
+    text = _text(value)
+    moment = parse_iso(text + "T00:00:00Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text)
+    return f"{moment.day} {moment.strftime('%b %Y')}" if moment else text
+
+
 def _human_size(size: Any) -> str:
     if not isinstance(size, (int, float)) or isinstance(size, bool) or size < 0:
         return "?"
@@ -239,11 +256,12 @@ _HTTPS_RE = re.compile(r"https://[^\s\"'<>\\]+")
 
 def _reference(value: Any) -> dict[str, str]:
     if isinstance(value, dict):
-        label = _text(value.get("title") or value.get("id") or value.get("url"))
+        label_ = _text(value.get("title") or value.get("id") or value.get("url"))
         url = _text(value.get("url"))
     else:
-        label = url = _text(value)
-    return {"label": label, "url": url if _HTTPS_RE.fullmatch(url) else ""}
+        label_ = url = _text(value)
+    return {"label": ident(label_) if _HTTPS_RE.fullmatch(label_) else label_,
+            "url": url if _HTTPS_RE.fullmatch(url) else ""}
 
 
 def _cap(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -257,7 +275,31 @@ def _pct(value: Any) -> str:
     return f"{value:.1f}%"
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_BREAK_AFTER_RE = re.compile(r"([@./_-])(?=[^\s<\u200b])")
+
+
+ZWSP = "\u200b"
+
+
+def ident(value: Any) -> Markup:
+    """An identifier (UPN, id, file path, URL) that may wrap only after '@', '.', '/', '_' or '-':
+    escaped text with a zero-width space there. Without it, a narrow column breaks 'example.co|m'
+    mid-word. The space has no glyph, so text extracted or copied from the PDF stays whole (a <wbr>
+    would do the same at the cost of one generated box each)."""
+    text = Markup.escape(clip_text(_text(value)))
+    return Markup(_BREAK_AFTER_RE.sub(r"\1" + ZWSP, str(text)))
+
+
 # --------------------------------------------------------------------------- view context
+
+def _affected_view(a) -> dict[str, Any]:
+    return {"upn": ident(a.upn), "upn_text": a.upn, "display_name": a.display_name, "detail": a.detail,
+            "exception": a.exception}
+
 
 def _check_view(check: CheckResult, data: ReportData, max_rows: int) -> dict[str, Any]:
     meta = data.check_meta.get(check.id)
@@ -274,7 +316,7 @@ def _check_view(check: CheckResult, data: ReportData, max_rows: int) -> dict[str
         "rationale": _paragraphs(meta.rationale if meta else ""),
         "remediation": _paragraphs(meta.remediation if meta else ""),
         "references": [_reference(r) for r in (meta.references if meta else ())],
-        "affected": shown,
+        "affected": [_affected_view(a) for a in shown],
         "affected_total": len(check.affected),
         "affected_more": more,
         "evidence": [{"dataset": e.dataset, "source": e.source, "pages": len(e.pages)} for e in check.evidence],
@@ -283,41 +325,6 @@ def _check_view(check: CheckResult, data: ReportData, max_rows: int) -> dict[str
 
 def _sort_key(view: dict[str, Any]) -> tuple[int, int, str]:
     return (_SEV_RANK[view["severity"]], _STATUS_RANK[view["status"]], view["id"])
-
-
-def _trend_chart(trend: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    points = [t for t in (trend or []) if isinstance(t, dict)][-TREND_PERIODS:]
-    if len(points) < 2:
-        return None
-    width, height = 400.0, 148.0
-    left, right, top, bottom = 36.0, 30.0, 16.0, 24.0
-    plot_w, plot_h = width - left - right, height - top - bottom
-    opens = []
-    for t in points:
-        counts = t.get("open") if isinstance(t.get("open"), dict) else {}
-        opens.append(sum(int(v) for v in counts.values() if isinstance(v, (int, float)) and not isinstance(v, bool)))
-    max_open = max(max(opens), 1)
-    step = max_open / 4
-    nice = next(n for n in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 10 ** 9) if n >= step)
-    axis_open = nice * 4
-    slot = plot_w / len(points)
-    bar_w = min(24.0, slot * 0.5)
-    bars, line, labels = [], [], []
-    for i, (t, n) in enumerate(zip(points, opens)):
-        cx = left + slot * (i + 0.5)
-        bh = plot_h * n / axis_open
-        bars.append({"x": round(cx - bar_w / 2, 2), "y": round(top + plot_h - bh, 2), "w": round(bar_w, 2),
-                     "h": round(bh, 2), "label": str(n), "ly": round(top + plot_h - bh - 3, 2), "cx": round(cx, 2)})
-        pct = t.get("mfa_registered_pct")
-        if isinstance(pct, (int, float)) and not isinstance(pct, bool):
-            pct = max(0.0, min(100.0, float(pct)))
-            line.append({"x": round(cx, 2), "y": round(top + plot_h * (1 - pct / 100), 2), "label": f"{pct:.0f}%"})
-        labels.append({"x": round(cx, 2), "y": round(height - bottom + 16, 2), "text": _text(t.get("period"))[:10]})
-    grid = [{"y": round(top + plot_h * (1 - k / 4), 2), "pct": f"{25 * k}%", "open": str(nice * k)} for k in range(5)]
-    return {"width": int(width), "height": int(height), "left": left, "right": width - right,
-            "top": top, "bottom": top + plot_h, "bars": bars, "line": line,
-            "polyline": " ".join(f"{p['x']},{p['y']}" for p in line), "labels": labels, "grid": grid,
-            "periods": len(points)}
 
 
 def _walkthrough(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -330,15 +337,25 @@ def _walkthrough(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dic
             view = by_id.get(cid)
             if view is None:
                 continue
-            names, more = _cap([a.upn for a in view["affected"]], LIST_ITEMS)
+            names, more = _cap([a["upn"] for a in view["affected"]], LIST_ITEMS)
             checks.append({**view, "names": names,
                            "names_more": more + max(0, view["affected_total"] - len(view["affected"]))})
         rows.append({"title": control.title, "requirement": _paragraphs(control.requirement), "checks": checks})
     return rows
 
 
-def _verdict(value: Readiness, meanings: dict[Readiness, str]) -> dict[str, str]:
-    return {"value": value, "label": READINESS_LABELS[value], "meaning": meanings[value]}
+def _verdict(value: Readiness, meaning: str) -> dict[str, str]:
+    return {"value": value, "label": READINESS_LABELS[value], "meaning": meaning}
+
+
+def _wording(data: ReportData, moment: datetime) -> ReportWording:
+    """The type- and date-dependent sentences (catalog YAML), worked out here when assess did not."""
+    if data.wording is not None:
+        return data.wording
+    r = data.results
+    mmfa01 = r.check("MMFA-01")
+    return report_wording(r.client.institution_type, moment.date(), r.phase1, r.phase2,
+                          mmfa01.metrics if mmfa01 else {})
 
 
 def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -348,20 +365,21 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
         rows = [c for c in data.results.controls if c.framework == fw.id]
         if not rows:
             continue
-        items = [{"id": c.id, "title": c.title, "status": c.status, "label": CONTROL_LABELS[c.status],
+        items = [{"id": ident(c.id), "title": c.title, "status": c.status, "label": control_label(c.status, c.coverage),
                   "checks": [{"id": k, "status": by_id[k]["status"] if k in by_id else "",
                               "label": by_id[k]["status_label"] if k in by_id else ""} for k in c.checks]}
                  for c in rows]
         counts = {k: sum(1 for i in items if i["status"] == k) for k in CONTROL_LABELS}
         out.append({"id": fw.id, "name": fw.name, "version": fw.version,
-                    "binding": BINDING_LABELS.get(fw.binding, fw.binding.capitalize()),
-                    "status": fw.status, "status_label": FRAMEWORK_STATUS_LABELS.get(fw.status, fw.status),
+                    "binding": label(BINDING_LABELS, fw.binding),
+                    "status": fw.status, "status_label": label(FRAMEWORK_STATUS_LABELS, fw.status),
+                    "note": fw.note if fw.status != "active" else "",
                     "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
                     "controls": items, "counts": counts})
     return out
 
 
-def _changes(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, str]]] | None:
+def _changes(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     if not isinstance(data.changes, dict):
         return None
 
@@ -370,18 +388,103 @@ def _changes(data: ReportData, by_id: dict[str, dict[str, Any]]) -> dict[str, li
             return by_id[cid]["title"]
         meta = data.check_meta.get(cid)
         return meta.title if meta else ""
-    return {k: [{"id": _text(i), "title": title(_text(i))} for i in _as_list(data.changes.get(k))]
-            for k in ("new", "resolved", "still_open")}
+    out: dict[str, Any] = {k: [{"id": _text(i), "title": title(_text(i)),
+                                "anchor": by_id[_text(i)]["anchor"] if _text(i) in by_id else ""}
+                               for i in _as_list(data.changes.get(k))]
+                           for k in ("new", "resolved", "still_open")}
+    out["since"] = _text(data.changes.get("since"))
+    return out
 
 
 def _evidence_rows(files: list[dict[str, Any]], checks: list[CheckResult]) -> list[dict[str, Any]]:
-    judged: dict[str, list[str]] = {}
+    judged: dict[str, dict[str, None]] = {}     # page -> check ids, each once, in check order
     for c in checks:
         for e in c.evidence:
             for page in e.pages:
-                judged.setdefault(page, []).append(c.id)
-    return [{"path": _text(f.get("path")), "sha256": _text(f.get("sha256")), "size": _human_size(f.get("size")),
-             "checks": judged.get(_text(f.get("path")), [])} for f in files]
+                judged.setdefault(page, {})[c.id] = None
+    return [{"path": ident(f.get("path")), "sha256": _text(f.get("sha256")), "size": _human_size(f.get("size")),
+             "checks": list(judged.get(_text(f.get("path")), ()))} for f in files]
+
+
+def _gap_groups(gaps) -> list[dict[str, Any]]:
+    """Collection gaps grouped by reason, sources in plain words (the cover's short list)."""
+    groups: dict[str, list[str]] = {}
+    for g in gaps:
+        groups.setdefault(g.reason or "no reason recorded", []).append(SOURCE_NAMES.get(g.source, g.source))
+    out = []
+    for reason, names in groups.items():
+        text = ", ".join(dict.fromkeys(names))
+        out.append({"reason": reason, "sources": text[:1].upper() + text[1:]})
+    return out
+
+
+_READINESS_WORDS = {Readiness.READY: "ready", Readiness.AT_RISK: "at risk", Readiness.NOT_READY: "not ready",
+                    Readiness.UNKNOWN: "of unknown readiness"}
+
+
+def bottom_line(name: str, phase1: Readiness, phase2: Readiness, views: list[dict[str, Any]]) -> list[str]:
+    """Two sentences on where the institution stands: its mandatory-MFA readiness with the open
+    findings and unevaluated checks, then what to do first."""
+    open_views = [v for v in views if v["status"] in OPEN_STATUSES]
+    by_sev = {s: sum(1 for v in open_views if v["severity"] == s) for s in Severity}
+    unknown = sum(1 for v in views if v["status"] == Status.NOT_EVALUATED)
+    p1, p2 = _READINESS_WORDS[phase1], _READINESS_WORDS[phase2]
+    if p1 == p2:
+        first = f"{name} is {p1} for both phases of Microsoft's mandatory MFA (admin portals and Azure management tools)"
+    else:
+        first = (f"{name} is {p1} for phase 1 of Microsoft's mandatory MFA (admin portals) and {p2} for phase 2 "
+                 "(Azure management tools)")
+    if open_views:
+        severe = ", ".join(f"{by_sev[s]:,} {SEVERITY_LABELS[s].lower()}" for s in (Severity.CRITICAL, Severity.HIGH)
+                           if by_sev[s])
+        first += f", with {count(len(open_views), 'open finding')} of {count(len(views), 'check')}"
+        first += f" ({severe})" if severe else ""
+    else:
+        first += f", and none of the {count(len(views), 'check')} is an open finding"
+    if unknown:
+        first += (f"; {count(unknown, 'check')} could not be evaluated for lack of data, so "
+                  f"{'it is' if unknown == 1 else 'they are'} neither passed nor failed")
+    first += "."
+    ranked = sorted(open_views, key=lambda v: (_SEV_RANK[v["severity"]], _STATUS_RANK[v["status"]], v["id"]))
+    if ranked:
+        top = ranked[0]
+        level = SEVERITY_LABELS[top["severity"]].lower()
+        same = by_sev[top["severity"]]
+        rest = f" and the other {count(same - 1, level + ' finding')}" if same > 1 else ""
+        second = (f"Act first on {top['id']} (“{top['title']}”, {level}){rest}: the Findings section names the "
+                  "accounts concerned and the steps to fix each one.")
+    elif unknown:
+        second = ("Before relying on this result, close the collection gaps listed in the methodology so that "
+                  "every check can be judged next period.")
+    else:
+        second = "No action is needed this period beyond keeping these controls in place; the next report will show any change."
+    return [first, second]
+
+
+def _kpi_registration(data: ReportData) -> dict[str, Any]:
+    """The MFA registration headline, with what it counts (enabled member users, not guests)."""
+    pct = data.results.summary.mfa_registered_pct
+    check = data.results.check("MFA-02")
+    metrics = check.metrics if check else {}
+    registered, enabled = _int(metrics.get("registered")), _int(metrics.get("enabled"))
+    if registered is not None and enabled is not None:
+        what = f"{registered:,} of {enabled:,} enabled member users (guests not counted)"
+    else:
+        what = "of enabled member users (guests not counted)"
+    return {"pct": pct, "pct_text": _pct(pct), "what": what}
+
+
+def _sign_in_rows(data: ReportData, limit: int) -> tuple[list[dict[str, Any]], int]:
+    rows, more = _cap(list(data.phase2_sign_ins), limit)
+    return [{"upn": ident(s.upn), "display_name": s.display_name, "app": s.app, "single_factor": s.single_factor,
+             "multi_factor": s.multi_factor, "non_interactive": s.non_interactive, "last": short_time(s.last)}
+            for s in rows], more
+
+
+def _apps_text(apps: Any) -> str:
+    if apps is None:
+        return "Unknown"
+    return ", ".join(_text(a) for a in apps) or "None"
 
 
 def _context(data: ReportData, max_rows: int, moment: datetime,
@@ -395,25 +498,29 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     for sev in Severity:
         fail = sum(1 for v in views if v["severity"] == sev and v["status"] == Status.FAIL)
         warn = sum(1 for v in views if v["severity"] == sev and v["status"] == Status.WARN)
+        unknown = sum(1 for v in views if v["severity"] == sev and v["status"] == Status.NOT_EVALUATED)
         severity_rows.append({"severity": sev, "label": SEVERITY_LABELS[sev], "fail": fail, "warn": warn,
-                              "total": fail + warn})
+                              "unknown": unknown, "total": fail + warn})
     collection = r.collection
     permissions = {k: list(getattr(collection, k)) for k in
                    ("granted_permissions", "missing_permissions", "write_permissions")
                    if getattr(collection, k) is not None}
-    pct = r.summary.mfa_registered_pct
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     slug, period = r.client.slug, r.period
+    wording = _wording(data, moment)
     workflow = workflow_context(data, lambda p: path2url(str(Path(p).resolve())))
     capped = {name: _cap(list(rows), limit) for name, rows, limit in (
         ("privileged", data.privileged, max_rows), ("policies", data.policies, POLICY_ROWS),
-        ("sign_ins", data.phase2_sign_ins, max_rows), ("emergency", data.emergency, EMERGENCY_ROWS),
+        ("emergency", data.emergency, EMERGENCY_ROWS),
         ("exceptions", data.exceptions, EXCEPTION_ROWS), ("evidence", data.evidence_index, EVIDENCE_ROWS))}
+    sign_ins, sign_ins_more = _sign_in_rows(data, max_rows)
+    window_start, window_end = parse_iso(collection.window_start), parse_iso(collection.window_end)
     return {
         **workflow,
         "title": f"{'DRAFT — ' if workflow['draft'] else ''}{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
-                       "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings.",
+                       "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings."
+                       + (" Sample data from a synthetic demo tenant." if collection.demo else ""),
         "generator": f"reportgen {r.tool_version or __version__}",
         "created": _w3c(moment),
         "prepared_on": _human_date(moment),
@@ -422,43 +529,66 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "header_client": client_name if len(client_name) <= HEADER_CHARS else client_name[:HEADER_CHARS - 1] + "…",
         "tenant_id": r.client.tenant_id,
         "institution": label(INSTITUTION_LABELS, r.client.institution_type),
-        "governing_rule": GOVERNING_RULES.get(r.client.institution_type, ""),
+        "governing_rule": wording.governing_rule,
+        "exceptions_heading": wording.exceptions_heading,
+        "exception_definition": wording.exception_definition,
+        "excepted_meaning": wording.excepted_meaning,
+        "type_glossary": wording.glossary,
+        "timeline": wording.timeline,
+        "clouds_note": wording.clouds_note,
         "firm": {"name": firm.name, "contact": firm.contact, "disclaimer": _paragraphs(firm.disclaimer),
                  "logo_url": path2url(str(Path(logo).resolve())) if logo else ""},
         "primary": safe_color(firm.primary_color, DEFAULT_PRIMARY),
         "accent": safe_color(firm.accent_color, DEFAULT_ACCENT),
-        "collected_at": r.collected_at,
+        "sample": collection.demo,
+        "sections": SECTIONS,
+        "toc": [],
+        "collected_at": _human_time(moment),
+        "collected_at_exact": _human_time(moment, seconds=True),
+        "window": (f"{_human_date(window_start)} to {_human_date(window_end)}"
+                   if window_start and window_end else ""),
         "collection_status": collection.status,
         "collection_label": COLLECTION_LABELS[collection.status],
         "collection_complete": collection.complete,
         "gaps": collection.gaps,
+        "gap_groups": _gap_groups(collection.gaps),
         "notes": collection.notes,
         "permissions": permissions,
         "lookback_days": collection.lookback_days,
-        "phase1": _verdict(r.phase1, PHASE1_MEANING),
-        "phase2_verdict": _verdict(r.phase2, PHASE2_MEANING),
+        "phase1": _verdict(r.phase1, wording.phase1_meaning),
+        "phase2_verdict": _verdict(r.phase2, wording.phase2_meaning),
+        "bottom_line": bottom_line(client_name, r.phase1, r.phase2, views),
         "summary": {"enabled_users": r.summary.enabled_users, "privileged_users": r.summary.privileged_users,
-                    "pct": pct, "pct_text": _pct(pct)},
+                    **_kpi_registration(data)},
         "severity_rows": severity_rows,
         "open_total": sum(row["total"] for row in severity_rows),
         "status_counts": {s: sum(1 for v in views if v["status"] == s) for s in Status},
         "top_findings": sorted((v for v in views if v["status"] in OPEN_STATUSES),
                                key=lambda v: (_STATUS_RANK[v["status"]], _SEV_RANK[v["severity"]], v["id"]))[:5],
         "changes": _changes(data, by_id),
-        "chart": _trend_chart(data.trend),
+        "chart": trend_chart(data.trend),
         "walkthrough": _walkthrough(data, by_id),
         "findings": [v for v in views if v["status"] in FINDING_STATUSES],
         "all_checks": views,
         "frameworks": _frameworks(data, by_id),
         **{name: rows for name, (rows, _more) in capped.items()},
         **{f"{name}_more": more for name, (_rows, more) in capped.items()},
+        "sign_ins": sign_ins,
+        "sign_ins_more": sign_ins_more,
         "evidence": _evidence_rows(capped["evidence"][0], r.checks),
         "graph_sources": GRAPH_SOURCES,
         "workbook": f"{slug}-{period}-mfa-compliance.xlsx" if slug and period else "the Excel workbook",
         "max_rows": max_rows,
         "attached": [{"name": n, "description": d} for n, d in attached],
         "exception_states": EXCEPTION_STATE_LABELS,
+        "status_labels": STATUS_LABELS,
+        "severity_labels": SEVERITY_LABELS,
         "join": lambda items: ", ".join(_text(i) for i in _as_list(items)),
+        "methods": lambda items: labels(METHOD_LABELS, items) or "—",
+        "policy_state": lambda value: label(POLICY_STATE_LABELS, value),
+        "assignment": lambda value: label(ASSIGNMENT_LABELS, value),
+        "apps": _apps_text,
+        "count": count,
     }
 
 
@@ -492,9 +622,41 @@ def clip_text(value: Any) -> Any:
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     # one per process: compiling the templates cost a few tenths of a second per report
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              finalize=clip_text)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=clip_text)
+    env.filters.update(ident=ident, when=short_time, day=short_date)
+    return env
+
+
+class _Headings(HTMLParser):
+    """The <h1 id> and <h2 id> of the rendered report, in order: the table of contents."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[dict[str, Any]] = []
+        self._open: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("h1", "h2") and a.get("id") and "no-toc" not in (a.get("class") or "").split():
+            self._open = {"level": int(tag[1]), "id": a["id"], "title": ""}
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["title"] += data
+
+    def handle_endtag(self, tag):
+        if self._open is not None and tag == f"h{self._open['level']}":
+            self._open["title"] = " ".join(self._open["title"].split())
+            self.found.append(self._open)
+            self._open = None
+
+
+def _headings(html: str) -> list[dict[str, Any]]:
+    parser = _Headings()
+    parser.feed(html)
+    return parser.found
 
 
 def warm() -> None:
@@ -510,8 +672,11 @@ def render_html(data: ReportData, *, max_rows: int = 25,
                 attachments: Iterable[tuple[str, bytes, str]] = ()) -> str:
     """The HTML handed to WeasyPrint (useful for debugging; all tenant text is escaped)."""
     attached = [(_attachment_name(n), _text(d)) for n, _c, d in attachments]
-    return _environment().get_template(TEMPLATE_NAME).render(
-        _context(data, max_rows, _document_time(data), attached))
+    template = _environment().get_template(TEMPLATE_NAME)
+    context = _context(data, max_rows, _document_time(data), attached)
+    # Two passes: the sections' headings, read from the first, are the second's table of contents.
+    context["toc"] = _headings(template.render(context))
+    return template.render(context)
 
 
 def render_pdf_bytes(data: ReportData, *, max_rows: int = 25,

@@ -8,6 +8,9 @@ Tenant text is untrusted. Every string becomes a cell with ``data_type = "s"`` (
 formula), with control characters and bidi overrides replaced by a visible marker, truncated to Excel's
 32,767-character limit, and given a quote prefix when it starts with a character that
 Excel would read as the start of a formula (= + - @ tab CR) if the user edits the cell.
+
+What a reader sees is words and real Excel values: statuses as their labels (``reportgen.vocab``),
+timestamps as Excel date-times (UTC), percentages as fractions in a % format.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -30,6 +33,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.xml.functions import tostring
 
+from reportgen.dates import parse_iso
 from reportgen.display import readable
 from reportgen.package import write_bytes
 
@@ -38,7 +42,11 @@ TRUNCATED = " [truncated]"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SPECIAL_FIRST = frozenset("=+-@\t\r#")
 NONE_TEXT = "(none)"
+UNKNOWN_TEXT = "Unknown"
 TABLE_STYLE = "TableStyleMedium2"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"      # UTC; ISO order sorts and reads the same everywhere
+DATE_FORMAT = "yyyy-mm-dd"
+PERCENT_FORMAT = "0.0%"
 
 # Conditional-formatting palette: (fill, font colour)
 GREEN = ("C6EFCE", "006100")
@@ -55,9 +63,9 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "not_evaluated": GREY, "not_assessed": GREY, "manual": GREY, "unknown": GREY,
 }
 # Yes/No columns where "Yes" is the good answer (MFA registered, covered by a policy, ...)
-YES_GOOD: dict[str, tuple[str, str]] = {"Yes": GREEN, "No": RED, "unknown": GREY}
+YES_GOOD: dict[str, tuple[str, str]] = {"Yes": GREEN, "No": RED, UNKNOWN_TEXT: GREY}
 # Yes/No columns where "Yes" is the bad answer (soft methods present, excluded, ...)
-YES_BAD: dict[str, tuple[str, str]] = {"Yes": RED, "No": GREEN, "unknown": GREY}
+YES_BAD: dict[str, tuple[str, str]] = {"Yes": RED, "No": GREEN, UNKNOWN_TEXT: GREY}
 SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
     "critical": ("C00000", "FFFFFF"), "high": RED, "medium": AMBER, "low": BLUE, "info": GREY,
 }
@@ -94,8 +102,46 @@ def clean_text(value: Any) -> str:
 
 def yes_no(value: bool | None) -> str:
     if value is None:
-        return "unknown"
+        return UNKNOWN_TEXT
     return "Yes" if value else "No"
+
+
+def by_label(labels: dict, palette: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """A palette keyed by raw values, re-keyed by the labels the cells show."""
+    return {labels[k]: v for k, v in palette.items() if k in labels}
+
+
+def excel_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as the naive UTC datetime Excel stores (it has no time zones)."""
+    moment = parse_iso(value) if not isinstance(value, datetime) else value
+    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def excel_date(value: Any) -> date | None:
+    """'2027-01-15' (or a date) as a date cell value; None when it is not one."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def fraction(pct: Any) -> float | None:
+    """90.9 (percent) as 0.909, shown by Excel's % format as 90.9%."""
+    if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not math.isfinite(pct):
+        return None
+    return round(pct / 100, 6)
+
+
+def header_footer(ws, title: str, firm: str) -> None:
+    """'Confidential' on every printed page, with what the document is and the page number."""
+    def esc(text: str) -> str:     # '&' starts a header/footer code
+        return clean_text(text).replace("&", "&&")[:120]
+    ws.oddHeader.left.text = esc(title)
+    ws.oddHeader.right.text = "Confidential"
+    ws.oddFooter.left.text = esc(firm) + " — Confidential"
+    ws.oddFooter.right.text = "Page &P of &N"
 
 
 def join(items: Iterable[Any] | None, sep: str = "; ") -> str:
@@ -153,7 +199,10 @@ def value_cell(ws, value: Any, **style: Any) -> Cell | None:
     if isinstance(value, float) and not math.isfinite(value):
         return text_cell(ws, "n/a", **style)   # Excel has no NaN/inf: "nan" would corrupt the file
     if isinstance(value, (datetime, date)):
-        return text_cell(ws, value.isoformat(), **style)   # dates are ISO text throughout
+        c = WriteOnlyCell(ws, value)         # a real Excel date; naive UTC (see excel_time)
+        _apply(c, style)
+        c.number_format = style.get("number_format") or (DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT)
+        return c
     if isinstance(value, (int, float)):
         if not style:
             return value
@@ -225,13 +274,17 @@ def add_row_rule(ws, ref: str, formula: str, colours: tuple[str, str]) -> None:
 
 
 def write_table_sheet(wb: Workbook, title: str, name: str, cols: Sequence[Col],
-                      rows: Iterable[Sequence[Any]], used_names: set[str], *,
-                      row_rules: Sequence[tuple[str, tuple[str, str]]] = ()) -> int:
+                      rows: Iterable[Sequence[Any]] | Callable[[Any], Iterable[Sequence[Any]]],
+                      used_names: set[str], *,
+                      row_rules: Sequence[tuple[str, tuple[str, str]]] = (),
+                      page: tuple[str, str] | None = None) -> int:
     """One sheet holding one Excel table (header in row 1, frozen, autofiltered).
 
     An empty ``rows`` writes a single "(none)" row: Excel rejects a table without data rows.
     ``row_rules`` are (formula for the first data row, colours) applied to whole rows; they
-    take priority over the column palettes. Returns the number of data rows written.
+    take priority over the column palettes. ``page`` is (title, firm) for the printed header and
+    footer. ``rows`` may be a function of the new sheet, for cells that must be made on it
+    (hyperlinks). Returns the number of data rows written.
     """
     ws = wb.create_sheet(title)
     # Must all be set before the first append() in write-only mode.
@@ -243,13 +296,18 @@ def write_table_sheet(wb: Workbook, title: str, name: str, cols: Sequence[Col],
     ws.page_setup.fitToHeight = 0
     for i, col in enumerate(cols, 1):
         ws.column_dimensions[get_column_letter(i)].width = col.width
+    if page is not None:
+        header_footer(ws, *page)
 
     ws.append([text_cell(ws, c.header) for c in cols])
+    if callable(rows):
+        rows = rows(ws)
     styles = [({"number_format": c.number_format} if c.number_format else {}) |
               ({"alignment": WRAP} if c.wrap else {}) for c in cols]
     n = 0
     for row in rows:
-        ws.append([value_cell(ws, v, **st) if st else fast_value(ws, v) for v, st in zip(row, styles)])
+        ws.append([v if isinstance(v, Cell) else value_cell(ws, v, **st) if st else fast_value(ws, v)
+                   for v, st in zip(row, styles)])
         n += 1
     if n == 0:
         ws.append([text_cell(ws, NONE_TEXT)])
