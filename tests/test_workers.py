@@ -16,7 +16,7 @@ from reportgen.collect import demo
 from reportgen.testing.fakegraph import Fault
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
-from tests.test_e2e import ROOT, cli, demo_run  # noqa: F401  (fixture: another run of the demo)
+from tests.test_e2e import ROOT, cli   # demo_run (another run of the demo) is a conftest fixture
 from tests.test_interrupt import procs, start  # noqa: F401  (fixture)
 
 PERIOD = "2026-11"
