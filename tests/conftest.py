@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,9 @@ def fake_graph(monkeypatch):
 
 
 DEMO_PERIOD = "2026-11"
+# The session's demo run is pinned to the moment the session started (still the real clock), so a test
+# can produce the same reports again and compare bytes.
+DEMO_EPOCH = str(int(time.time()))
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +47,6 @@ def demo_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
     r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--period", DEMO_PERIOD, "--out", str(out),
                         "--jobs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": DEMO_EPOCH})
     assert r.returncode == 0, r.stderr
     return out / DEMO_PERIOD

@@ -14,6 +14,7 @@ import yaml
 from reportgen.batch import WORKER_NAME
 from reportgen.collect import demo
 from reportgen.testing.fakegraph import Fault
+from tests.conftest import DEMO_EPOCH
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
 from tests.test_e2e import ROOT, cli   # demo_run (another run of the demo) is a conftest fixture
@@ -44,7 +45,7 @@ def test_workers_are_reused_across_clients(tmp_path, procs, demo_run):  # noqa: 
     """Five clients, one worker: the same process produces all of them (warm, not one each), and
     what it keeps warm changes nothing in the reports (same bytes as another run's workers)."""
     out = tmp_path / "out"
-    p = start(procs, "--out", str(out), "--jobs", "1")
+    p = start(procs, "--out", str(out), "--jobs", "1", env={"SOURCE_DATE_EPOCH": DEMO_EPOCH})
     seen: set[int] = set()
     while p.poll() is None:
         seen |= children(p.pid)
