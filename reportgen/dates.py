@@ -15,6 +15,17 @@ def iso_z(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def day_text(dt: datetime) -> str:
+    """'14 Nov 2026': a UTC date as a reader sees it."""
+    dt = dt.astimezone(timezone.utc)
+    return f"{dt.day} {dt.strftime('%b %Y')}"
+
+
+def time_text(dt: datetime) -> str:
+    """'14 Nov 2026 09:12 UTC': a moment as a reader sees it in a sentence (never raw ISO 8601)."""
+    return f"{day_text(dt)} {dt.astimezone(timezone.utc).strftime('%H:%M')} UTC"
+
+
 def parse_iso(value: Any) -> datetime | None:
     """An aware UTC datetime, or None for anything that is not a usable timestamp.
 

@@ -135,6 +135,9 @@ METHOD_LABELS = {
     "Passkey (Authenticator)", "passKeyDeviceBoundWindowsHello": "Passkey (Windows Hello)",
     "windowsHelloForBusiness": "Windows Hello", "x509Certificate": "Certificate (CBA)",
     "macOsSecureEnclaveKey": "macOS Secure Enclave key", "temporaryAccessPass": "Temporary Access Pass",
+    "passKeySynced": "Synced passkey", "sms": "SMS", "voiceMobile": "Voice call (mobile)",
+    "voiceAlternateMobile": "Voice call (alternate phone)", "voiceOffice": "Voice call (office phone)",
+    "appPassword": "App password",
 }
 
 # Branding defaults, used by the configuration and by renderers handed no colour.
@@ -153,6 +156,11 @@ def labels(mapping: dict, values, sep: str = ", ") -> str:
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """"1 user", "4,480 users": every count printed the same way, never "user(s)"."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def verb(n: int, one: str, many: str) -> str:
+    """The word that agrees with a count: ``verb(1, "is", "are")`` is "is"; 0 and 2 take "are"."""
+    return one if n == 1 else many
 
 
 def label(labels: dict, value: object) -> str:

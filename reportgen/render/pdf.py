@@ -29,7 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
-from ..dates import parse_iso
+from ..dates import day_text, parse_iso
 from ..display import readable
 from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
@@ -194,14 +194,14 @@ def short_time(value: Any) -> str:
     moment = parse_iso(value)
     if moment is None:
         return _text(value)
-    return f"{moment.day} {moment.strftime('%b %Y %H:%M')}"
+    return f"{day_text(moment)} {moment.strftime('%H:%M')}"
 
 
 def short_date(value: Any) -> str:
     """'2027-01-15' (or a date-time) as '15 Jan 2027'; other text unchanged."""
     text = _text(value)
     moment = parse_iso(text + "T00:00:00Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text)
-    return f"{moment.day} {moment.strftime('%b %Y')}" if moment else text
+    return day_text(moment) if moment else text
 
 
 def _human_size(size: Any) -> str:
