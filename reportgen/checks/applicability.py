@@ -14,6 +14,7 @@ from typing import Iterable
 
 from reportgen import model as m
 from reportgen.model import CAPolicy, Condition, GuestScope, User
+from reportgen.vocab import count
 
 ALL_APPS = frozenset({"All"})
 PORTAL_APPS = frozenset({m.APP_AZURE_PORTAL, "MicrosoftAdminPortals"})
@@ -74,7 +75,7 @@ def guest_excluded(scope: GuestScope | None, u: User) -> bool:
 def guest_scope_words(scope: GuestScope) -> str:
     types = ", ".join(m.GUEST_TYPE_WORDS[t] for t in m.GUEST_TYPES if t in scope.types)
     tenants = "from every external tenant" if scope.tenants is None else (
-        f"from {len(scope.tenants)} named external tenant(s) only" if scope.tenants else "from no readable tenant")
+        f"from {count(len(scope.tenants), 'named external tenant')} only" if scope.tenants else "from no readable tenant")
     return f"{types} {tenants}"
 
 
@@ -87,7 +88,7 @@ def guests_left_out(scope: GuestScope | None) -> str:
     if missing:
         parts.append(", ".join(missing))
     if scope.tenants is not None:
-        parts.append("guests from external tenants other than the " + (f"{len(scope.tenants)} named" if scope.tenants
+        parts.append("guests from external tenants other than the " + (f"{len(scope.tenants):,} named" if scope.tenants
                                                                        else "(unreadable) named ones"))
     return "; ".join(parts)
 
@@ -153,7 +154,7 @@ def location_words(loc: str, names: dict[str, str] | None) -> str:
         return f"location {loc} (named locations were not collected)"
     if loc in names:
         return f"'{names[loc]}'"
-    return f"location {loc} (not among the {len(names)} named location(s) collected)"
+    return f"location {loc} (not among the {count(len(names), 'named location')} collected)"
 
 
 def condition_words(c: Condition, names: dict[str, str] | None) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reportgen.dates import iso_z
+from reportgen.dates import time_text
 from reportgen.evidence import DATASETS
 from reportgen.model import User
 from reportgen.results import Affected
+from reportgen.vocab import METHOD_LABELS, labels
 
 # Dataset names (keys of evidence.DATASETS) for the ``reads=`` of a check.
 USERS, GROUPS, GROUP_MEMBERS = "users", "groups", "groupMembers"
@@ -32,7 +33,8 @@ def affected(u: User | None, detail: str, upn: str = "") -> Affected:
 
 
 def when(dt: datetime | None) -> str:
-    return iso_z(dt) if dt else "never"
+    """A moment in a sentence ('14 Nov 2026 09:12 UTC'), or "never"."""
+    return time_text(dt) if dt else "never"
 
 
 def sentence(text: str, end: bool = True) -> str:
@@ -42,4 +44,5 @@ def sentence(text: str, end: bool = True) -> str:
 
 
 def methods_text(methods) -> str:
-    return ", ".join(methods) if methods else "none"
+    """Authentication methods by their reader labels ("Authenticator push, FIDO2 key"), or "none"."""
+    return labels(METHOD_LABELS, methods) if methods else "none"

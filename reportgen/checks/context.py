@@ -17,7 +17,7 @@ from reportgen.evidence import DATASETS, source_of
 from reportgen.model import CAPolicy, Gap, Posture, User
 from reportgen.results import EvidenceRef
 from reportgen.timeline import Timeline, bundled_timeline
-from reportgen.vocab import DEFAULT_SERVICE_ACCOUNT_PATTERN, Cause
+from reportgen.vocab import DEFAULT_SERVICE_ACCOUNT_PATTERN, Cause, count
 
 GROUP_MEMBERS = DATASETS["groupMembers"]
 ROLE_ASSIGNMENTS = DATASETS["roleAssignments"]
@@ -128,8 +128,8 @@ class Context:
         return self.p.sign_ins is not None and self.window_days() >= self.inp.lookback_days - 1 / 24
 
     def window_shortfall(self) -> str:
-        return (f"the sign-in logs cover {self.window_days():.0f} day(s), not the whole {self.inp.lookback_days}-day "
-                "lookback window, so the absence of such sign-ins is not proven")
+        return (f"the sign-in logs cover {count(round(self.window_days()), 'day')}, not the whole "
+                f"{self.inp.lookback_days}-day lookback window, so the absence of such sign-ins is not proven")
 
     # --- groups and roles ----------------------------------------------------------------
     def groups_of(self, uid: str) -> set[str]:

@@ -19,7 +19,7 @@ from reportgen.checks.context import Context
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import CAPolicy, User
 from reportgen.results import Affected
-from reportgen.vocab import Cause, Status
+from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
 SD_ON = "Security defaults are on"
@@ -51,12 +51,12 @@ def _excluded_principals(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[st
         n = len(set(members.get(g, ())) & enabled)
         if n:
             name = f"'{ctx.p.group_names[g]}'" if g in ctx.p.group_names else g
-            out.append(f"group {name} ({n} enabled account(s))")
+            out.append(f"group {name} ({count(n, 'enabled account')})")
     roles = ctx.user_roles() if p.exclude_roles else {}
     for r in sorted(p.exclude_roles):
         n = sum(1 for uid, rs in roles.items() if r in rs and uid in enabled)
         if n:
-            out.append(f"role {m.PRIVILEGED_ROLES.get(r, r)} ({n} enabled holder(s))")
+            out.append(f"role {m.PRIVILEGED_ROLES.get(r, r)} ({count(n, 'enabled holder')})")
     if p.exclude_guests:
         out.append(scope.guest_scope_words(p.exclude_guests))
     return out
@@ -125,14 +125,13 @@ def members_registered_for_mfa(ctx: Context) -> Outcome:
     capable = len(members) - len(aff) - len(unknown)
     pct = round(100.0 * capable / len(members), 1)
     metrics = {"registered": capable, "enabled": len(members), "pct": pct, "unknown": len(unknown)}
-    tail = f"; the registration of {len(unknown)} is unknown" if unknown else ""
+    tail = f"; the registration of {len(unknown):,} is unknown" if unknown else ""
+    share = f"{capable:,} of {count(len(members), 'enabled member user')} ({pct}%) {verb(capable, 'is', 'are')} MFA-capable"
     if aff:
-        return Outcome(FAIL, f"{capable} of {len(members)} enabled member users ({pct}%) are MFA-capable; {len(aff)} are "
-                             f"not{tail}.", aff + unknown, metrics)
+        return Outcome(FAIL, f"{share}; {len(aff):,} {verb(len(aff), 'is', 'are')} not{tail}.", aff + unknown, metrics)
     if unknown:
-        return Outcome(NOT_EVALUATED, f"{capable} of {len(members)} enabled member users ({pct}%) are MFA-capable{tail}.",
-                       unknown, metrics, Cause.NOT_COLLECTED)
-    return Outcome(PASS, f"All {len(members)} enabled member users are MFA-capable.", [], metrics)
+        return Outcome(NOT_EVALUATED, f"{share}{tail}.", unknown, metrics, Cause.NOT_COLLECTED)
+    return Outcome(PASS, f"All {len(members):,} enabled member users are MFA-capable.", [], metrics)
 
 
 def _unidentified(ctx: Context) -> list[str]:
@@ -171,16 +170,17 @@ def privileged_users_registered_and_covered(ctx: Context) -> Outcome:
         elif r is None:
             unknown.append(affected(u, f"{_roles_text(roles)}: {ctx.unknown_registration(u)}"))
     metrics = {"privileged_users": len(priv), "unidentified_assignments": len(unidentified)}
-    extra = (f" {len(unidentified)} privileged role assignment(s) name a principal that could not be identified and are "
-             "not counted.") if unidentified else ""
+    n = len(unidentified)
+    extra = (f" {count(n, 'privileged role assignment')} {verb(n, 'names', 'name')} a principal that could not be "
+             f"identified and {verb(n, 'is', 'are')} not counted.") if unidentified else ""
     if aff:
-        return Outcome(FAIL, f"{len(aff)} of {len(priv)} privileged users are not both MFA-registered and required to use "
-                             f"MFA for all apps.{extra}", aff + unknown, metrics)
+        return Outcome(FAIL, f"{len(aff):,} of {count(len(priv), 'privileged user')} {verb(len(aff), 'is', 'are')} not both "
+                             f"MFA-registered and required to use MFA for all apps.{extra}", aff + unknown, metrics)
     if unknown or unidentified:
-        return Outcome(NOT_EVALUATED, f"No privileged user found lacks MFA, but the registration of {len(unknown)} is "
+        return Outcome(NOT_EVALUATED, f"No privileged user found lacks MFA, but the registration of {len(unknown):,} is "
                                       f"unknown.{extra}", unknown, metrics, Cause.NOT_COLLECTED)
     how = SD_ON if sd else "an MFA policy for all apps applies to each"
-    return Outcome(PASS, f"All {len(priv)} privileged users are MFA-registered, and {how}.", [], metrics)
+    return Outcome(PASS, f"All {len(priv):,} privileged users are MFA-registered, and {how}.", [], metrics)
 
 
 def _pr_policies(ctx: Context) -> list[CAPolicy]:
@@ -222,15 +222,16 @@ def privileged_users_use_phishing_resistant_mfa(ctx: Context) -> Outcome:
     if weak or lockout:
         parts = []
         if weak:
-            parts.append(f"{len(weak)} privileged user(s) can still sign in with MFA that is not phishing-resistant")
+            parts.append(f"{count(len(weak), 'privileged user')} can still sign in with MFA that is not phishing-resistant")
         if lockout:
-            parts.append(f"{len(lockout)} privileged user(s) must use phishing-resistant MFA but have no such method "
-                         "registered: they will be locked out when they next sign in or activate the role")
+            n = len(lockout)
+            parts.append(f"{count(n, 'privileged user')} must use phishing-resistant MFA but {verb(n, 'has', 'have')} no "
+                         "such method registered: they will be locked out when they next sign in or activate the role")
         return Outcome(WARN, "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".",
                        sorted(weak + lockout + unknown, key=lambda a: a.upn), metrics)
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The registration of {len(unknown)} privileged user(s) held to phishing-resistant MFA "
-                                      "is unknown.", unknown, metrics, Cause.NOT_COLLECTED)
+        return Outcome(NOT_EVALUATED, f"The registration of {count(len(unknown), 'privileged user')} held to "
+                                      "phishing-resistant MFA is unknown.", unknown, metrics, Cause.NOT_COLLECTED)
     return Outcome(PASS, "Privileged users are held to phishing-resistant MFA and can meet it.", [], metrics)
 
 
@@ -259,7 +260,8 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
             paths = sorted({f"'{p.name}' {h}" for p in blocks for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
             aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not included in the block"))
     if aff:
-        return Outcome(FAIL, f"Legacy authentication is blocked, but {len(aff)} user(s) are excluded from the block.", aff, {})
+        return Outcome(FAIL, f"Legacy authentication is blocked, but {count(len(aff), 'user')} "
+                             f"{verb(len(aff), 'is', 'are')} excluded from the block.", aff, {})
     return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(repr(p.name) for p in blocks)}).", [], {})
 
 
@@ -277,12 +279,12 @@ def no_user_relies_on_weak_methods(ctx: Context) -> Outcome:
             continue
         mfa = set(r.methods) - {"temporaryAccessPass", "securityQuestion", "password"}
         if mfa and mfa <= m.WEAK_METHODS:
-            aff.append(affected(u, f"only {', '.join(sorted(mfa))}"))
+            aff.append(affected(u, f"only {methods_text(sorted(mfa))}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} user(s) rely only on SMS, voice or email for MFA.", aff + unknown,
-                       {"weak_only_users": len(aff), "unknown_users": len(unknown)})
+        return Outcome(FAIL, f"{count(len(aff), 'user')} {verb(len(aff), 'relies', 'rely')} only on SMS, voice or email "
+                             "for MFA.", aff + unknown, {"weak_only_users": len(aff), "unknown_users": len(unknown)})
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The authentication methods of {len(unknown)} enabled user(s) are unknown.",
+        return Outcome(NOT_EVALUATED, f"The authentication methods of {count(len(unknown), 'enabled user')} are unknown.",
                        unknown, {"unknown_users": len(unknown)}, Cause.NOT_COLLECTED)
     policy = ctx.need(ctx.p.methods_policy, "policies/authenticationMethodsPolicy")
     missing = [label for key, label in WEAK_CONFIGS if key not in policy]
@@ -333,13 +335,13 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
         if not ok:
             aff.append(affected(u, f"not covered: {why}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} of {len(guests)} guests and external users are not covered by an MFA policy "
-                             "for all cloud apps.", aff, metrics)
+        return Outcome(FAIL, f"{len(aff):,} of {len(guests):,} guests and external users {verb(len(aff), 'is', 'are')} not "
+                             "covered by an MFA policy for all cloud apps.", aff, metrics)
     if not full:
         left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
         return Outcome(WARN, f"MFA policies cover only some guests and external users: {left}.", [], metrics)
     return Outcome(PASS, f"Guests and external users of every type and tenant are covered by an MFA policy "
-                         f"({', '.join(repr(p.name) for p in full)}; {len(guests)} guest account(s)).", [], metrics)
+                         f"({', '.join(repr(p.name) for p in full)}; {count(len(guests), 'guest account')}).", [], metrics)
 
 
 def _targets_something(p: CAPolicy) -> bool:
@@ -367,8 +369,9 @@ def no_idle_mfa_policies(ctx: Context) -> Outcome:
         return False
     lone = [p for p in idle if not covered_by_enabled(p)]
     if lone:
-        return Outcome(WARN, f"{len(lone)} MFA polic{'y is' if len(lone) == 1 else 'ies are'} not enforced and no enabled "
-                             f"policy covers the same users and apps: {', '.join(repr(p.name) for p in lone)}.",
+        return Outcome(WARN, f"{count(len(lone), 'MFA policy', 'MFA policies')} {verb(len(lone), 'is', 'are')} not "
+                             "enforced and no enabled policy covers the same users and apps: "
+                             f"{', '.join(repr(p.name) for p in lone)}.",
                        [Affected(upn=p.name, display_name=p.name,
                                  detail=f"policy {scope.STATE_WORDS.get(p.state, p.state)}") for p in lone],
                        {"policies": len(lone)})
@@ -392,13 +395,14 @@ def no_dormant_unregistered_accounts(ctx: Context) -> Outcome:
         elif not r.mfa_registered:
             aff.append(affected(u, f"not MFA-registered; last successful sign-in {_when(u)}"))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} enabled account(s) have no MFA registered and no successful sign-in for "
-                             f"{ctx.inp.dormant_days} days or more: anyone holding the password could register their own "
-                             "MFA.", aff + unknown, {"accounts": len(aff)})
+        return Outcome(FAIL, f"{count(len(aff), 'enabled account')} {verb(len(aff), 'has', 'have')} no MFA registered and "
+                             f"no successful sign-in for {ctx.inp.dormant_days} days or more: anyone holding the password "
+                             "could register their own MFA.", aff + unknown, {"accounts": len(aff)})
     if unknown:
-        return Outcome(NOT_EVALUATED, f"{len(unknown)} dormant enabled account(s) have no registration record, so whether "
-                                      "they are protected by MFA is unknown.", unknown, {"accounts": 0},
-                       Cause.NOT_COLLECTED)
+        n = len(unknown)
+        return Outcome(NOT_EVALUATED, f"{count(n, 'dormant enabled account')} {verb(n, 'has', 'have')} no registration "
+                                      f"record, so whether {verb(n, 'it is', 'they are')} protected by MFA is unknown.",
+                       unknown, {"accounts": 0}, Cause.NOT_COLLECTED)
     return Outcome(PASS, f"No enabled account is both unregistered for MFA and dormant for {ctx.inp.dormant_days} days.", [],
                    {"accounts": 0})
 
@@ -444,6 +448,7 @@ def security_info_registration_protected(ctx: Context) -> Outcome:
         aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not covered"))
     if aff:
         return Outcome(WARN, f"Registering security information is protected for all users ({', '.join(repr(p.name) for p in everyone)}), "
-                             f"but {len(aff)} user(s) are excluded.", aff, {"excluded_users": len(aff)})
+                             f"but {count(len(aff), 'user')} {verb(len(aff), 'is', 'are')} excluded.", aff,
+                       {"excluded_users": len(aff)})
     return Outcome(PASS, f"Registering security information is protected for all users by "
                          f"{', '.join(repr(p.name) for p in everyone)}.", [], {})

@@ -13,7 +13,7 @@ from reportgen.checks.context import Context
 from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.model import User
 from reportgen.results import Affected
-from reportgen.vocab import Cause, Status
+from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
 X509 = "x509certificate"
@@ -78,15 +78,18 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
     metrics = {"designated": len(accounts), "qualified": ok, "permanence_unknown": len(unsure)}
     rule = "exist, are enabled members, are cloud-only and hold Global Administrator as a permanent active assignment"
     if ok + len(unsure) < 2:
-        return Outcome(FAIL, f"{ok + len(unsure)} of {len(accounts)} designated emergency access accounts {rule}; at least "
-                             "two are needed.", bad + unsure, metrics)
+        n = ok + len(unsure)
+        one = "exists, is an enabled member, is cloud-only and holds Global Administrator as a permanent active assignment"
+        return Outcome(FAIL, f"{n:,} of {count(len(accounts), 'designated emergency access account')} {verb(n, one, rule)}; "
+                             "at least two are needed.", bad + unsure, metrics)
     if unsure:
-        return Outcome(WARN, f"{ok + len(unsure)} emergency access accounts {rule.replace('permanent active', 'active')}, "
-                             f"but for {len(unsure)} of them it could not be confirmed that the assignment is permanent.",
+        return Outcome(WARN, f"{ok + len(unsure):,} emergency access accounts {rule.replace('permanent active', 'active')}, "
+                             f"but for {len(unsure):,} of them it could not be confirmed that the assignment is permanent.",
                        unsure + bad, metrics)
     if bad:
-        return Outcome(WARN, f"{ok} emergency access accounts qualify, but {len(bad)} designated account(s) do not.", bad, metrics)
-    return Outcome(PASS, f"{ok} emergency access accounts {rule}.", [], metrics)
+        return Outcome(WARN, f"{ok:,} emergency access accounts qualify, but {count(len(bad), 'designated account')} "
+                             f"{verb(len(bad), 'does', 'do')} not.", bad, metrics)
+    return Outcome(PASS, f"{ok:,} emergency access accounts {rule}.", [], metrics)
 
 
 def _cba(ctx: Context, u: User) -> tuple[bool | None, str]:
@@ -112,7 +115,7 @@ def _emergency_methods(ctx: Context, u: User, methods: tuple[str, ...]) -> tuple
     grade = set(methods) & m.EMERGENCY_METHODS
     cba, note = _cba(ctx, u)
     if cba:
-        grade.add("certificate-based authentication")
+        grade.add("x509Certificate")
     return grade, cba, note
 
 
@@ -144,10 +147,12 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
             detail += f"; {note}"
         (unsure if cba is None else fails).append(affected(u, detail))
     if fails:
-        return Outcome(FAIL, f"{len(fails)} emergency access account(s) have no FIDO2 security key, device-bound passkey on "
-                             "a key, or certificate-based authentication.", fails + unsure + unknown, {})
+        return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'has', 'have')} no FIDO2 "
+                             "security key, device-bound passkey on a key, or certificate-based authentication.",
+                       fails + unsure + unknown, {})
     if unsure or unknown:
-        return Outcome(NOT_EVALUATED, f"Whether {len(unsure) + len(unknown)} emergency access account(s) have an "
+        n = len(unsure) + len(unknown)
+        return Outcome(NOT_EVALUATED, f"Whether {count(n, 'emergency access account')} {verb(n, 'has', 'have')} an "
                                       "emergency-grade method could not be read.", unsure + unknown, {}, Cause.NOT_COLLECTED)
     return Outcome(PASS, "Every emergency access account has a FIDO2 security key, device-bound passkey or certificate-based "
                          "authentication.", [], {})
@@ -163,18 +168,19 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
             continue
         grade, cba, _ = _emergency_methods(ctx, u, methods)
         if grade:
-            warns.append(affected(u, f"{', '.join(soft)} registered beside {', '.join(sorted(grade))}"))
+            warns.append(affected(u, f"{methods_text(soft)} registered beside {methods_text(sorted(grade))}"))
         else:
-            fails.append(affected(u, f"relies on {', '.join(soft)}, held on one person's phone or one device"))
+            fails.append(affected(u, f"relies on {methods_text(soft)}, held on one person's phone or one device"))
     if fails:
-        return Outcome(FAIL, f"{len(fails)} emergency access account(s) rely for MFA on a phone, soft token or single device "
-                             "that one person holds.", fails + warns + unknown, {})
+        return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'relies', 'rely')} for MFA "
+                             "on a phone, soft token or single device that one person holds.", fails + warns + unknown, {})
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The methods of {len(unknown)} emergency access account(s) could not be read.",
+        return Outcome(NOT_EVALUATED, f"The methods of {count(len(unknown), 'emergency access account')} could not be "
+                                      "read.",
                        unknown, {}, Cause.NOT_COLLECTED)
     if warns:
-        return Outcome(WARN, f"{len(warns)} emergency access account(s) also hold a phone, soft-token or single-device "
-                             "method beside an emergency-grade one.", warns, {})
+        return Outcome(WARN, f"{count(len(warns), 'emergency access account')} also {verb(len(warns), 'holds', 'hold')} a "
+                             "phone, soft-token or single-device method beside an emergency-grade one.", warns, {})
     return Outcome(PASS, "No emergency access account holds a Microsoft Authenticator, software token, SMS, voice or "
                          "Windows Hello for Business method.", [], {})
 
@@ -195,6 +201,7 @@ def emergency_accounts_not_excluded_from_mfa(ctx: Context) -> Outcome:
         if paths:
             aff.append(affected(u, "; ".join(paths)))
     if aff:
-        return Outcome(FAIL, f"{len(aff)} emergency access account(s) are excluded from MFA policies; Microsoft now advises "
-                             "against excluding them, and mandatory MFA applies to them anyway.", aff, {})
+        return Outcome(FAIL, f"{count(len(aff), 'emergency access account')} {verb(len(aff), 'is', 'are')} excluded from "
+                             "MFA policies; Microsoft now advises against excluding them, and mandatory MFA applies to "
+                             "them anyway.", aff, {})
     return Outcome(PASS, "No emergency access account is excluded from an MFA policy.", [], {})

@@ -34,5 +34,5 @@ def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date
             r.status = Status.EXCEPTED
             r.reason += " " + all_covered
         elif covered:
-            r.reason += " " + some_covered.format(covered=covered, total=len(r.affected))
+            r.reason += " " + some_covered.format(covered=f"{covered:,}", total=f"{len(r.affected):,}")
     return applied

@@ -17,7 +17,7 @@ from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import SignIn, User
 from reportgen.results import Affected
-from reportgen.vocab import Cause, Status
+from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED, MANUAL = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED, Status.MANUAL
 SD_ON = "Security defaults are on"
@@ -57,8 +57,8 @@ def _by_user(ctx: Context, sign_ins: list[SignIn], label) -> list[Affected]:
         apps: dict[str, list[SignIn]] = {}
         for s in items:
             apps.setdefault(label(s), []).append(s)
-        detail = "; ".join(f"{a}: {len(v)} single-factor sign-in(s)"
-                           + (f" ({sum(1 for x in v if x.success is None)} with no recorded outcome)"
+        detail = "; ".join(f"{a}: {count(len(v), 'single-factor sign-in')}"
+                           + (f" ({sum(1 for x in v if x.success is None):,} with no recorded outcome)"
                               if any(x.success is None for x in v) else "")
                            + f", last {when(max(x.created for x in v))}" for a, v in sorted(apps.items()))
         out.append(affected(ctx.by_upn.get(upn.lower()), detail, upn))
@@ -92,15 +92,17 @@ def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
     if uncovered or single:
         parts = []
         if uncovered:
-            parts.append(f"{len(uncovered)} enabled user(s) are not required by the tenant's own policies to use MFA for "
-                         "the Azure, Entra, Intune and Microsoft 365 admin portals (a coverage gap)")
+            parts.append(f"{count(len(uncovered), 'enabled user')} {verb(len(uncovered), 'is', 'are')} not required by the "
+                         "tenant's own policies to use MFA for the Azure, Entra, Intune and Microsoft 365 admin portals "
+                         "(a coverage gap)")
         if single:
-            parts.append(f"{len(single)} sign-in(s) to the admin portals completed without MFA in the lookback window")
+            parts.append(f"{count(len(single), 'sign-in')} to the admin portals completed without MFA in the lookback "
+                         "window")
         return Outcome(FAIL, sentence("; ".join(parts)), _merge(uncovered, single_aff), metrics)
     if unknown:
-        return Outcome(WARN, f"{sentence(how, end=False)}, but {len(unknown)} sign-in(s) to the admin portals do not show whether "
-                             "MFA was used (no authentication requirement or MFA detail), so single-factor use cannot be "
-                             "ruled out.", [], metrics)
+        return Outcome(WARN, f"{sentence(how, end=False)}, but {count(len(unknown), 'sign-in')} to the admin portals "
+                             f"{verb(len(unknown), 'does', 'do')} not show whether MFA was used (no authentication "
+                             "requirement or MFA detail), so single-factor use cannot be ruled out.", [], metrics)
     if not ctx.full_window():
         return Outcome(WARN, f"{sentence(how, end=False)}, and no single-factor admin-portal sign-in was seen, but "
                              f"{ctx.window_shortfall()}.", [], {**metrics, "window_days": round(ctx.window_days())})
@@ -119,9 +121,10 @@ def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
     if not uncovered:
         return Outcome(PASS, "Conditional Access already requires MFA for Azure Resource Manager for every enabled user: "
                              "the phase 2 roll-out changes nothing.", [], metrics)
-    return Outcome(FAIL, f"{len(uncovered)} of {len(ctx.enabled)} enabled users are not required by the tenant's own "
-                         "policies to use MFA for Azure Resource Manager (CLI, PowerShell, REST, IaC); phase 2 enforcement, "
-                         "not the tenant, decides when their create, update and delete operations need MFA.",
+    return Outcome(FAIL, f"{len(uncovered):,} of {count(len(ctx.enabled), 'enabled user')} "
+                         f"{verb(len(uncovered), 'is', 'are')} not required by the tenant's own policies to use MFA for "
+                         "Azure Resource Manager (CLI, PowerShell, REST, IaC); phase 2 enforcement, not the tenant, "
+                         "decides when their create, update and delete operations need MFA.",
                    uncovered, metrics)
 
 
@@ -133,17 +136,18 @@ def phase2_no_single_factor_azure_tool_sign_ins(ctx: Context) -> Outcome:
     metrics = {"phase2_sign_ins": len(phase2), "single_factor_users": len(users),
                "single_factor_sign_ins": len(single), "unknown_factor_sign_ins": len(unknown)}
     if single:
-        return Outcome(FAIL, f"{len(users)} user(s) signed in to Azure CLI, Azure PowerShell or the Azure mobile app without "
-                             "MFA. Under phase 2 enforcement their create, update and delete operations through Azure "
+        return Outcome(FAIL, f"{count(len(users), 'user')} signed in to Azure CLI, Azure PowerShell or the Azure mobile "
+                             "app without MFA. Under phase 2 enforcement their create, update and delete operations through Azure "
                              "Resource Manager fail until they complete MFA.",
                        _by_user(ctx, single, lambda s: m.PHASE2_APPS[s.app_id]), metrics)
     if unknown:
-        return Outcome(WARN, f"{len(unknown)} sign-in(s) to Azure CLI, Azure PowerShell or the Azure mobile app do not show "
-                             "whether MFA was used, so single-factor use cannot be ruled out.", [], metrics)
+        return Outcome(WARN, f"{count(len(unknown), 'sign-in')} to Azure CLI, Azure PowerShell or the Azure mobile app "
+                             f"{verb(len(unknown), 'does', 'do')} not show whether MFA was used, so single-factor use "
+                             "cannot be ruled out.", [], metrics)
     if not ctx.full_window():
         return Outcome(WARN, f"No single-factor sign-in to the Azure management tools was seen, but {ctx.window_shortfall()}.",
                        [], {**metrics, "window_days": round(ctx.window_days())})
-    return Outcome(PASS, f"All {len(phase2)} sign-ins to Azure CLI, Azure PowerShell and the Azure mobile app in the "
+    return Outcome(PASS, f"All {len(phase2):,} sign-ins to Azure CLI, Azure PowerShell and the Azure mobile app in the "
                          "lookback window used MFA.", [], metrics)
 
 
@@ -164,8 +168,8 @@ def automation_uses_workload_identities(ctx: Context) -> Outcome:
                NON_INTERACTIVE_SIGN_INS if ctx.p.gap_reason(NON_INTERACTIVE_SIGN_INS) is not None else None)
     if missing:
         if found:
-            return Outcome(FAIL, f"{len(found)} user account(s) look like automation; the sign-in logs needed to measure "
-                                 "scripted CLI/PowerShell use were not collected.",
+            return Outcome(FAIL, f"{count(len(found), 'user account')} {verb(len(found), 'looks', 'look')} like automation; "
+                                 "the sign-in logs needed to measure scripted CLI/PowerShell use were not collected.",
                            [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], {"accounts": len(found)})
         ctx.need(None, missing)
     interactive: dict[str, int] = {}
@@ -180,15 +184,16 @@ def automation_uses_workload_identities(ctx: Context) -> Outcome:
             (interactive if s.interactive else non_interactive).get(s.upn, 0) + 1
     for upn, n in ropc.items():
         found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
-            f"{n} sign-in(s) with a password sent by a script (resource-owner password credentials)")
+            f"{count(n, 'sign-in')} with a password sent by a script (resource-owner password credentials)")
     for upn, n in non_interactive.items():
         if upn not in interactive:  # beside interactive ones, these are a person's token refreshes
             found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
-                f"{n} non-interactive Azure CLI/PowerShell sign-in(s) and no interactive one in the window")
+                f"{count(n, 'non-interactive Azure CLI/PowerShell sign-in')} and no interactive one in the window")
     metrics = {"accounts": len(found)}
     if found:
-        return Outcome(FAIL, f"{len(found)} user account(s) show scripted use of Azure CLI or PowerShell; such automation "
-                             "cannot answer an MFA prompt and must move to a service principal or managed identity.",
+        return Outcome(FAIL, f"{count(len(found), 'user account')} {verb(len(found), 'shows', 'show')} scripted use of "
+                             "Azure CLI or PowerShell; such automation cannot answer an MFA prompt and must move to a "
+                             "service principal or managed identity.",
                        [affected(u, "; ".join(r), upn) for upn, (u, r) in sorted(found.items())], metrics)
     if not ctx.full_window():
         return Outcome(WARN, f"No user account shows scripted Azure CLI or PowerShell use, but {ctx.window_shortfall()}.",
@@ -208,26 +213,30 @@ def global_admins_receive_notices(ctx: Context) -> Outcome:
                        Cause.NO_SUBJECTS)
     without = [u for u in gas if not u.mail and not u.other_mails]
     metrics = {"global_admins": len(gas), "without_email": len(without), "unidentified_assignments": len(unresolved)}
-    extra = (f" {len(unresolved)} further Global Administrator assignment(s) name a principal that could not be identified, "
-             "so they are not counted.") if unresolved else ""
+    n = len(unresolved)
+    extra = (f" {count(n, 'further Global Administrator assignment')} {verb(n, 'names', 'name')} a principal that could "
+             f"not be identified, so {verb(n, 'it is', 'they are')} not counted.") if unresolved else ""
     if without:
-        return Outcome(FAIL, f"{len(without)} of {len(gas)} Global Administrators have no email address; Microsoft sends "
+        return Outcome(FAIL, f"{len(without):,} of {count(len(gas), 'Global Administrator')} "
+                             f"{verb(len(without), 'has', 'have')} no email address; Microsoft sends "
                              f"enforcement notices to Global Administrators by email.{extra}",
                        [affected(u, "no mail and no otherMails") for u in without], metrics)
     if unresolved:
-        return Outcome(NOT_EVALUATED, f"The {len(gas)} Global Administrators found have an email address, but "
-                                      f"{len(unresolved)} Global Administrator assignment(s) name a principal that could "
-                                      "not be identified, so not every Global Administrator was checked.",
+        return Outcome(NOT_EVALUATED, f"The {count(len(gas), 'Global Administrator')} found "
+                                      f"{verb(len(gas), 'has', 'have')} an email address, but "
+                                      f"{count(n, 'Global Administrator assignment')} {verb(n, 'names', 'name')} a "
+                                      "principal that could not be identified, so not every Global Administrator was "
+                                      "checked.",
                        [], metrics, Cause.NOT_COLLECTED)
     mailbox = [u.has_mailbox for u in gas]
     if True not in mailbox:
         why = ("none of them holds a licence with an Exchange Online mailbox" if None not in mailbox else
                "the data does not show that any of them holds a licence with an Exchange Online mailbox")
-        return Outcome(WARN, f"All {len(gas)} Global Administrators have an email address, but {why}; Microsoft sends its "
+        return Outcome(WARN, f"All {len(gas):,} Global Administrators have an email address, but {why}; Microsoft sends its "
                              "notices to licensed administrators, so confirm the addresses are monitored.",
                        [affected(u, "no mailbox licence" if u.has_mailbox is False else "mailbox licence unknown")
                         for u in gas], metrics)
-    return Outcome(PASS, f"All {len(gas)} Global Administrators have an email address for Microsoft's enforcement notices, "
+    return Outcome(PASS, f"All {len(gas):,} Global Administrators have an email address for Microsoft's enforcement notices, "
                          "and at least one holds a mailbox licence.", [], metrics)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from reportgen.timeline import DatedText, Text, Timeline, bundled_timeline, check_references, parse_text
-from reportgen.vocab import InstitutionType, Severity, Status
+from reportgen.vocab import InstitutionType, Severity, Status, verb
 from reportgen.yamlsrc import CatalogError, ValidatedFile
 
 CHECKS_FILE = "checks.yaml"
@@ -132,7 +132,7 @@ def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[
                                                             f"{itype} report must never show")
     missing = sorted(known - set(meta))
     if missing:
-        raise f.err(("checks",), f"check id(s) missing from {CHECKS_FILE}: {', '.join(missing)}")
+        raise f.err(("checks",), f"{verb(len(missing), 'check id', 'check ids')} missing from {CHECKS_FILE}: {', '.join(missing)}")
     return CheckMetaFile(checks=meta, version=version, sha256=f.sha256, path=path)
 
 
