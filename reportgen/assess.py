@@ -16,7 +16,7 @@ from reportgen.posture import build_posture
 from reportgen.report import ExceptionRow, Firm, ReportData
 from reportgen.results import CheckResult, ClientInfo, Collection, GapResult, Results
 from reportgen.tables import Tables
-from reportgen.vocab import Cause, CollectionStatus, Status
+from reportgen.vocab import Cause, CollectionStatus, Status, count, verb
 from reportgen.wording import report_wording
 
 
@@ -43,8 +43,9 @@ def _unexplained(posture, checks: list[CheckResult]) -> list[GapResult]:
     if not ids or posture.gaps:
         return []
     shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
-    return [GapResult(EVIDENCE_SOURCE, f"the collection recorded no gap, but {len(ids)} check(s) found the data "
-                                       f"they need missing ({shown}): the evidence is incomplete")]
+    return [GapResult(EVIDENCE_SOURCE, f"the collection recorded no gap, but {count(len(ids), 'check')} found the data "
+                                       f"{verb(len(ids), 'it needs', 'they need')} missing ({shown}): the evidence is "
+                                       "incomplete")]
 
 
 def _collection(ev: EvidenceReader, posture, inp: Inputs, checks: list[CheckResult]) -> Collection:

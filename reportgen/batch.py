@@ -33,6 +33,7 @@ from reportgen.dates import now as clock
 from reportgen.display import terminal
 from reportgen.package import clean_leftovers, write_json
 from reportgen.resume import reusable
+from reportgen.vocab import count
 from reportgen.workflow.portfolio import workflow_fields
 
 MAX_ERROR = 500
@@ -517,8 +518,8 @@ class _Runner:
             waiting = list(self.queue) + list(self.retry)
             self.queue.clear()
             self.retry.clear()
-            self.progress.note(f"{self.stop.words}: stopping {len(running)} running client(s); "
-                               f"{len(waiting)} not started")
+            self.progress.note(f"{self.stop.words}: stopping {count(len(running), 'running client')}; "
+                               f"{len(waiting):,} not started")
             for job in waiting:
                 slug = job.client.slug
                 self.entries[slug] = self._interrupted(slug, running=False)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from reportgen.dates import parse_iso
+from reportgen.vocab import count
 
 FORMAT = 1
 
@@ -385,14 +386,13 @@ class EvidenceReader:
         out = []
         for source, t in self._tallies.items():
             if t.surrogates:
-                s = "" if t.surrogates == 1 else "s"
-                out.append(DataNote(source, f"{t.surrogates} unpaired UTF-16 surrogate{s} replaced with U+FFFD"))
+                out.append(DataNote(source, f"{count(t.surrogates, 'unpaired UTF-16 surrogate')} replaced with U+FFFD"))
             shown = t.dropped.most_common(10)
             for key, n in shown:
-                out.append(DataNote(source, f"key {key[:60]!r} given twice with different values in {n} "
-                                            f"record{'' if n == 1 else 's'}: set aside, read as unknown"))
+                out.append(DataNote(source, f"key {key[:60]!r} given twice with different values in "
+                                            f"{count(n, 'record')}: set aside, read as unknown"))
             if len(t.dropped) > len(shown):
-                out.append(DataNote(source, f"{len(t.dropped) - len(shown)} more keys given twice with "
+                out.append(DataNote(source, f"{len(t.dropped) - len(shown):,} more keys given twice with "
                                             f"different values: set aside, read as unknown"))
         return out
 

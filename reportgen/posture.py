@@ -20,6 +20,7 @@ from reportgen.evidence import EvidenceReader, source_of
 from reportgen.facts import FACTS, combination
 from reportgen.model import (CAPolicy, Condition, Gap, Grant, GuestScope, MethodConfig, MethodTarget, Note, Posture,
                              Registration, RoleAssignment, SignIn, Strength, User)
+from reportgen.vocab import count, verb
 
 # @odata.type of an authentication method -> normalised (registration-details) name
 METHOD_NAMES = {
@@ -103,10 +104,6 @@ def _dedupe(items: Iterable[Any], key) -> list[Any]:
     return out
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 class _Reader:
     """Reads one evidence folder; collects the gaps and notes it finds on the way."""
 
@@ -142,8 +139,8 @@ class _Reader:
 
     def flush_unknown(self) -> None:
         for (ds, what), (counter, read_as) in self._unknown.items():
-            values = ", ".join(f"'{v}'" + (f" ({n} times)" if n > 1 else "") for v, n in sorted(counter.items()))
-            self.note(ds, f"{what}: value(s) not recognised: {values}; {read_as}.")
+            values = ", ".join(f"'{v}'" + (f" ({n:,} times)" if n > 1 else "") for v, n in sorted(counter.items()))
+            self.note(ds, f"{what}: {verb(len(counter), 'value', 'values')} not recognised: {values}; {read_as}.")
 
     # --- tenant and licences -----------------------------------------------------------------
     def organization(self) -> dict[str, Any]:
@@ -182,7 +179,7 @@ class _Reader:
         no_success = sum(1 for o in self.ev.values("users") if isinstance(o.get("signInActivity"), dict)
                          and "lastSuccessfulSignInDateTime" not in o["signInActivity"])
         if no_success:
-            self.note("users", f"signInActivity gives no lastSuccessfulSignInDateTime for {_plural(no_success, 'user')}: "
+            self.note("users", f"signInActivity gives no lastSuccessfulSignInDateTime for {count(no_success, 'user')}: "
                                "their last successful sign-in is unknown, so they are treated as not having signed in "
                                "(the other sign-in times count failed attempts too).")
         return users
@@ -503,8 +500,8 @@ class _Reader:
             out.append(RoleAssignment(role_id=rid.lower(), role_name=m.PRIVILEGED_ROLES.get(rid.lower(), rid),
                                       principal_id=pid, principal_type=ptype, kind=kind))
         if expired:
-            self.note(dataset, f"{_plural(expired, 'role eligibility')} that had expired before the collection date "
-                               "were left out.")
+            self.note(dataset, f"{count(expired, 'role eligibility', 'role eligibilities')} that had expired before the "
+                               f"collection date {verb(expired, 'was', 'were')} left out.")
         return _dedupe(out, lambda r: (r.role_id, r.principal_id, r.kind))
 
     def _expired(self, o: dict[str, Any]) -> bool:
@@ -536,8 +533,9 @@ class _Reader:
         items = _dedupe(items, lambda s: s.id)
         inside = [s for s in items if self.window_start <= s.created <= self.window_end]
         if len(inside) < len(items):
-            self.note("signIns", f"{_plural(len(items) - len(inside), 'sign-in')} dated outside the collection window "
-                                 f"were left out.")
+            n = len(items) - len(inside)
+            self.note("signIns", f"{count(n, 'sign-in')} dated outside the collection window {verb(n, 'was', 'were')} "
+                                 "left out.")
         if not self.have("signInsNonInteractive") and not any(g.source == source_of("signInsNonInteractive")
                                                               for g in self.gaps):
             # scripted use shows in the non-interactive log only; say that it is missing
@@ -600,7 +598,8 @@ class _Reader:
         missing = needed - set(members)
         if missing:
             self.gaps.append(Gap(source=source_of("groupMembers"),
-                                 reason=f"members of {len(missing)} group(s) used in policies or roles were not collected"))
+                                 reason=f"members of {count(len(missing), 'group')} used in policies or roles were not "
+                                        "collected"))
             return None
         return members
 
@@ -620,7 +619,7 @@ class _Reader:
             out.append(r)
         privileged = Counter(m.PRIVILEGED_ROLES[r.role_id] for r in unresolved if r.role_id in m.PRIVILEGED_ROLES)
         if privileged:
-            what = ", ".join(f"{n} {name}" for name, n in sorted(privileged.items()))
+            what = ", ".join(count(n, name) for name, n in sorted(privileged.items()))
             kind = "eligibilities" if dataset == "roleEligibilitySchedules" else "assignments"
             self.gaps.append(Gap(source=source_of(dataset),
                                  reason=f"privileged role {kind} whose principal could not be identified as a user, a "

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from reportgen import vocab
+
 SHARD_FILE_RE = re.compile(r"batch\.([1-9][0-9]*)-of-([1-9][0-9]*)\.json")
 
 
@@ -118,7 +120,7 @@ def merge(period_dir: Path) -> Merged:
         if doc.get("interrupted"):
             problems.append(f"shard {index} of {count}: interrupted by {doc['interrupted']}")
         if bad:
-            problems.append(f"shard {index} of {count}: {len(bad)} client(s) not produced: {', '.join(bad[:10])}"
+            problems.append(f"shard {index} of {count}: {vocab.count(len(bad), 'client')} not produced: {', '.join(bad[:10])}"
                             + (" …" if len(bad) > 10 else ""))
         for c in clients:
             if c["slug"] in by_slug:
@@ -135,7 +137,7 @@ def merge(period_dir: Path) -> Merged:
     expected = next(iter(docs.values())).get("selection") if docs else None
     if len(selections) == 1 and len(docs) == count and isinstance(expected, dict) \
             and selection(by_slug) != expected:
-        problems.append(f"the shards list {len(by_slug)} client(s) where the batch has "
+        problems.append(f"the shards list {vocab.count(len(by_slug), 'client')} where the batch has "
                         f"{expected.get('clients')}: a shard did not record all of its clients")
     return Merged(period=str(period), count=count, clients=[by_slug[k] for k in sorted(by_slug)],
                   shards=shards, problems=problems, duration=duration)

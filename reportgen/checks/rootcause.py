@@ -18,7 +18,7 @@ from reportgen.checks.context import Context, Inputs
 from reportgen.checks.registry import registered
 from reportgen.model import CAPolicy, Posture
 from reportgen.results import CheckResult
-from reportgen.vocab import OPEN_STATUSES, Status
+from reportgen.vocab import OPEN_STATUSES, Status, count, verb
 
 MAX_CANDIDATES = 24          # each costs one re-run of the policy checks
 BASELINE_ID = "reportgen-baseline-mfa-policy"
@@ -134,8 +134,8 @@ def _candidates(ctx: Context, affected_ids: set[str]) -> list[_Candidate]:
                             replace(pol, exclude_roles=pol.exclude_roles - {r})))
         if pol.exclude_users:
             n = len(pol.exclude_users)
-            options.append((_key(pol.id, "users"), f"Remove the {n} directly excluded account{'s' if n > 1 else ''} "
-                            f"from {name}", f"{n} account{'s are' if n > 1 else ' is'} excluded from {name} by name",
+            options.append((_key(pol.id, "users"), f"Remove the {count(n, 'directly excluded account')} from {name}",
+                            f"{count(n, 'account')} {verb(n, 'is', 'are')} excluded from {name} by name",
                             frozenset(pol.exclude_users), replace(pol, exclude_users=frozenset())))
         if pol.exclude_guests:
             options.append((_key(pol.id, "guests"), f"Stop excluding guests and external users from {name}",

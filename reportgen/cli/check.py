@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, HelpFormatter, add_config_argument, choose_clients,
                                   config_path, load_or_report)
 from reportgen.display import terminal
+from reportgen.vocab import count
 
 DESCRIPTION = ("Validate the configuration without writing anything: the YAML and every client file, the catalogs, "
                "the firm logo, certificate files, history files, and that each live client's secret variable is set "
@@ -63,7 +64,7 @@ def handle(args) -> int:
     if cfg is None:
         return EXIT_USAGE
     chosen = choose_clients(cfg, args.client)
-    print(f"configuration {path}: valid ({len(cfg.clients)} client(s)); catalogs valid")
+    print(f"configuration {path}: valid ({count(len(cfg.clients), 'client')}); catalogs valid")
     if cfg.firm.logo is not None:
         print(f"  ok    firm logo {cfg.firm.logo}")
     failed: list[str] = []
@@ -81,10 +82,10 @@ def handle(args) -> int:
         if rep.problems:
             failed.append(client.slug)
     if failed:
-        print(f"check: {len(chosen) - len(failed)} client(s) ok; {len(failed)} cannot be collected as "
+        print(f"check: {count(len(chosen) - len(failed), 'client')} ok; {len(failed):,} cannot be collected as "
               f"configured: {', '.join(failed)}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"check: {len(chosen)} client(s) ok", file=sys.stderr)
+    print(f"check: {count(len(chosen), 'client')} ok", file=sys.stderr)
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError, config_vocabulary, parse_period
+from reportgen.vocab import count
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -55,7 +56,7 @@ def handle(args) -> int:
     if problems:
         for p in problems:
             print(f"{folder}/{p}")
-        return _fail(folder, f"it does not verify ({len(problems)} problem(s) above); re-run the client instead")
+        return _fail(folder, f"it does not verify ({count(len(problems), 'problem')} above); re-run the client instead")
     review = stored_review(folder)
     if review is None:
         return _fail(folder, "it holds no results.json")

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+from reportgen.vocab import count
 
 
 def add(sub) -> None:
@@ -37,6 +38,6 @@ def handle(args) -> int:
     for prob in merged.problems:
         print(f"merge: {prob}", file=sys.stderr)
     state = "incomplete" if merged.problems else "complete"
-    print(f"merged {len(merged.shards)} of {merged.count} shard(s), {doc['ok']} ok, {doc['failed']} failed "
+    print(f"merged {len(merged.shards):,} of {count(merged.count, 'shard')}, {doc['ok']:,} ok, {doc['failed']:,} failed "
           f"({state}) -> {period_dir / 'batch.json'}, {period_dir / 'portfolio.xlsx'}", file=sys.stderr)
     return EXIT_FAILED if merged.problems else EXIT_OK

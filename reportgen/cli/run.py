@@ -9,6 +9,7 @@ from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, EXIT_USAGE
                                   add_config_argument, choose_clients, config_path, describe_os_error,
                                   load_or_report, parse_period, period_warning, writable_folder)
 from reportgen.display import terminal
+from reportgen.vocab import count
 
 
 def add(sub) -> None:
@@ -69,7 +70,7 @@ def handle(args) -> int:
     workers = args.jobs or default_workers()
     with Stop().installed() as stop, period_lock(period_dir, shard=shard):
         part = f" (shard {shard[0]} of {shard[1]})" if shard else ""
-        print(f"reportgen {__version__}: {len(jobs)} client(s){part}, period {period}, {workers} worker(s) -> "
+        print(f"reportgen {__version__}: {count(len(jobs), 'client')}{part}, period {period}, {count(workers, 'worker')} -> "
               f"{period_dir}", file=sys.stderr)
         entries = run_batch(jobs, period_dir, workers=workers, resume=args.resume, stop=stop,
                             client_timeout=args.client_timeout)
@@ -79,9 +80,9 @@ def handle(args) -> int:
         failed = [e for e in entries if e["status"] in ("failed", "interrupted")]
         stopped = sum(1 for e in entries if e["status"] == "interrupted")
         skipped = sum(1 for e in entries if e["status"] == "skipped")
-        summary = (f"done: {len(entries) - len(failed) - skipped} ok, {len(failed) - stopped} failed"
-                   + (f", {stopped} stopped or not started" if stopped else "")
-                   + (f", {skipped} skipped (final report kept)" if skipped else "")
+        summary = (f"done: {len(entries) - len(failed) - skipped:,} ok, {len(failed) - stopped:,} failed"
+                   + (f", {stopped:,} stopped or not started" if stopped else "")
+                   + (f", {skipped:,} skipped (final report kept)" if skipped else "")
                    + f" in {time.monotonic() - started:.1f}s")
         extra = {"interrupted": stop.name} if stop.requested else {}
         try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, UsageError
 from reportgen.display import terminal
+from reportgen.vocab import count
 
 DESCRIPTION = ("Re-hash one client's output folder (OUT/<period>/<slug>/) against its manifest.json: every file the "
                "manifest lists must be present with the same SHA-256 and size, and no file may have been added. Give"
@@ -44,7 +45,7 @@ def handle(args) -> int:
     for prob in problems:
         print(terminal(f"{folder}/{prob}"))
     if problems:
-        print(f"FAILED: {len(problems)} problem(s) in {folder}", file=sys.stderr)
+        print(f"FAILED: {count(len(problems), 'problem')} in {folder}", file=sys.stderr)
         return EXIT_FAILED
     print(f"OK: every file of {folder} matches its manifest")
     return EXIT_OK

@@ -23,6 +23,7 @@ from reportgen.collect.auth import TokenProvider, analyse_permissions
 from reportgen.collect.errors import CollectionError, origin
 from reportgen.collect.http import BudgetExhausted, GraphHttp, TransportFailure, safe_url, same_origin
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceWriter, permission_for, source_of
+from reportgen.vocab import count
 
 __all__ = ["CollectionError", "collect_graph"]
 
@@ -374,7 +375,7 @@ class _Run:
                     break
                 wait = max(waits) if waits else H.backoff(attempt)
                 self.http._wait(wait, dataset="userMethods", url=url, attempt=attempt,
-                                why=f"{len(retry)} of {len(pending)} $batch items throttled or failed")
+                                why=f"{len(retry):,} of {len(pending):,} $batch items throttled or failed")
                 pending = retry
             with lock:
                 done[0] += 1
@@ -405,7 +406,7 @@ class _Run:
         if failed:
             kinds = sorted({f"{s} {c}".strip() if c else str(s) for s, c in failed.values()})
             self.gap(source_of("userMethods"),
-                     f"authentication methods of {len(failed)} of {len(ids)} users could not be read "
+                     f"authentication methods of {len(failed):,} of {count(len(ids), 'user')} could not be read "
                      f"({', '.join(kinds[:3])})")
 
 

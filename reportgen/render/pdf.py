@@ -41,7 +41,7 @@ from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTR
                      DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FINDING_STATUSES, FRAMEWORK_STATUS_LABELS,
                      INSTITUTION_LABELS, METHOD_LABELS, OPEN_STATUSES, POLICY_STATE_LABELS, READINESS_LABELS,
                      SEVERITY_LABELS, STATUS_LABELS, Readiness, Severity, Status, control_label, count, label,
-                     labels)
+                     labels, verb)
 from ..wording import ReportWording, report_wording
 from . import RenderOptions
 from .chart import trend_chart
@@ -443,7 +443,7 @@ def bottom_line(name: str, phase1: Readiness, phase2: Readiness, views: list[dic
         first += f", and none of the {count(len(views), 'check')} is an open finding"
     if unknown:
         first += (f"; {count(unknown, 'check')} could not be evaluated for lack of data, so "
-                  f"{'it is' if unknown == 1 else 'they are'} neither passed nor failed")
+                  f"{verb(unknown, 'it is', 'they are')} neither passed nor failed")
     first += "."
     ranked = sorted(open_views, key=lambda v: (_SEV_RANK[v["severity"]], _STATUS_RANK[v["status"]], v["id"]))
     if ranked:
