@@ -68,7 +68,7 @@ def test_three_shards_and_a_merge_equal_one_run(tmp_path, demo_run):  # noqa: F8
 
     r = cli("merge", str(period_dir))
     assert r.returncode == 0, r.stderr
-    assert "merged 3 of 3 shard(s), 5 ok, 0 failed (complete)" in r.stderr
+    assert "merged 3 of 3 shards, 5 ok, 0 failed (complete)" in r.stderr
     merged = json.loads((period_dir / "batch.json").read_text())
     unsharded = json.loads((demo_run / "batch.json").read_text())
     assert comparable(merged) == comparable(unsharded)
@@ -94,7 +94,7 @@ def test_three_shards_and_a_merge_equal_one_run(tmp_path, demo_run):  # noqa: F8
     shutil.rmtree(broken / lost)
     r = cli("merge", str(broken))
     assert r.returncode == 1, r.stderr
-    assert f"shard 3 of 3: 1 client(s) not produced: {doc['clients'][0]['slug']}" in r.stderr
+    assert f"shard 3 of 3: 1 client not produced: {doc['clients'][0]['slug']}" in r.stderr
     assert f"shard 2 of 3: the folder of client {lost} is not in" in r.stderr
     by = {c["slug"]: c for c in json.loads((broken / "batch.json").read_text())["clients"]}
     assert by[lost]["status"] == "failed"
