@@ -148,13 +148,13 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
     for label, ids, kind in (("users", pol.include_users, "users"), ("groups", pol.include_groups, "groups"),
                              ("roles", pol.include_roles, "roles")):
         if ids:
-            inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
+            inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {label}")
     if pol.include_guests:
         inc.append("guests" if pol.include_guests.everyone else scope.guest_scope_words(pol.include_guests))
     for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
                              ("roles", pol.exclude_roles, "roles")):
         if ids:
-            exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids)} {label}")
+            exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {label}")
     if pol.exclude_guests:
         exc.append(scope.guest_scope_words(pol.exclude_guests))
     users = "; ".join(inc) or "nobody"

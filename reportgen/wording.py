@@ -27,7 +27,7 @@ class InstitutionText:
     governing_rule: str
     exceptions_heading: str
     exception_all: str
-    exception_some: str          # with {covered} and {total}
+    exception_some: str          # with {covered} and {total}; {are} is the verb that agrees with {covered}
     exception_definition: str    # the glossary's "Exception"
     excepted_meaning: str        # what the "Excepted" status means, for the reading guide
     glossary: tuple[tuple[str, str], ...]   # (term, definition) only this type's report explains

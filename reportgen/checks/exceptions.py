@@ -6,11 +6,11 @@ from datetime import date
 from typing import Any
 
 from reportgen.results import CheckResult
-from reportgen.vocab import Status
+from reportgen.vocab import Status, verb
 
 
 ALL_COVERED = "Every affected subject is covered by an approved written exception."
-SOME_COVERED = "{covered} of {total} affected subjects are covered by an approved written exception."
+SOME_COVERED = "{covered} of {total} affected subjects {are} covered by an approved written exception."
 
 
 def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date, *, all_covered: str = ALL_COVERED,
@@ -34,5 +34,6 @@ def apply_exceptions(results: list[CheckResult], exceptions: list[Any], on: date
             r.status = Status.EXCEPTED
             r.reason += " " + all_covered
         elif covered:
-            r.reason += " " + some_covered.format(covered=f"{covered:,}", total=f"{len(r.affected):,}")
+            r.reason += " " + some_covered.format(covered=f"{covered:,}", total=f"{len(r.affected):,}",
+                                                  are=verb(covered, "is", "are"))
     return applied

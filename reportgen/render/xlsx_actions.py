@@ -54,7 +54,7 @@ def _letter(fields: list[str], name: str) -> str:
 
 def _rows(actions: list[Any], fields: list[str]) -> Iterator[list[Any]]:
     for a in actions:
-        closes = ", ".join(c.check if c.full else f"{c.check} (in part: {c.resolved} of {c.total})" for c in a.closes)
+        closes = ", ".join(c.check if c.full else f"{c.check} (in part: {c.resolved:,} of {c.total:,})" for c in a.closes)
         what = a.title + (f"\n{a.remediation}" if a.remediation else "")
         values = {"finding_key": a.key, "severity": a.severity, "action": what, "closes": closes,
                   "affected": len(a.subjects), "open_since": a.open_since, "overdue": yes_no(a.overdue),

@@ -94,7 +94,7 @@ def _is_date(s: str) -> bool:
 
 def _closes_text(closes: list[Closes]) -> str:
     full = [c.check for c in closes if c.full]
-    part = [f"part of {c.check} ({c.resolved} of {c.total})" for c in closes if not c.full]
+    part = [f"part of {c.check} ({c.resolved:,} of {c.total:,})" for c in closes if not c.full]
     words = full + part
     if len(words) > 1:
         return ", ".join(words[:-1]) + " and " + words[-1]

@@ -138,7 +138,7 @@ def _parse(rows: Iterator[tuple[int, list[Any]]], name: str) -> tuple[dict[str, 
     if columns is None:
         raise ResponsesError("no header row with a 'Finding key' column")
     if len(problems) > MAX_PROBLEMS:
-        problems = problems[:MAX_PROBLEMS] + [f"{name}: {len(problems) - MAX_PROBLEMS} more problems not listed"]
+        problems = problems[:MAX_PROBLEMS] + [f"{name}: {len(problems) - MAX_PROBLEMS:,} more problems not listed"]
     return answers, problems
 
 
