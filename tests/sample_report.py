@@ -51,7 +51,7 @@ def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
         _check("MMFA-02", "fail", "critical"),
         _check("MMFA-03", "fail", "high", [("ops@bank.example", name, "Azure CLI: 14 single-factor sign-ins, last 2026-11-29T08:00:00Z", None)]),
         _check("MMFA-04", "warn", "high", [("svc-deploy@bank.example", "Deploy", "name matches the service-account pattern", None)]),
-        _check("MMFA-05", "fail", "medium", [("ga2@bank.example", "GA Two", "no mail or otherMails", None)]),
+        _check("MMFA-05", "fail", "medium", [("ga2@bank.example", "GA Two", "no primary or alternate email address", None)]),
         _check("MMFA-06", "manual", "medium", reason="Postponement is not readable through Graph; no attestation given."),
         _check("EA-01", "pass", "critical"),
         _check("EA-02", "fail", "critical", [("bg-01@bank.onmicrosoft.com", "Break glass 1", "methods: microsoftAuthenticatorPush", None)]),

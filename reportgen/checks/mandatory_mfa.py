@@ -220,7 +220,7 @@ def global_admins_receive_notices(ctx: Context) -> Outcome:
         return Outcome(FAIL, f"{len(without):,} of {count(len(gas), 'Global Administrator')} "
                              f"{verb(len(without), 'has', 'have')} no email address; Microsoft sends "
                              f"enforcement notices to Global Administrators by email.{extra}",
-                       [affected(u, "no mail and no otherMails") for u in without], metrics)
+                       [affected(u, "no primary or alternate email address") for u in without], metrics)
     if unresolved:
         return Outcome(NOT_EVALUATED, f"The {count(len(gas), 'Global Administrator')} found "
                                       f"{verb(len(gas), 'has', 'have')} an email address, but "
