@@ -215,7 +215,9 @@ def test_jittered_latency_draws_no_429_over_several_windows(paced, start, tmp_pa
     assert fg.pacing_violations == 0 and fg.throttled == 0 and doc["retries"] == 0
     report = report_log(fg)
     assert len(report) == 11 and all(e["status"] == 200 for e in report)
-    assert busiest_window([e["arrived"] for e in report], 1.0) == 5
+    # Never more than the limit in any window as the server saw it. How fully each window is used is
+    # a timing (a busy machine delays requests), measured in bench/ against the pacing floor.
+    assert busiest_window([e["arrived"] for e in report], 1.0) <= 5
 
 
 def test_a_scripted_429_with_retry_after_is_obeyed_and_logged(paced, start, tmp_path):

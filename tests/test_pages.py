@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.conftest import DEMO_EPOCH
 from tests.pdfpages import read_pages, section_titles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,23 +152,22 @@ def test_portfolio_direction_counts_and_links(demo_run: Path, tmp_path: Path):
             assert (demo_run / row[name].hyperlink.target).is_file()
 
 
-def test_source_date_epoch_makes_a_demo_run_reproducible(tmp_path: Path):
-    """Two runs with the same SOURCE_DATE_EPOCH give the same bytes, dated that moment."""
-    epoch = 1795600000                          # 24 November 2026, 10:26:40 UTC, inside the period
-    outs = []
-    for n in (1, 2):
-        out = tmp_path / f"run{n}"
-        r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--period", PERIOD, "--out", str(out),
-                            "--client", "prairie-home-lending", "--jobs", "1"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=600,
-                           env={**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": str(epoch)})
-        assert r.returncode == 0, r.stderr
-        outs.append(out / PERIOD)
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
+def test_source_date_epoch_makes_a_demo_run_reproducible(tmp_path: Path, demo_run: Path):
+    """A run with the SOURCE_DATE_EPOCH of the session's demo run gives the same bytes, dated that
+    moment, although that run made five clients on two workers and this one makes one alone."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--period", PERIOD, "--out", str(out),
+                        "--client", "prairie-home-lending", "--jobs", "1"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": DEMO_EPOCH})
+    assert r.returncode == 0, r.stderr
     for name in ("results.json", "prairie-home-lending-2026-11-mfa-compliance.pdf",
                  "prairie-home-lending-2026-11-mfa-compliance.xlsx"):
-        assert (outs[0] / "prairie-home-lending" / name).read_bytes() == \
-            (outs[1] / "prairie-home-lending" / name).read_bytes(), name
-    doc = json.loads((outs[0] / "prairie-home-lending" / "results.json").read_text())
+        assert (out / PERIOD / "prairie-home-lending" / name).read_bytes() == \
+            (demo_run / "prairie-home-lending" / name).read_bytes(), name
+    moment = min(datetime.fromtimestamp(int(DEMO_EPOCH), timezone.utc),
+                 datetime(2026, 11, 30, 23, 59, 59, tzinfo=timezone.utc))     # never after the period
+    doc = json.loads((out / PERIOD / "prairie-home-lending" / "results.json").read_text())
     assert doc["collected_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert json.loads((outs[0] / "batch.json").read_text())["finished_at"] == doc["collected_at"]
+    assert json.loads((out / PERIOD / "batch.json").read_text())["finished_at"] == \
+        datetime.fromtimestamp(int(DEMO_EPOCH), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
