@@ -5,6 +5,7 @@ results.json; labels are what a reader sees. Nothing else in the code spells the
 """
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -167,4 +168,6 @@ def label(labels: dict, value: object) -> str:
     """The reader's word for ``value``; an unknown value is shown as words, never as a raw enum."""
     if value in labels:
         return labels[value]
-    return str(value or "").replace("_", " ").capitalize()
+    # Graph's camelCase ids ("someNewMethod") and our snake_case both become words: "Some new method".
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(value or "")).replace("_", " ")
+    return words[:1].upper() + words[1:].lower()

@@ -91,3 +91,11 @@ def test_times_and_methods_in_sentences():
     assert methods_text(["microsoftAuthenticatorPush", "fido2SecurityKey", "softwareOneTimePasscode"]) == \
         "Authenticator push, FIDO2 key, Software code (OTP)"
     assert methods_text([]) == "none"
+
+
+def test_an_unknown_id_reads_as_words():
+    """A method or value Microsoft adds later is shown as words, never run together or as raw camelCase."""
+    from reportgen.vocab import label
+    assert label({}, "someNewMethod") == "Some new method"
+    assert label({}, "not_evaluated") == "Not evaluated"
+    assert label({"fido2": "FIDO2 key"}, "fido2") == "FIDO2 key"
