@@ -78,6 +78,15 @@ def _multi(v: Any) -> tuple[str, ...]:
     return tuple(sorted(_strs(v)))
 
 
+def _narrowed(kind: str, section: dict[str, Any], name: str, everything: str) -> list[Condition]:
+    """``include<name>``/``exclude<name>`` of one condition: a narrowing unless it includes everything
+    and excludes nothing."""
+    inc, exc = _multi(section.get(f"include{name}")), _multi(section.get(f"exclude{name}"))
+    if exc or (inc and everything not in inc):
+        return [Condition(kind, tuple(x for x in inc if x != everything), exc)]
+    return []
+
+
 def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
@@ -397,14 +406,8 @@ class _Reader:
 
     def _conditions(self, cond: dict[str, Any], client_types: frozenset[str]) -> tuple[Condition, ...]:
         out = []
-        loc = _dict(cond.get("locations"))
-        inc, exc = _multi(loc.get("includeLocations")), _multi(loc.get("excludeLocations"))
-        if exc or (inc and "All" not in inc):
-            out.append(Condition("locations", tuple(x for x in inc if x != "All"), exc))
-        plat = _dict(cond.get("platforms"))
-        inc, exc = _multi(plat.get("includePlatforms")), _multi(plat.get("excludePlatforms"))
-        if exc or (inc and "all" not in inc):
-            out.append(Condition("platforms", tuple(x for x in inc if x != "all"), exc))
+        out += _narrowed("locations", _dict(cond.get("locations")), "Locations", "All")
+        out += _narrowed("platforms", _dict(cond.get("platforms")), "Platforms", "all")
         if "all" not in client_types and not {"browser", "mobileAppsAndDesktopClients"} <= client_types:
             out.append(Condition("clientAppTypes", tuple(sorted(client_types))))
         for key, kind in RISK_CONDITIONS.items():
@@ -435,13 +438,8 @@ class _Reader:
             rule = _s(flt.get("rule")).strip()
             out.append(Condition("devices", (rule,), ()) if _s(flt.get("mode")) == "include"
                        else Condition("devices", (), (rule,)))
-        inc, exc = _multi(dev.get("includeDevices")), _multi(dev.get("excludeDevices"))
-        if exc or (inc and "All" not in inc):
-            out.append(Condition("devices", tuple(x for x in inc if x != "All"), exc))
-        states = _dict(cond.get("deviceStates"))
-        inc, exc = _multi(states.get("includeStates")), _multi(states.get("excludeStates"))
-        if exc or (inc and "All" not in inc):
-            out.append(Condition("devices", tuple(x for x in inc if x != "All"), exc))
+        out += _narrowed("devices", dev, "Devices", "All")
+        out += _narrowed("devices", _dict(cond.get("deviceStates")), "States", "All")
         return out
 
     def security_defaults(self) -> bool | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,3 +51,16 @@ def demo_run(tmp_path_factory) -> Path:
                        env={**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": DEMO_EPOCH})
     assert r.returncode == 0, r.stderr
     return out / DEMO_PERIOD
+
+
+@pytest.fixture
+def procs():
+    """Batches a test started in their own process groups; whatever of them is left is killed at the
+    end, pass or fail."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for p in started:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

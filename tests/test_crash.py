@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from reportgen.package import verify
 from tests.test_e2e import ROOT, cli
@@ -22,16 +21,7 @@ SLUGS = ["lakeshore-community-bank", "first-example-bank", "summit-auto-finance"
 TOP_FILES = {"batch.json", "portfolio.xlsx"}
 
 
-@pytest.fixture
-def procs():
-    """Batches this test started; whatever of them is left is killed at the end, pass or fail."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+# procs (batches started in their own process groups, killed at the end) is a conftest fixture
 
 
 def start(procs: list, out: Path, *extra: str) -> subprocess.Popen:

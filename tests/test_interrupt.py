@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from reportgen.collect import demo
@@ -24,15 +23,7 @@ SLUGS = ["first-example-bank", "harbor-federal-cu", "lakeshore-community-bank", 
 NOISE = ("Traceback", "Exception ignored", "KeyboardInterrupt")
 
 
-@pytest.fixture
-def procs():
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+# procs (batches started in their own process groups, killed at the end) is a conftest fixture
 
 
 def start(procs: list, *args: str, env: dict | None = None) -> subprocess.Popen:

@@ -18,7 +18,7 @@ from tests.conftest import DEMO_EPOCH
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
 from tests.test_e2e import ROOT, cli   # demo_run (another run of the demo) is a conftest fixture
-from tests.test_interrupt import procs, start  # noqa: F401  (fixture)
+from tests.test_interrupt import start
 
 PERIOD = "2026-11"
 FEW = ["first-example-bank", "prairie-home-lending", "summit-auto-finance"]   # the quicker three
@@ -40,7 +40,7 @@ def children(pid: int) -> set[int]:
     return out
 
 
-def test_workers_are_reused_across_clients(tmp_path, procs, demo_run):  # noqa: F811
+def test_workers_are_reused_across_clients(tmp_path, procs, demo_run):
     """Three clients, one worker: the same process produces all of them (warm, not one each), and
     what it keeps warm changes nothing in the reports (same bytes as another run's workers)."""
     out = tmp_path / "out"
@@ -57,7 +57,7 @@ def test_workers_are_reused_across_clients(tmp_path, procs, demo_run):  # noqa: 
             assert (out / PERIOD / slug / name).read_bytes() == (demo_run / slug / name).read_bytes(), (slug, name)
 
 
-def test_a_killed_worker_is_replaced_and_the_batch_goes_on(tmp_path, procs):  # noqa: F811
+def test_a_killed_worker_is_replaced_and_the_batch_goes_on(tmp_path, procs):
     out = tmp_path / "out"
     period_dir = out / PERIOD
     p = start(procs, "--out", str(out), "--jobs", "2", *[a for s in FEW for a in ("--client", s)])
