@@ -171,6 +171,10 @@ def test_run_never_silently_replaces_a_final_report(engagement):
     assert snapshot(folder) == before                                  # byte-identical
     batch = json.loads((out / PERIOD / "batch.json").read_text())
     assert batch["clients"][0]["status"] == "skipped" and batch["failed"] == 0
+    r = cli("render", "--evidence", str(folder))          # render has no --force: it says what would
+    assert r.returncode == 1 and "is a final report, which render never replaces" in r.stderr, r.stderr
+    assert "--force" in r.stderr and "FAILED" not in r.stderr and "Traceback" not in r.stderr
+    assert snapshot(folder) == before
 
     r = cli("run", "--config", str(cfg), "--period", PERIOD, "--out", str(out), "--jobs", "1", "--force")
     assert r.returncode == 0, r.stderr

@@ -96,7 +96,7 @@ def handle(args) -> int:
     from reportgen.config import Client
     from reportgen.evidence import EvidenceError, copy_plain_folder
     from reportgen.lock import period_lock
-    from reportgen.pipeline import Job
+    from reportgen.pipeline import Job, skip_reason
     started = time.monotonic()
     folder = Path(args.evidence).resolve()
     if (folder / "collection.json").is_file() and folder.name == "evidence":
@@ -129,6 +129,12 @@ def handle(args) -> int:
     # the stored folder is read before anything is published over it
     job = Job(client=client, firm=firm, defaults=defaults, period=period, out_root=out_root,
               evidence_from=folder, target=target)
+    if skip_reason(job) is not None:
+        # render has no --force: a final report is replaced only by a new draft from `run --force`
+        print(f"not rendered: {job.final_dir} is a final report, which render never replaces. Render a copy with "
+              f"--out DIR, or start a new draft with: reportgen run --period {period} --client {client.slug} --force "
+              f"(the final report is then kept under .superseded/)", file=sys.stderr)
+        return EXIT_FAILED
     # one writer per period folder at a time (a batch on that period would tidy our staging away)
     with Stop().installed() as stop, period_lock(job.final_dir.parent):
         snap = None
