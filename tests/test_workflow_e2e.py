@@ -241,7 +241,11 @@ def test_the_action_plan_answered_in_the_workbook_comes_back_next_month(tmp_path
     ws.cell(g, col["Owner"]).value = "Dana Ortiz, IT Director"
     ws.cell(g, col["Target date"]).value = "2026-11-15"
     ws.cell(g, col["Management response"]).value = "Keys ordered; exclusion removed after delivery."
-    ws.cell(g, col["Status"]).value = "in_progress"
+    # the client reads and picks words, as the sheet's list offers them
+    assert ws.cell(g, col["Severity"]).value in ("Critical", "High", "Medium", "Low")
+    assert ws.cell(g, col["Status"]).value in (None, "Open")
+    assert "In progress" in ws.data_validations.dataValidation[0].formula1
+    ws.cell(g, col["Status"]).value = "In progress"
     ws.cell(s, col["Owner"]).value = "=HYPERLINK(\"http://evil.example\",\"x\")"
     ws.cell(s, col["Management response"]).value = "=cmd|' /C calc'!A0"
     ws.cell(s, col["Management response"]).data_type = "s"

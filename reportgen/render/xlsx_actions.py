@@ -11,16 +11,19 @@ from typing import Any, Iterator
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from reportgen.report import ReportData
-from reportgen.workflow.actions import STATUSES
+from reportgen.vocab import SEVERITY_LABELS, label
+from reportgen.workflow.actions import STATUS_LABELS, STATUSES
 from reportgen.workflow.responses import COLUMNS, SHEET
 
-from .xlsxutil import SEVERITY_COLOURS, STATUS_COLOURS, Col, write_table_sheet, yes_no
+from .xlsxutil import SEVERITY_COLOURS, STATUS_COLOURS, Col, by_label, write_table_sheet, yes_no
 
 _WIDTHS = {"finding_key": 16, "severity": 11, "action": 60, "closes": 30, "affected": 10, "open_since": 11,
            "overdue": 10, "owner": 26, "target_date": 13, "response": 50, "status": 15}
-_PALETTES = {"severity": SEVERITY_COLOURS, "overdue": {"Yes": STATUS_COLOURS["fail"]},
-             "status": {"done": STATUS_COLOURS["pass"], "in_progress": STATUS_COLOURS["warn"],
-                        "open": STATUS_COLOURS["fail"], "risk_accepted": STATUS_COLOURS["excepted"]}}
+# The client reads and chooses words ("In progress"); workflow.responses reads them back as values.
+_PALETTES = {"severity": by_label(SEVERITY_LABELS, SEVERITY_COLOURS), "overdue": {"Yes": STATUS_COLOURS["fail"]},
+             "status": by_label(STATUS_LABELS, {"done": STATUS_COLOURS["pass"], "in_progress": STATUS_COLOURS["warn"],
+                                                "open": STATUS_COLOURS["fail"],
+                                                "risk_accepted": STATUS_COLOURS["excepted"]})}
 _WRAP = {"action", "closes", "response"}
 MAX_ROWS = 1000
 
@@ -34,9 +37,10 @@ def write_action_plan(wb, data: ReportData, used: set[str]) -> None:
     if n == 0 or not actions:
         return
     last = n + 1
-    status = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"', allow_blank=True,
+    words = [STATUS_LABELS[s] for s in STATUSES]
+    status = DataValidation(type="list", formula1='"' + ",".join(words) + '"', allow_blank=True,
                             showErrorMessage=True, errorTitle="Status",
-                            error="Choose open, in_progress, done or risk_accepted.")
+                            error=f"Choose {', '.join(words[:-1])} or {words[-1]}.")
     status.add(f"{_letter(fields, 'status')}2:{_letter(fields, 'status')}{last}")
     target = DataValidation(type="custom", allow_blank=True, showInputMessage=True, promptTitle="Target date",
                             prompt="A date, YYYY-MM-DD (for example 2027-01-31).",
@@ -56,8 +60,8 @@ def _rows(actions: list[Any], fields: list[str]) -> Iterator[list[Any]]:
     for a in actions:
         closes = ", ".join(c.check if c.full else f"{c.check} (in part: {c.resolved:,} of {c.total:,})" for c in a.closes)
         what = a.title + (f"\n{a.remediation}" if a.remediation else "")
-        values = {"finding_key": a.key, "severity": a.severity, "action": what, "closes": closes,
+        values = {"finding_key": a.key, "severity": label(SEVERITY_LABELS, a.severity), "action": what, "closes": closes,
                   "affected": len(a.subjects), "open_since": a.open_since, "overdue": yes_no(a.overdue),
                   "owner": a.answer.owner, "target_date": a.answer.target_date, "response": a.answer.response,
-                  "status": a.answer.status}
+                  "status": STATUS_LABELS.get(a.answer.status, a.answer.status)}
         yield [values[f] for f in fields]

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from reportgen.workflow.actions import KEY_RE, STATUSES, Answer
+from reportgen.workflow.actions import KEY_RE, STATUS_LABELS, STATUSES, Answer
 
 SHEET = "Action plan"
 MAX_ROWS = 1000
@@ -205,7 +205,7 @@ def _row(cells: dict[str, Any]) -> tuple[str | None, Answer | None, list[str]]:
     if "status" not in bad and not _blank(status):
         s = re.sub(r"[\s\-]+", "_", _clean(status).lower()) if isinstance(status, str) else None
         if s not in STATUSES:
-            problems.append(f"Status: {_show(status)} is not one of {', '.join(STATUSES)}; cell ignored")
+            problems.append(f"Status: {_show(status)} is not one of {', '.join(STATUS_LABELS.values())}; cell ignored")
         else:
             values["status"] = s
     since = cells.get("open_since")
