@@ -136,25 +136,15 @@ def test_period_folder_holds_only_deliverables(tmp_path):
         assert lock_file(period_dir).parent == period_dir.parent
 
 
-def test_render_in_place_takes_the_period_lock(tmp_path, holders):
+@pytest.mark.parametrize("command", [["render", "--evidence"], ["finalize"]])
+def test_render_in_place_and_finalize_take_the_period_lock(tmp_path, holders, command):
     out = tmp_path / "out"
     r = cli("run", "--period", PERIOD, "--out", str(out), "--client", "prairie-home-lending")
     assert r.returncode == 0, r.stderr
     folder = out / PERIOD / "prairie-home-lending"
     before = (folder / "manifest.json").read_bytes()
     holders(out / PERIOD)
-    r = cli("render", "--evidence", str(folder))
+    extra = ["--reviewer", "Jane Roe, Engagement Partner"] if command == ["finalize"] else []
+    r = cli(*command, str(folder), *extra)
     assert r.returncode == 2 and "in use by another reportgen" in r.stderr and "--holder" in r.stderr, r.stderr
-    assert (folder / "manifest.json").read_bytes() == before, "nothing was touched"
-
-
-def test_finalize_takes_the_period_lock(tmp_path, holders):
-    out = tmp_path / "out"
-    r = cli("run", "--period", PERIOD, "--out", str(out), "--client", "prairie-home-lending")
-    assert r.returncode == 0, r.stderr
-    folder = out / PERIOD / "prairie-home-lending"
-    before = (folder / "manifest.json").read_bytes()
-    holders(out / PERIOD)
-    r = cli("finalize", str(folder), "--reviewer", "Jane Roe, Engagement Partner")
-    assert r.returncode == 2 and "in use by another reportgen" in r.stderr, r.stderr
     assert (folder / "manifest.json").read_bytes() == before, "nothing was touched"
