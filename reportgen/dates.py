@@ -6,13 +6,18 @@ takes at most six. Everything reportgen writes is UTC, whole seconds, with a 'Z'
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 
 def iso_z(dt: datetime) -> str:
     """UTC, whole seconds, 'Z': the format of evidence, results and reports."""
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def long_day(d: date) -> str:
+    """'29 November 2026': a date written out in full (cover, sign-off, timeline)."""
+    return f"{d.day} {d.strftime('%B %Y')}"
 
 
 def day_text(dt: datetime) -> str:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Union
 
+from reportgen.dates import long_day
 from reportgen.paths import CATALOG_DIR
 from reportgen.yamlsrc import ValidatedFile
 
@@ -56,7 +57,7 @@ class Entry:
 
 
 def human_date(d: date, precision: str = "day") -> str:
-    return d.strftime("%B %Y") if precision == "month" else f"{d.day} {d.strftime('%B %Y')}"
+    return d.strftime("%B %Y") if precision == "month" else long_day(d)
 
 
 @dataclass(frozen=True)

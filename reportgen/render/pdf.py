@@ -29,7 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
-from ..dates import day_text, parse_iso
+from ..dates import day_text, iso_z, long_day, parse_iso
 from ..display import readable
 from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
@@ -176,17 +176,9 @@ def _document_time(data: ReportData) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def _w3c(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _human_date(moment: datetime) -> str:
-    return f"{moment.day} {moment.strftime('%B %Y')}"
-
-
 def _human_time(moment: datetime, seconds: bool = False) -> str:
     """'29 November 2026, 16:09 UTC': how a date-time is printed (never raw ISO 8601)."""
-    return f"{_human_date(moment)}, {moment.strftime('%H:%M:%S' if seconds else '%H:%M')} UTC"
+    return f"{long_day(moment)}, {moment.strftime('%H:%M:%S' if seconds else '%H:%M')} UTC"
 
 
 def short_time(value: Any) -> str:
@@ -522,8 +514,8 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings."
                        + (" Sample data from a synthetic demo tenant." if collection.demo else ""),
         "generator": f"reportgen {r.tool_version or __version__}",
-        "created": _w3c(moment),
-        "prepared_on": _human_date(moment),
+        "created": iso_z(moment),
+        "prepared_on": long_day(moment),
         "period": period,
         "client_name": client_name,
         "header_client": client_name if len(client_name) <= HEADER_CHARS else client_name[:HEADER_CHARS - 1] + "…",
@@ -545,7 +537,7 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
         "toc": [],
         "collected_at": _human_time(moment),
         "collected_at_exact": _human_time(moment, seconds=True),
-        "window": (f"{_human_date(window_start)} to {_human_date(window_end)}"
+        "window": (f"{long_day(window_start)} to {long_day(window_end)}"
                    if window_start and window_end else ""),
         "collection_status": collection.status,
         "collection_label": COLLECTION_LABELS[collection.status],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reportgen.dates import parse_iso
+from reportgen.dates import long_day, parse_iso
 from reportgen.vocab import SEVERITY_LABELS
 from reportgen.workflow.actions import STATUS_LABELS
 from reportgen.workflow.commentary import render_markdown
@@ -19,7 +19,7 @@ def _day(value: str | None) -> str:
     moment = parse_iso(value) if value else None
     if moment is None:
         return value or ""
-    return f"{moment.day} {moment.strftime('%B %Y')}"
+    return long_day(moment)
 
 
 def _month(period: str) -> str:
