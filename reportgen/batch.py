@@ -235,13 +235,22 @@ def _run_one(job, channel: _Channel, catalogs) -> dict[str, Any]:
             "warnings": out.get("warnings") or []}
 
 
+FIGURES = ("open", "not_evaluated", "open_findings", "open_affected")   # view.ReportView.figures()
+
+
 def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    from reportgen.history import summarize
-    s = summarize(doc)
+    """A client's batch entry figures, as its results.json's summary gives them (the view model's:
+    ``view.ReportView.batch_entry``); a folder written before the summary carried them is counted
+    the way its report was."""
+    summary = doc["summary"]
+    figures = {k: summary[k] for k in FIGURES if k in summary}
+    if "open" not in figures or "not_evaluated" not in figures:
+        from reportgen.history import summarize
+        s = summarize(doc)
+        figures = {"open": s["open"], "not_evaluated": s["not_evaluated"]}
     return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": s["open"],
-            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"],
-            **workflow_fields(doc)}
+            "mfa_registered_pct": summary["mfa_registered_pct"], **figures,
+            "collection_status": doc["collection"]["status"], **workflow_fields(doc)}
 
 
 # ------------------------------------------------------------------------------------------------
