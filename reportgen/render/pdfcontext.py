@@ -18,11 +18,11 @@ from reportgen.dates import iso_z, long_day, parse_iso
 from reportgen.report import ReportData
 from reportgen.results import CheckResult
 from reportgen.view import Finding, ReportView, view_of
-from reportgen.view.build import wording as report_words
+from reportgen.view.build import words_for
 from reportgen.vocab import (ASSIGNMENT_LABELS, COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY,
                              EXCEPTION_STATE_LABELS, INSTITUTION_LABELS, METHOD_LABELS, POLICY_STATE_LABELS,
                              SEVERITY_LABELS, STATUS_LABELS, Status, count, label, labels)
-from reportgen.workflow.view import pdf_context as workflow_context
+from reportgen.workflow.view import pdf_context
 
 from .chart import trend_chart
 from .pdftext import (HTTPS_RE, as_list, cap, human_size, human_time, ident, paragraphs, pct, reference,
@@ -169,7 +169,7 @@ def _document(data: ReportData, view: ReportView, moment: datetime, draft: bool)
     """Who the report is for and by whom, and when: the cover, the header and the PDF's metadata."""
     r, firm = data.results, data.firm
     name, period = view.client_name, r.period
-    words = report_words(data)
+    words = words_for(data)
     logo = firm.logo if firm.logo is not None and Path(firm.logo).is_file() else None
     return {
         "title": f"{'DRAFT — ' if draft else ''}{name} — MFA compliance report {period}".strip(),
@@ -256,7 +256,7 @@ def context(data: ReportData, max_rows: int, moment: datetime,
     """Every value the report template reads."""
     view = view_of(data)
     views = [_check_view(f, data, max_rows) for f in view.findings]
-    workflow = workflow_context(data, lambda p: path2url(str(Path(p).resolve())))
+    workflow = pdf_context(data, lambda p: path2url(str(Path(p).resolve())))
     return {
         **workflow, **_document(data, view, moment, workflow["draft"]), **_collection(data, moment),
         **_figures(data, view, views), **_tables(data, max_rows), **_helpers(),

@@ -39,7 +39,7 @@ def tallies(findings: tuple[Finding, ...] | list[Finding]) -> Tallies:
         manual=n(s, Status.MANUAL)) for s in Severity))
 
 
-def wording(data: ReportData) -> ReportWording:
+def words_for(data: ReportData) -> ReportWording:
     """The type- and date-dependent sentences (catalog YAML), worked out here when assess did not."""
     if data.wording is not None:
         return data.wording
@@ -94,7 +94,7 @@ def build_view(data: ReportData) -> ReportView:
     r = data.results
     ranked = rank([finding(c) for c in r.checks])
     counted = tallies(ranked)
-    words = wording(data)
+    words = words_for(data)
     name = r.client.name or r.client.slug or "Client"
     wf = data.workflow
     actions = tuple(wf.actions) if wf is not None else ()
