@@ -13,8 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -42,7 +42,7 @@ needs_browser = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason
 
 
 @contextlib.contextmanager
-def chromium(size: tuple[int, int] = WIDE) -> Iterator["Browser"]:
+def chromium(size: tuple[int, int] = WIDE) -> Iterator[Browser]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()

@@ -63,7 +63,7 @@ def _email(value):
 OscalValidator = extend(Draft7Validator, {"pattern": _pattern})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(kind: str) -> jsonschema.protocols.Validator:
     schema = json.loads((shared_dir() / "oscal" / SCHEMAS[kind]).read_text(encoding="utf-8"))
     return OscalValidator(schema, format_checker=FORMATS)

@@ -51,7 +51,7 @@ def test_same_data_same_bytes_and_a_size_bound(tmp_path):
 def test_portfolio_escapes_and_allows_only_its_script():
     html = portfolio_html(copy.deepcopy(PORTFOLIO), "2026-11", "2026-12-01T06:00:00Z")
     assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.DOTALL)
     assert len(scripts) == 1
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
     policy = unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))

@@ -17,8 +17,9 @@ import io
 import mimetypes
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 

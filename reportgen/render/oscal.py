@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from reportgen.display import readable
 from reportgen.package import dumps, write_bytes
