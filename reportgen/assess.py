@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_checks, summarize
+from reportgen.checks import Context, Inputs, apply_exceptions, headline, readiness, run_checks, summarize
 from reportgen.checks.rootcause import root_causes
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
@@ -95,8 +95,8 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                                expires_on=e.expires_on.isoformat() if e.expires_on else None,
                                compensating_control=e.compensating_control, reference=e.reference,
                                state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
-    mmfa01 = results.check("MMFA-01")
-    wording = report_wording(client.institution_type, day, phase1, phase2, mmfa01.metrics if mmfa01 else {},
+    wording = report_wording(client.institution_type, day, phase1, phase2,
+                             headline.metrics(checks, headline.PHASE1_COVERAGE),
                              institution=catalogs.wording, readiness=catalogs.readiness, timeline=catalogs.timeline)
     return ReportData(results=results, firm=firm, check_meta=words, frameworks=frameworks, wording=wording,
                       users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),

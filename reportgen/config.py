@@ -331,25 +331,7 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
         raise ConfigError([f"{path}:1: the configuration must be a mapping (firm:, defaults:, clients: ...)"])
     base = path.resolve().parent
 
-    # Client files: one per client (Maester-style), each validated with its own file and line.
-    extra_clients: list[tuple[Client, Path]] = []
-    client_lines: dict[Path, Any] = {}
-    clients_dir = data.get("clients_dir")
-    if clients_dir is not None:
-        cdir = _resolve(base, Path(str(clients_dir)))
-        if not cdir.is_dir():
-            problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
-        else:
-            for f in sorted(cdir.glob("*.y*ml")):
-                try:
-                    cdata, clines = load_yaml(f)
-                    extra_clients.append((_client_from(cdata, f, clines, known), f))
-                    client_lines[f] = clines
-                except YamlError as e:
-                    problems.append(str(e))
-                except ConfigError as e:
-                    problems.extend(e.problems)
-
+    extra_clients, client_lines = _client_files(data, path, lines, base, known, problems)
     try:
         cfg = Config.model_validate(data, context=known)
     except ValidationError as e:
@@ -410,6 +392,30 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _client_files(data: dict, path: Path, lines: Any, base: Path, known: dict, problems: list[str],
+                  ) -> tuple[list[tuple[Client, Path]], dict[Path, Any]]:
+    """Client files: one per client (Maester-style), each validated with its own file and line."""
+    extra_clients: list[tuple[Client, Path]] = []
+    client_lines: dict[Path, Any] = {}
+    clients_dir = data.get("clients_dir")
+    if clients_dir is None:
+        return extra_clients, client_lines
+    cdir = _resolve(base, Path(str(clients_dir)))
+    if not cdir.is_dir():
+        problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
+        return extra_clients, client_lines
+    for f in sorted(cdir.glob("*.y*ml")):
+        try:
+            cdata, clines = load_yaml(f)
+            extra_clients.append((_client_from(cdata, f, clines, known), f))
+            client_lines[f] = clines
+        except YamlError as e:
+            problems.append(str(e))
+        except ConfigError as e:
+            problems.extend(e.problems)
+    return extra_clients, client_lines
 
 
 # Files a client entry may name besides its logo and history (checked by images.py and history.py):

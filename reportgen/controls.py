@@ -201,7 +201,24 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
                     "a catalog with a timeline must also say what each readiness verdict means, and the reverse")
     at = ("framework",)
     hdr = f.mapping(doc["framework"], at, "framework", _FRAMEWORK_FIELDS)
+    fid, version, as_of, binding, status, source_url, applies_to = _header(f, hdr)
+    note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
 
+    raw_controls = doc["controls"]
+    if not isinstance(raw_controls, list) or not raw_controls:
+        raise f.err(("controls",), "controls must be a non-empty list")
+    seen: dict[str, int] = {}
+    controls = [_control(f, rc, i, fid, known, seen) for i, rc in enumerate(raw_controls)]
+    name = f.text(hdr["name"], at + ("name",), "framework.name")
+    _check_words(f, name, note, controls, timeline, readiness, applies_to, wording)
+    return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
+                     source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
+                     note=note, timeline=timeline, readiness=readiness)
+
+
+def _header(f: ValidatedFile, hdr: dict) -> tuple[str, str, str, str, str, str, tuple[str, ...]]:
+    """The framework header's id, version, as_of, binding, status, source_url and applies_to."""
+    at = ("framework",)
     fid = f.text(hdr["id"], at + ("id",), "framework.id")
     if not _FRAMEWORK_ID_RE.match(fid):
         raise f.err(at + ("id",), f"framework.id {fid!r} must be lower-case letters, digits, '.' and '-'")
@@ -233,49 +250,51 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
                        for i, v in enumerate(applies))
     if len(set(applies_to)) != len(applies_to):
         raise f.err(at + ("applies_to",), "framework.applies_to lists an institution type twice")
-    note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
+    return fid, version, as_of, binding, status, source_url, applies_to
 
-    raw_controls = doc["controls"]
-    if not isinstance(raw_controls, list) or not raw_controls:
-        raise f.err(("controls",), "controls must be a non-empty list")
-    controls: list[Control] = []
-    seen: dict[str, int] = {}
-    for i, rc in enumerate(raw_controls):
-        cat = ("controls", i)
-        label = f"control {rc['id']}" if isinstance(rc, dict) and isinstance(rc.get("id"), str) else f"controls[{i}]"
-        rc = f.mapping(rc, cat, label, _CONTROL_FIELDS)
-        cid = rc["id"]
-        if isinstance(cid, (int, float)) and not isinstance(cid, bool):
-            raise f.err(cat + ("id",), f"control id {cid!r} must be quoted text (YAML read it as a number)")
-        cid = f.text(cid, cat + ("id",), f"controls[{i}].id")
-        where = f"control {cid}"
-        if cid in seen:
-            raise f.err(cat + ("id",), f"duplicate control id {cid!r} in framework {fid} "
-                                       f"(first on line {seen[cid]})")
-        seen[cid] = f.lines.line_of(cat + ("id",))
-        title = f.text(rc["title"], cat + ("title",), f"{where}: title")
-        requirement = parse_text(f, rc["requirement"], cat + ("requirement",), f"{where}: requirement")
-        coverage = _checks_mapping(f, rc["checks"], cat + ("checks",), where, known)
-        checks = list(coverage)
-        manual = f.flag(rc.get("manual"), cat + ("manual",), f"{where}: manual")
-        manual_evidence = f.text(rc.get("manual_evidence"), cat + ("manual_evidence",),
-                                 f"{where}: manual_evidence", required=False)
-        if manual and checks:
-            raise f.err(cat + ("checks",), f"{where}: a manual control has no checks (checks: [])")
-        if manual and not manual_evidence:
-            raise f.err(cat, f"{where}: a manual control needs manual_evidence (what to provide)")
-        if not manual and not checks:
-            raise f.err(cat + ("checks",), f"{where}: no checks: list at least one, or mark it manual: true "
-                                           "with manual_evidence")
-        admits = f.flag(rc.get("admits_exceptions"), cat + ("admits_exceptions",), f"{where}: admits_exceptions")
-        basis = f.text(rc.get("exception_basis"), cat + ("exception_basis",), f"{where}: exception_basis",
-                       required=False)
-        if basis and not admits:
-            raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
-        controls.append(Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
-                                manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
-                                coverage=coverage))
-    name = f.text(hdr["name"], at + ("name",), "framework.name")
+
+def _control(f: ValidatedFile, rc: Any, i: int, fid: str, known: set[str], seen: dict[str, int]) -> Control:
+    """One entry of ``controls:``; ``seen`` maps the ids read so far to their lines."""
+    cat = ("controls", i)
+    label = f"control {rc['id']}" if isinstance(rc, dict) and isinstance(rc.get("id"), str) else f"controls[{i}]"
+    rc = f.mapping(rc, cat, label, _CONTROL_FIELDS)
+    cid = rc["id"]
+    if isinstance(cid, (int, float)) and not isinstance(cid, bool):
+        raise f.err(cat + ("id",), f"control id {cid!r} must be quoted text (YAML read it as a number)")
+    cid = f.text(cid, cat + ("id",), f"controls[{i}].id")
+    where = f"control {cid}"
+    if cid in seen:
+        raise f.err(cat + ("id",), f"duplicate control id {cid!r} in framework {fid} "
+                                   f"(first on line {seen[cid]})")
+    seen[cid] = f.lines.line_of(cat + ("id",))
+    title = f.text(rc["title"], cat + ("title",), f"{where}: title")
+    requirement = parse_text(f, rc["requirement"], cat + ("requirement",), f"{where}: requirement")
+    coverage = _checks_mapping(f, rc["checks"], cat + ("checks",), where, known)
+    checks = list(coverage)
+    manual = f.flag(rc.get("manual"), cat + ("manual",), f"{where}: manual")
+    manual_evidence = f.text(rc.get("manual_evidence"), cat + ("manual_evidence",),
+                             f"{where}: manual_evidence", required=False)
+    if manual and checks:
+        raise f.err(cat + ("checks",), f"{where}: a manual control has no checks (checks: [])")
+    if manual and not manual_evidence:
+        raise f.err(cat, f"{where}: a manual control needs manual_evidence (what to provide)")
+    if not manual and not checks:
+        raise f.err(cat + ("checks",), f"{where}: no checks: list at least one, or mark it manual: true "
+                                       "with manual_evidence")
+    admits = f.flag(rc.get("admits_exceptions"), cat + ("admits_exceptions",), f"{where}: admits_exceptions")
+    basis = f.text(rc.get("exception_basis"), cat + ("exception_basis",), f"{where}: exception_basis",
+                   required=False)
+    if basis and not admits:
+        raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
+    return Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
+                   manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
+                   coverage=coverage)
+
+
+def _check_words(f: ValidatedFile, name: str, note: Any, controls: list[Control], timeline: Any, readiness: Any,
+                 applies_to: tuple[str, ...], wording: InstitutionWording | None) -> None:
+    """Timeline references resolve, and no text uses words its institution types must not read."""
+    at = ("framework",)
     ids = timeline.ids() if timeline is not None else set()
     texts: list[tuple[tuple, str]] = [(at + ("name",), name), (at + ("note",), _flat(note))]
     for i, c in enumerate(controls):
@@ -292,9 +311,6 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
     if timeline is not None:
         texts += [(("timeline", "entries", i), f"{e.before} {e.after}") for i, e in enumerate(timeline.entries)]
     _guard_words(f, texts, applies_to, wording)
-    return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
-                     source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
-                     note=note, timeline=timeline, readiness=readiness)
 
 
 def _order(fw: Framework) -> tuple:

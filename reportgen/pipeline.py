@@ -6,6 +6,7 @@ complete, so a failure or a kill never leaves a complete-looking partial report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import time
@@ -25,6 +26,7 @@ from reportgen.posture import PostureError
 from reportgen.render import OUTPUTS, RenderOptions
 from reportgen.report import Firm, ReportData
 from reportgen.results import Review
+from reportgen.view import build_view
 from reportgen.workflow import prepare as workflow
 from reportgen.workflow.review import decide, next_review, stored_review, superseded_path
 
@@ -201,6 +203,8 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
                                      _review(job, data, previous), job.firm["name"],
                                      staging / inputs.client_logo if inputs.client_logo else None)
     write_json(staging / workflow.WORKFLOW_FILE, inputs.to_json())
+    data.view = build_view(data)     # every output's figures, results.json's summary among them
+    data.results.summary = dataclasses.replace(data.results.summary, figures=data.view.figures())
     doc = data.results.to_json()
     data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
     timings["evaluate"] = round(time.monotonic() - t1, 3)

@@ -150,10 +150,13 @@ class Summary:
     enabled_users: int | None
     mfa_registered_pct: float | None
     privileged_users: int | None
+    # the view model's figures (view.ReportView.figures: open findings and not evaluated by effective
+    # severity, open findings, affected subjects); None until the view is built
+    figures: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"enabled_users": self.enabled_users, "mfa_registered_pct": self.mfa_registered_pct,
-                "privileged_users": self.privileged_users}
+                "privileged_users": self.privileged_users, **(self.figures or {})}
 
 
 @dataclass
