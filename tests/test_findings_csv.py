@@ -72,3 +72,13 @@ def test_same_data_same_bytes(tmp_path):
     output("csv").render(sample_report_data(), b, RenderOptions())
     assert a.read_bytes() == b.read_bytes()
     assert b"\r\n" in a.read_bytes()
+
+
+def test_the_consultants_severity_is_the_one_shown(tmp_path):
+    from reportgen.results import Adjustment
+    data = sample_report_data()
+    data.results.check("MFA-02").adjustment = Adjustment(severity="low", note="compensated", by="A. Morgan")
+    path = tmp_path / "f.csv"
+    output("csv").render(data, path, RenderOptions())
+    row = next(dict(zip(HEADER, r)) for r in _read(path)[1:] if r[HEADER.index("check_id")] == "MFA-02")
+    assert (row["severity"], row["evaluated_severity"]) == ("Low", "High")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from reportgen.render import RenderOptions, output
 from reportgen.render.oscal import assessment_results, token
 from reportgen.render.oscal_poam import poam
+from reportgen.vocab import Severity
+from reportgen.workflow.actions import Action, Answer, Closes
 from tests.oscal_schema import errors, shared_dir
 from tests.sample_report import HOSTILE, sample_report_data
 
@@ -25,9 +28,18 @@ PLAN = [
 ]
 
 
+def _action(p: dict) -> Action:
+    return Action(key=p["finding_key"], title=p["title"], why=p["why"], severity=Severity(p["severity"]),
+                  closes=[Closes(c["id"], "", c["full"], 0, 0) for c in p["checks"]], subjects=[],
+                  answer=Answer(owner=p["owner"], target_date=p["target_date"], response=p["response"],
+                                status=p["status"]),
+                  open_since=p["open_since"], overdue=p["overdue"], flag=p["flag"] or "")
+
+
 def _data(plan=PLAN):
     data = sample_report_data()
-    data.results.action_plan = [dict(p) for p in plan] if plan is not None else None
+    # the view reads the review workflow's action plan; None: a report without the workflow
+    data.workflow = SimpleNamespace(actions=[_action(p) for p in plan]) if plan is not None else None
     data.evidence_index = [{"path": "evidence/pages/users-0001.json", "sha256": "ab" * 32, "size": 10}]
     return data
 
@@ -117,3 +129,14 @@ def test_same_evidence_same_bytes(tmp_path):
     other = _data()
     other.results.period = "2026-12"
     assert assessment_results(other)["assessment-results"]["uuid"] != assessment_results(_data())["assessment-results"]["uuid"]
+
+
+def test_the_consultants_severity_is_the_one_shown():
+    from reportgen.results import Adjustment
+    data = _data()
+    data.results.check("MFA-02").adjustment = Adjustment(severity=Severity.LOW, note="compensated", by="A. Morgan")
+    result = assessment_results(data)["assessment-results"]["results"][0]
+    props = {p["name"]: p["value"] for p in next(f for f in result["findings"]
+                                                  if f["target"]["target-id"] == "MFA-02")["props"]}
+    assert props["severity"] == "low" and props["evaluated-severity"] == "high"
+    assert errors("ar", assessment_results(data)) == []

@@ -16,7 +16,8 @@ from typing import Any
 
 from reportgen.package import write_bytes
 from reportgen.render.xlsxutil import clean_text
-from reportgen.vocab import FINDING_STATUSES, SEVERITY_LABELS, STATUS_LABELS
+from reportgen.view import view_of
+from reportgen.vocab import SEVERITY_LABELS
 
 from . import RenderOptions
 
@@ -37,20 +38,19 @@ def safe_cell(value: Any) -> str:
 
 
 def finding_rows(data: Any) -> Iterator[dict[str, Any]]:
-    """The adapter to the report's data: one dict per finding and affected subject, in report order
-    (a finding without a listed subject, such as a tenant-wide setting, is one row)."""
+    """One dict per finding and affected subject, from the view model, in report order (a finding
+    without a listed subject, such as a tenant-wide setting, is one row)."""
+    view = view_of(data)
     r = data.results
-    for check in r.checks:
-        if check.status not in FINDING_STATUSES:
+    for f in view.findings:
+        if not f.shown_as_finding:
             continue
-        meta = data.check_meta.get(check.id)
-        base = {"client": r.client.name, "tenant_id": r.client.tenant_id, "period": r.period,
-                "check_id": check.id, "finding": check.title,
-                "status": STATUS_LABELS.get(check.status, check.status),
-                "severity": SEVERITY_LABELS.get(check.effective_severity, check.effective_severity),
-                "evaluated_severity": SEVERITY_LABELS.get(check.severity, check.severity),
-                "reason": check.reason, "remediation": str(meta.remediation) if meta else ""}
-        for a in check.affected or [None]:
+        meta = data.check_meta.get(f.id)
+        base = {"client": view.client_name, "tenant_id": r.client.tenant_id, "period": view.period,
+                "check_id": f.id, "finding": f.title, "status": f.status_label, "severity": f.severity_label,
+                "evaluated_severity": SEVERITY_LABELS.get(f.evaluated_severity, f.evaluated_severity),
+                "reason": f.reason, "remediation": str(meta.remediation) if meta else ""}
+        for a in f.affected or [None]:
             yield {**base, "subject_upn": a.upn if a else "", "subject_display_name": a.display_name if a else "",
                    "detail": a.detail if a else "", "exception": (a.exception or "") if a else ""}
 

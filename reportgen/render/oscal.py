@@ -18,7 +18,8 @@ from typing import Any
 
 from reportgen.display import readable
 from reportgen.package import dumps, write_bytes
-from reportgen.vocab import OPEN_STATUSES, SEVERITY_LABELS, STATUS_LABELS, Status
+from reportgen.view import view_of
+from reportgen.vocab import Status
 
 from . import RenderOptions
 
@@ -71,6 +72,7 @@ def metadata(data: Any, title: str, kind: str) -> dict[str, Any]:
     r = data.results
     review = r.review
     firm_uuid, client_uuid = stable_uuid("party", data.firm.name), stable_uuid(*document_key(data), "party")
+    client_name = view_of(data).client_name
     return {
         "title": line(title),
         "published": r.collected_at,
@@ -84,7 +86,7 @@ def metadata(data: Any, title: str, kind: str) -> dict[str, Any]:
                   prop("collection-status", r.collection.status)],
         "roles": [{"id": "assessor", "title": "Assessor"}, {"id": "prepared-for", "title": "Prepared for"}],
         "parties": [{"uuid": firm_uuid, "type": "organization", "name": line(data.firm.name)},
-                    {"uuid": client_uuid, "type": "organization", "name": line(r.client.name or r.client.slug),
+                    {"uuid": client_uuid, "type": "organization", "name": line(client_name),
                      "props": [prop("entra-tenant-id", r.client.tenant_id or "unknown")]}],
         "responsible-parties": [{"role-id": "assessor", "party-uuids": [firm_uuid]},
                                 {"role-id": "prepared-for", "party-uuids": [client_uuid]}],
@@ -94,10 +96,22 @@ def metadata(data: Any, title: str, kind: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the adapter
 
-def open_checks(data: Any) -> list[Any]:
-    """The checks that are findings in OSCAL terms: failing or warning (excepted ones are closed by
-    an approved exception and are not listed)."""
-    return [c for c in data.results.checks if c.status in OPEN_STATUSES]
+def open_checks(data: Any) -> tuple[Any, ...]:
+    """The findings in OSCAL terms (``view.Finding``, most severe first): failing or warning checks.
+    Excepted ones are closed by an approved exception and are not listed."""
+    return view_of(data).open_findings
+
+
+def control_ids(data: Any) -> dict[str, list[str]]:
+    """Each check's controls as OSCAL tokens, and every reviewed control under the key ''."""
+    out: dict[str, list[str]] = {"": []}
+    for fw in view_of(data).frameworks:
+        for c in fw.controls:
+            tok = token(f"{c.framework}-{c.id}")
+            out[""].append(tok)
+            for check in c.checks:
+                out.setdefault(check.id, []).append(tok)
+    return out
 
 
 def evidence_hashes(data: Any) -> dict[str, dict[str, Any]]:
@@ -153,17 +167,12 @@ def observation(check: Any, data: Any) -> dict[str, Any]:
     return obs
 
 
-def controls_of(check_id: str, data: Any) -> list[str]:
-    return [token(f"{c.framework}-{c.id}") for c in data.results.controls if check_id in c.checks]
-
-
 def finding(check: Any, data: Any) -> dict[str, Any]:
     key = document_key(data)
-    props = [prop("check-id", check.id), prop("severity", check.effective_severity),
-             prop("status", STATUS_LABELS.get(check.status, check.status))]
-    if check.adjustment is not None and check.adjustment.severity:
-        props.append(prop("evaluated-severity", SEVERITY_LABELS.get(check.severity, check.severity)))
-    props += [prop("control", c) for c in controls_of(check.id, data)]
+    props = [prop("check-id", check.id), prop("severity", check.severity), prop("status", check.status_label)]
+    if check.adjusted:
+        props.append(prop("evaluated-severity", check.evaluated_severity))
+    props += [prop("control", c) for c in control_ids(data).get(check.id, [])]
     return {
         "uuid": stable_uuid(*key, "finding", check.id),
         "title": line(check.title),
@@ -178,7 +187,7 @@ def finding(check: Any, data: Any) -> dict[str, Any]:
 
 
 def reviewed_controls(data: Any) -> dict[str, Any]:
-    ids = sorted({token(f"{c.framework}-{c.id}") for c in data.results.controls})
+    ids = sorted(set(control_ids(data)[""]))
     selection: dict[str, Any] = ({"include-controls": [{"control-id": i} for i in ids]} if ids
                                  else {"include-all": {}})
     return {"description": "Controls of the frameworks that govern this client, as mapped to reportgen's "
@@ -196,18 +205,19 @@ def _nonempty(doc: dict[str, Any], **parts: Iterable[Any]) -> dict[str, Any]:
 
 def assessment_results(data: Any) -> dict[str, Any]:
     r = data.results
+    view = view_of(data)
     key = document_key(data)
     checks = open_checks(data)
     method = stable_uuid(*key, "method")
     result = _nonempty({
         "uuid": stable_uuid(*key, "result"),
         "title": line(f"MFA compliance assessment {r.period}"),
-        "description": text(f"Automated review of the Microsoft Entra ID tenant of {r.client.name or r.client.slug} "
-                            f"against Microsoft's mandatory MFA for Azure and the GLBA-family rules. Phase 1 "
-                            f"readiness: {r.phase1}; phase 2 readiness: {r.phase2}."),
+        "description": text(f"Automated review of the Microsoft Entra ID tenant of {view.client_name} against "
+                            f"Microsoft's mandatory MFA for Azure and the GLBA-family rules. Phase 1 readiness: "
+                            f"{view.phase1.label}; phase 2 readiness: {view.phase2.label}."),
         "start": r.collection.window_start or r.collected_at,
         "end": r.collected_at,
-        "props": [prop("mandatory-mfa-phase1", r.phase1), prop("mandatory-mfa-phase2", r.phase2)],
+        "props": [prop("mandatory-mfa-phase1", view.phase1.value), prop("mandatory-mfa-phase2", view.phase2.value)],
         "reviewed-controls": reviewed_controls(data),
     }, observations=[observation(c, data) for c in checks], findings=[finding(c, data) for c in checks])
     back = [{"uuid": method, "title": "reportgen check catalog",
@@ -216,7 +226,7 @@ def assessment_results(data: Any) -> dict[str, Any]:
             *resources(data)]
     return {"assessment-results": {
         "uuid": stable_uuid(*key, "assessment-results"),
-        "metadata": metadata(data, f"{r.client.name or r.client.slug}: MFA compliance assessment results {r.period}",
+        "metadata": metadata(data, f"{view.client_name}: MFA compliance assessment results {r.period}",
                              "Assessment results"),
         "import-ap": {"href": "#" + method,
                       "remarks": "The assessment plan is reportgen's check catalog, named in the back matter."},

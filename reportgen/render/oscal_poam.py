@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.package import dumps, write_bytes
+from reportgen.view import view_of
 from reportgen.vocab import SEVERITY_LABELS
 
 from . import RenderOptions
@@ -27,12 +28,11 @@ ANSWER_WORDS = {"open": "Open", "in_progress": "In progress", "done": "Done", "r
 
 
 def plan_items(data: Any) -> list[dict[str, Any]]:
-    """The adapter to the report's data: the action plan as results.json stores it; without a review
-    workflow, one unanswered action per open check."""
-    plan = data.results.action_plan
-    if plan is not None:
-        return [a for a in plan if isinstance(a, dict) and a.get("finding_key")]
-    return [{"finding_key": c.id, "title": c.title, "why": c.reason, "severity": c.effective_severity,
+    """The adapter to the report's data: the view's action plan, as results.json stores it; without a
+    review workflow, one unanswered action per open finding."""
+    if data.workflow is not None:
+        return [a.to_json() for a in view_of(data).actions]
+    return [{"finding_key": c.id, "title": c.title, "why": c.reason, "severity": c.severity,
              "checks": [{"id": c.id, "full": True}], "owner": "", "target_date": None, "response": "",
              "status": "open", "overdue": False, "open_since": None, "flag": None} for c in open_checks(data)]
 
@@ -119,7 +119,7 @@ def poam(data: Any) -> dict[str, Any]:
     items = plan_items(data)
     checks = open_checks(data)
     found = {c.id for c in checks}
-    meta = metadata(data, f"{r.client.name or r.client.slug}: MFA plan of action and milestones {r.period}",
+    meta = metadata(data, f"{view_of(data).client_name}: MFA plan of action and milestones {r.period}",
                     "Plan of action and milestones")
     meta["roles"].append({"id": "action-owner", "title": "Action owner"})
     owners = sorted({(i.get("owner") or "").strip() for i in items} - {""})
