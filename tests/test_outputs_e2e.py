@@ -60,3 +60,19 @@ def test_new_outputs_re_render_byte_identical(demo_run: Path, tmp_path: Path):
     for suffix in NEW:
         name = f"{slug}-{PERIOD}-{suffix}"
         assert (tmp_path / PERIOD / slug / name).read_bytes() == (demo_run / slug / name).read_bytes(), name
+
+
+def test_csv_and_oscal_show_the_figures_of_results_json(demo_run: Path):
+    """The same open findings, by the same (effective) severities, as the view model's summary."""
+    for slug in SLUGS:
+        summary = json.loads((demo_run / slug / "results.json").read_text())["summary"]
+        raw = (demo_run / slug / f"{slug}-{PERIOD}-findings.csv").read_bytes().decode("utf-8-sig")
+        rows = [dict(zip(HEADER, r)) for r in list(csv.reader(io.StringIO(raw, newline="")))[1:]]
+        by_severity: dict[str, set[str]] = {}
+        for r in rows:
+            if r["status"] in ("Fail", "Warning"):
+                by_severity.setdefault(r["severity"].lower(), set()).add(r["check_id"])
+        assert {k: len(by_severity.get(k, ())) for k in summary["open"]} == summary["open"], slug
+        ar = json.loads((demo_run / slug / f"{slug}-{PERIOD}-oscal-ar.json").read_text())
+        findings = ar["assessment-results"]["results"][0].get("findings", [])
+        assert len(findings) == summary["open_findings"], slug
