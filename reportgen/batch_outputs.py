@@ -39,10 +39,12 @@ def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **ext
 
 
 def publish_batch(period_dir: Path, doc: dict[str, Any]) -> None:
-    """batch.json and the consultant's portfolio.xlsx from one batch document."""
+    """batch.json and the consultant's portfolio.xlsx and portfolio.html from one batch document."""
     write_json(period_dir / "batch.json", doc)
     from reportgen.render.portfolio import render_portfolio
     render_portfolio(doc["clients"], period_dir / "portfolio.xlsx", doc["period"], doc["finished_at"])
+    from reportgen.render.portfolio_html import render_portfolio_html
+    render_portfolio_html(doc["clients"], period_dir / "portfolio.html", doc["period"], doc["finished_at"])
 
 
 def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float,

@@ -18,7 +18,7 @@ from tests.test_e2e import ROOT, cli
 
 PERIOD = "2026-11"
 SLUGS = ["lakeshore-community-bank", "first-example-bank", "summit-auto-finance"]   # the large one included
-TOP_FILES = {"batch.json", "portfolio.xlsx"}
+TOP_FILES = {"batch.json", "portfolio.xlsx", "portfolio.html"}
 
 
 # procs (batches started in their own process groups, killed at the end) is a conftest fixture

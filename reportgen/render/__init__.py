@@ -24,9 +24,10 @@ class Output:
     name: str
     suffix: str
     module: str
+    stem: str = "mfa-compliance"     # <slug>-<period>-<stem><suffix>
 
     def filename(self, slug: str, period: str) -> str:
-        return f"{slug}-{period}-mfa-compliance{self.suffix}"
+        return f"{slug}-{period}-{self.stem}{self.suffix}"
 
     def render(self, data: "ReportData", path: Path, options: RenderOptions) -> None:
         importlib.import_module(self.module).render(data, path, options)
@@ -35,6 +36,10 @@ class Output:
 OUTPUTS: tuple[Output, ...] = (
     Output("pdf", ".pdf", "reportgen.render.pdf"),
     Output("xlsx", ".xlsx", "reportgen.render.xlsx"),
+    Output("csv", ".csv", "reportgen.render.findings_csv", stem="findings"),
+    Output("oscal-ar", ".json", "reportgen.render.oscal", stem="oscal-ar"),
+    Output("oscal-poam", ".json", "reportgen.render.oscal_poam", stem="oscal-poam"),
+    Output("html", ".html", "reportgen.render.html", stem="mfa-compliance"),
 )
 
 
