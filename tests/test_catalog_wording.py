@@ -25,12 +25,41 @@ def test_ncua_appendix_a_is_guidelines_and_its_proposed_removal_is_explained():
     assert "proposed moving these guidelines" in note and note.count(". ") == 0   # one plain sentence
 
 
-def test_mfa01_remediation_never_advises_keeping_emergency_accounts_excluded():
+# What the v2 catalog said, against Microsoft's emergency-access guidance (checks.md v3): exclude them.
+OLD_EMERGENCY_ADVICE = ("emergency access accounts included", "remove the account (or the group or role that carries it)",
+                        "must not be excluded from mfa", "no longer recommends the exclusion",
+                        "advises against excluding", "once common advice")
+
+
+def _catalog_texts():
+    """Every sentence a client can read from the shipped catalogs (all YAML files, as text)."""
+    from reportgen.paths import CATALOG_DIR
+    for path in sorted(CATALOG_DIR.glob("*.yaml")):
+        yield path.name, " ".join(path.read_text(encoding="utf-8").lower().split())
+
+
+def test_no_catalog_text_advises_removing_emergency_access_exclusions():
+    for name, text in _catalog_texts():
+        for old in OLD_EMERGENCY_ADVICE:
+            assert old not in text, (name, old)
+    meta = load_catalogs().check_meta
+    mfa01 = " ".join(_text(meta["MFA-01"].remediation).split())
+    assert "keep only the designated emergency access accounts" in mfa01 and "as Microsoft advises" in mfa01
+    assert "Microsoft advises excluding emergency access accounts" in " ".join(_text(meta["EA-04"].rationale).split())
+
+
+def test_mfa01_remediation_never_advises_keeping_other_exclusions():
     meta = load_catalogs().check_meta
     for cid in ("MFA-01", "MMFA-01", "MFA-05", "MFA-10"):
         text = _text(meta[cid].remediation).lower()
-        assert "keep emergency access accounts" not in text and "emergency access accounts only" not in text, cid
-    assert "emergency access accounts included" in _text(meta["MFA-01"].remediation)
+        assert "exclude nobody" not in text and "keep emergency access accounts excluded only" not in text, cid
+
+
+def test_timeline_claims_no_more_than_microsoft_says():
+    for name, text in _catalog_texts():
+        for claim in ("no further extension", "enforced for every tenant", "applies to every tenant",
+                      "reached every tenant", "enforces mfa there for every tenant"):
+            assert claim not in text, (name, claim)
 
 
 def test_a_control_evidenced_only_in_part_is_never_plainly_met():

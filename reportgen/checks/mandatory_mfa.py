@@ -248,8 +248,8 @@ def phase2_not_postponed(ctx: Context) -> Outcome:
     if tl.passed("postponement-deadline", ctx.on):
         stale = (" The client's attestation that phase 2 was postponed is out of date: no postponement runs past that "
                  "date.") if v is True else ""
-        return Outcome(PASS, f"The window for postponing phase 2 closed on {deadline}, with no further extension: phase 2 "
-                             f"enforcement applies to the tenant.{stale}", [], {})
+        return Outcome(PASS, f"Postponement no longer applies: the window for postponing phase 2 closed on {deadline}, "
+                             f"and Microsoft's roll-out reaches the tenant without it.{stale}", [], {})
     if v is True:
         return Outcome(FAIL, f"The client attests that phase 2 enforcement was postponed (possible until {deadline}); "
                              "Microsoft strongly discourages it.", [], {})
