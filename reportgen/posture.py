@@ -267,8 +267,11 @@ class _Reader:
                 mfa = tuple(sorted({x for x in names if x in KNOWN_MFA_METHODS}))
                 if not mfa and "unknown" in names:
                     continue  # a method we cannot read may be a second factor: registration unknown
+                aaguids = tuple(sorted({_s(item.get("aaGuid")).lower() for item, n in zip(body["value"], names)
+                                        if n == "fido2SecurityKey"}))
                 out[resp["id"]] = Registration(user_id=resp["id"], mfa_registered=bool(mfa), mfa_capable=bool(mfa),
-                                               methods=tuple(sorted(set(names) - {"password", "unknown"})))
+                                               methods=tuple(sorted(set(names) - {"password", "unknown"})),
+                                               fido2_aaguids=aaguids)
         return out
 
     # --- Conditional Access ----------------------------------------------------------------

@@ -365,7 +365,8 @@ def test_mmfa06_after_the_deadline_enforcement_applies(value):
     r = check(good(), "MMFA-06", phase2_postponed=value)   # NOW is after 1 July 2026
     assert r.status == "pass" and "closed on 1 July 2026" in r.reason
     assert ("out of date" in r.reason) == (value is True)
-    assert r.title == "Phase 2 postponement has ended: enforcement applies"
+    assert r.title == "Phase 2 postponement no longer applies: the postponement window has closed"
+    assert "no longer applies" in r.reason
 
 
 def test_mmfa06_does_not_depend_on_collected_data():
