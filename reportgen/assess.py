@@ -90,7 +90,7 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
         phase1=phase1, phase2=phase2, summary=summarize(ctx, checks), checks=checks,
         controls=evaluate_controls(frameworks, checks))
     tables = Tables(ctx)
-    exceptions = [ExceptionRow(id=e.id, check=e.check, subject=e.subject, approved_by=e.approved_by,
+    exceptions = [ExceptionRow(id=e.id, check=e.checks_text, subject=e.subject, approved_by=e.approved_by,
                                approved_on=e.approved_on.isoformat(),
                                expires_on=e.expires_on.isoformat() if e.expires_on else None,
                                compensating_control=e.compensating_control, reference=e.reference,
