@@ -55,6 +55,7 @@ class Facts:
     phishing_resistant_combinations: frozenset[str]
     authenticator_aaguids: frozenset[str]
     fido2_kinds: dict[str, tuple[str, str]]   # aaguid -> (kind, name); kinds in FIDO2_KINDS
+    mfa_required_errors: frozenset[int]       # sign-in error codes that say MFA was required
     path: Path
     sha256: str
 
@@ -68,7 +69,8 @@ def load_facts(path: Path | str | None = None) -> Facts:
     path = Path(path) if path is not None else CATALOG_DIR / FACTS_FILE
     f = ValidatedFile(path)
     doc = f.mapping(f.data, (), FACTS_FILE, {"version": True, "roles": True, "apps": True, "licences": True,
-                                            "authentication_strengths": True, "passkeys": True})
+                                            "authentication_strengths": True, "passkeys": True,
+                                            "sign_in_errors": True})
 
     def guid(value, at: tuple, what: str) -> str:
         text = f.text(value, at, what).lower()
@@ -153,7 +155,7 @@ def load_facts(path: Path | str | None = None) -> Facts:
         strengths=strengths, multifactor_combinations=mfa_combos, phishing_resistant_combinations=pr_combos,
         authenticator_aaguids=frozenset(guids(pk["authenticator_aaguids"], ("passkeys", "authenticator_aaguids"),
                                               "authenticator_aaguids")),
-        fido2_kinds=kinds, path=path, sha256=f.sha256)
+        fido2_kinds=kinds, mfa_required_errors=_error_codes(f, doc["sign_in_errors"]), path=path, sha256=f.sha256)
 
 
 def _fido2_kinds(f: ValidatedFile, pk: dict, guid) -> dict[str, tuple[str, str]]:
@@ -180,6 +182,22 @@ def _fido2_kinds(f: ValidatedFile, pk: dict, guid) -> dict[str, tuple[str, str]]
     for a in pk["authenticator_aaguids"] if isinstance(pk["authenticator_aaguids"], list) else []:
         kinds[str(a).lower()] = ("authenticator", "Microsoft Authenticator")
     return kinds
+
+
+def _error_codes(f: ValidatedFile, value) -> frozenset[int]:
+    at = ("sign_in_errors",)
+    doc = f.mapping(value, at, "sign_in_errors", {"source": True, "checked": True, "mfa_required": True})
+    items = doc["mfa_required"]
+    if not isinstance(items, list) or not items:
+        raise f.err(at + ("mfa_required",), "sign_in_errors.mfa_required must be a non-empty list")
+    codes = set()
+    for i, item in enumerate(items):
+        item = f.mapping(item, at + ("mfa_required", i), f"mfa_required[{i}]", {"code": True, "name": True})
+        if not isinstance(item["code"], int) or isinstance(item["code"], bool):
+            raise f.err(at + ("mfa_required", i, "code"), f"code must be a number, not {item['code']!r}")
+        f.text(item["name"], at + ("mfa_required", i, "name"), "name")
+        codes.add(item["code"])
+    return frozenset(codes)
 
 
 FIDO2_KINDS = ("hardware", "windows_hello", "synced", "authenticator", "unknown")

@@ -253,6 +253,7 @@ class SignIn:
     interactive: bool
     success: bool | None      # None: the outcome could not be read
     protocol: str = ""        # authenticationProtocol (ropc, deviceCode, ...), "" when not given
+    error_code: int | None = None   # status.errorCode (0: success); None where not given
 
 
 @dataclass(frozen=True)

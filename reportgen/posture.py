@@ -556,7 +556,7 @@ class _Reader:
                       app_id=_s(o.get("appId")).lower(), app_name=_s(o.get("appDisplayName")),
                       resource_id=_s(o.get("resourceId")).lower(), created=created,
                       requirement=self._requirement(o), interactive=interactive, success=_outcome(o),
-                      protocol=_s(o.get("authenticationProtocol")))
+                      protocol=_s(o.get("authenticationProtocol")), error_code=_error_code(o))
 
     def _requirement(self, o: dict[str, Any]) -> str | None:
         """The factor of a sign-in: authenticationRequirement, else mfaDetail, else the steps of
@@ -675,6 +675,11 @@ def _last_sign_in(sia: Any) -> datetime | None:
     if not isinstance(sia, dict):
         return None
     return parse_iso(sia.get("lastSuccessfulSignInDateTime"))
+
+
+def _error_code(o: dict[str, Any]) -> int | None:
+    code = _dict(o.get("status")).get("errorCode")
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _outcome(o: dict[str, Any]) -> bool | None:
