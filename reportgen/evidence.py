@@ -50,7 +50,7 @@ DATASETS: dict[str, str] = {
     "authenticationMethodsPolicy": "policies/authenticationMethodsPolicy",
     "roleAssignments": "roleManagement/directory/roleAssignments",
     "roleEligibilitySchedules": "roleManagement/directory/roleEligibilitySchedules",
-    "roleAssignmentScheduleInstances": "roleManagement/directory/roleAssignmentScheduleInstances",
+    "roleAssignmentSchedules": "roleManagement/directory/roleAssignmentSchedules",
     "groupMembers": "groups/{id}/transitiveMembers",
     "groups": "groups",
     "signIns": "auditLogs/signIns",
@@ -65,7 +65,7 @@ PERMISSION_FOR: dict[str, str] = {
     "conditionalAccessPolicies": "Policy.Read.All", "namedLocations": "Policy.Read.All",
     "securityDefaults": "Policy.Read.All", "authenticationMethodsPolicy": "Policy.Read.All",
     "roleAssignments": "RoleManagement.Read.Directory", "roleEligibilitySchedules": "RoleManagement.Read.Directory",
-    "roleAssignmentScheduleInstances": "RoleManagement.Read.Directory",
+    "roleAssignmentSchedules": "RoleManagement.Read.Directory",
     "groupMembers": "GroupMember.Read.All", "groups": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
 }
 

@@ -510,15 +510,17 @@ class _Reader:
         return end is not None and end < self.collected
 
     def permanence(self, roles: list[RoleAssignment] | None, has_p2: bool | None) -> list[RoleAssignment] | None:
-        """Mark active assignments permanent or not, from the assignment schedule instances (PIM).
-        Without PIM (no P2 licence) every active assignment is permanent."""
+        """Mark active assignments permanent or not, from the role assignment schedules (PIM): an
+        assigned (not activated) schedule whose expiration is ``noExpiration``. Without PIM (no P2
+        licence) every active assignment is permanent."""
         if roles is None:
             return None
-        if self.have("roleAssignmentScheduleInstances"):
+        if has_p2 is not False and self.have("roleAssignmentSchedules"):
             kinds: dict[tuple[str, str], bool] = {}
-            for o in self.ev.values("roleAssignmentScheduleInstances"):
+            for o in self.ev.values("roleAssignmentSchedules"):
                 key = (_s(o.get("roleDefinitionId")).lower(), _s(o.get("principalId")))
-                permanent = _s(o.get("assignmentType")) == "Assigned" and parse_iso(o.get("endDateTime")) is None
+                expiration = _dict(_dict(o.get("scheduleInfo")).get("expiration"))
+                permanent = _s(o.get("assignmentType")) == "Assigned" and _s(expiration.get("type")) == "noExpiration"
                 kinds[key] = kinds.get(key, False) or permanent
             return [_replace_permanent(r, kinds.get((r.role_id, r.principal_id))) for r in roles]
         if has_p2 is False:

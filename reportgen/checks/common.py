@@ -16,7 +16,7 @@ ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY = "roleAssignments", "roleEligibilitySchedule
 CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS = "conditionalAccessPolicies", "securityDefaults", "namedLocations"
 REGISTRATION_DS, USER_METHODS_DS, METHODS_POLICY = "userRegistrationDetails", "userMethods", "authenticationMethodsPolicy"
 SIGN_INS_DS, NON_INTERACTIVE_DS, LICENCES = "signIns", "signInsNonInteractive", "subscribedSkus"
-ROLE_SCHEDULES = "roleAssignmentScheduleInstances"
+ROLE_SCHEDULES = "roleAssignmentSchedules"
 
 ROLE_DATA = (USERS, ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY, GROUP_MEMBERS, GROUPS)
 POLICY_DATA_ONLY = (CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS)

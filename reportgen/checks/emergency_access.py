@@ -9,7 +9,8 @@ from __future__ import annotations
 from reportgen import model as m
 from reportgen.checks.common import (METHODS_POLICY, POLICY_DATA, REGISTRATION_DATA, ROLE_DATA, ROLE_SCHEDULES, affected,
                                      methods_text)
-from reportgen.checks.context import Context
+from reportgen.checks.context import Context, gap_cause
+from reportgen.evidence import permission_for, source_of
 from reportgen.facts import FACTS
 from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.model import User
@@ -43,6 +44,17 @@ def _ga_problems(ctx: Context, u: User, holdings: dict[str, list[m.RoleAssignmen
     return [], True
 
 
+def _schedules_gap(ctx: Context) -> str:
+    """Why permanence is unknown, in words: the schedules were refused (permission) or not collected."""
+    gap = ctx.p.gap_for(source_of(ROLE_SCHEDULES))
+    if gap is not None and gap_cause(gap) == Cause.MISSING_PERMISSION:
+        return (f"the role assignment schedules could not be read: the app lacks the permission "
+                f"{permission_for(ROLE_SCHEDULES)}")
+    if gap is not None:
+        return f"the role assignment schedules could not be read: {gap.reason}"
+    return "the role assignment schedules were not collected"
+
+
 @check("EA-01", reads=ROLE_DATA + (ROLE_SCHEDULES,))
 def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
     accounts = ctx.emergency()
@@ -71,8 +83,8 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
         if problems:
             bad.append(affected(u, "; ".join(problems), name))
         elif unknown:
-            unsure.append(affected(u, "whether its Global Administrator assignment is permanent could not be read "
-                                      "(role assignment schedules were not collected)", name))
+            unsure.append(affected(u, f"whether its Global Administrator assignment is permanent could not be read "
+                                      f"({_schedules_gap(ctx)})", name))
         else:
             ok += 1
     metrics = {"designated": len(accounts), "qualified": ok, "permanence_unknown": len(unsure)}
@@ -84,8 +96,8 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
                              "at least two are needed.", bad + unsure, metrics)
     if unsure:
         return Outcome(WARN, f"{ok + len(unsure):,} emergency access accounts {rule.replace('permanent active', 'active')}, "
-                             f"but for {len(unsure):,} of them it could not be confirmed that the assignment is permanent.",
-                       unsure + bad, metrics)
+                             f"but for {len(unsure):,} of them it could not be confirmed that the assignment is permanent: "
+                             f"{_schedules_gap(ctx)}.", unsure + bad, metrics)
     if bad:
         return Outcome(WARN, f"{ok:,} emergency access accounts qualify, but {count(len(bad), 'designated account')} "
                              f"{verb(len(bad), 'does', 'do')} not.", bad, metrics)

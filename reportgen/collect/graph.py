@@ -511,6 +511,9 @@ def _collect(run: _Run, tokens: TokenProvider) -> None:
                                                            run.url("v1.0", "policies/authenticationMethodsPolicy")), None),
         "roleEligibilitySchedules": (lambda: run.paged("roleEligibilitySchedules",
                                                        run.url("v1.0", "roleManagement/directory/roleEligibilitySchedules")), None),
+        # whether an active assignment is permanent (EA-01) where the tenant has PIM
+        "roleAssignmentSchedules": (lambda: run.paged("roleAssignmentSchedules",
+                                                      run.url("v1.0", "roleManagement/directory/roleAssignmentSchedules")), None),
     }
     results: dict[str, bool] = {}
     with ThreadPoolExecutor(max_workers=max(1, WORKERS), thread_name_prefix="graph") as pool:

@@ -78,6 +78,8 @@ ROUTES: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
      "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/roleManagement/directory/roleEligibilitySchedules$"), "roleEligibilitySchedules",
      "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
+    (re.compile(r"^/(v1\.0|beta)/roleManagement/directory/roleAssignmentSchedules$"), "roleAssignmentSchedules",
+     "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/groups/([^/]+)/transitiveMembers$"), "groupMembers", "GroupMember.Read.All",
      _DIRECTORY + ("Group.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/groups$"), "groups", "GroupMember.Read.All", _DIRECTORY + ("Group.Read.All",)),
