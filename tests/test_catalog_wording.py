@@ -82,3 +82,40 @@ def test_no_check_text_shown_to_every_type_names_one_regulator():
         for text in (m.title, getattr(m, "pass_title", ""), m.rationale, m.remediation, *m.references):
             for word in never:
                 assert word not in _text(text), (cid, word)
+
+
+def test_regulations_show_status_in_words_that_claim_only_what_was_tested():
+    from reportgen.vocab import control_label
+    for binding in ("regulation", "guidelines", "guidance"):
+        words = [control_label(s, cov, binding) for s in ("met", "partially_met", "not_met", "not_assessed")
+                 for cov in ("full", "partial")]
+        assert set(words) == {"No gap found in what this report tests", "Partly", "Gap found", "Not assessed"}
+        assert not any(w in ("Met", "Not met") for w in words)
+    assert control_label("met", "full", "benchmark") == "Met" and control_label("not_met", "full", "vendor") == "Not met"
+
+
+def test_a_definition_is_cited_in_text_not_listed_as_a_control():
+    catalogs = load_catalogs()
+    ftc = catalogs.framework("glba-ftc")
+    assert "314.2(k)" not in {c.id for c in ftc.controls}
+    assert "314.2(k)" in _text({c.id: c for c in ftc.controls}["314.4(c)(5)"].requirement)
+    assert catalogs.framework("glba-interagency").binding == "guidelines"
+    from reportgen.vocab import BINDING_LABELS
+    assert BINDING_LABELS["guidelines"] == "Guidelines"
+
+
+def test_cis_controls_that_ask_for_conditional_access_say_so():
+    cis = {c.id: c for c in load_catalogs().framework("cis-m365").controls}
+    assert {cid for cid, c in cis.items() if c.requires == "conditional_access"} == {"5.2.2.1", "5.2.2.2", "5.2.2.3",
+                                                                                      "5.2.2.5"}
+    passed = [CheckResult(id=c, title=c, severity="high", status="pass", reason="r") for c in check_ids()]
+    fw = [load_catalogs().framework("cis-m365")]
+    on_sd = {c.id: c for c in evaluate_controls(fw, passed, security_defaults=True)}
+    assert on_sd["5.2.2.2"].status == "partially_met" and "asks for a Conditional Access policy" in on_sd["5.2.2.2"].note
+    assert on_sd["5.2.3.4"].status == "met"
+    assert {c.id: c.status for c in evaluate_controls(fw, passed)}["5.2.2.2"] == "met"
+
+
+def test_mmfa01_does_not_cite_a_cis_control_about_administrators():
+    refs = " ".join(load_catalogs().check_meta["MMFA-01"].references)
+    assert "5.2.2.1" not in refs

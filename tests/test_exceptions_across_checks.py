@@ -34,10 +34,10 @@ def test_a_list_of_checks_applies_to_each_named_check_only():
     assert rs[2].affected[0].exception is None
 
 
-def test_all_applies_everywhere_the_subject_is_affected_warnings_included():
-    rs = _results(("MFA-07", "warn"), ("EA-04", "fail"), ("MFA-02", "pass"))
+def test_all_applies_to_every_failing_check_where_the_subject_is_affected():
+    rs = _results(("MFA-07", "fail"), ("EA-04", "fail"), ("MFA-02", "pass"), ("MFA-04", "warn"))
     apply_exceptions(rs, [_exc(checks="all")], DAY)
-    assert [r.status for r in rs] == ["excepted", "excepted", "pass"]
+    assert [r.status for r in rs] == ["excepted", "excepted", "pass", "warn"]   # a warning is not excepted
 
 
 def test_one_check_still_works_as_before():

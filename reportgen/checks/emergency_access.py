@@ -200,15 +200,15 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
         return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'has', 'have')} no FIDO2 "
                              "security key, device-bound passkey on a key, or certificate-based authentication.",
                        fails + keys + unsure + unknown, {})
-    if keys:
-        return Outcome(WARN, f"{count(len(keys), 'emergency access account')} {verb(len(keys), 'relies', 'rely')} on a "
-                             "FIDO2 passkey whose maker is not on the list of known security keys; confirm that it is a "
-                             "hardware security key, not a passkey synced to a phone or password manager.",
-                       keys + unsure + unknown, {})
     if unsure or unknown:
         n = len(unsure) + len(unknown)
         return Outcome(NOT_EVALUATED, f"Whether {count(n, 'emergency access account')} {verb(n, 'has', 'have')} an "
-                                      "emergency-grade method could not be read.", unsure + unknown, {}, Cause.NOT_COLLECTED)
+                                      "emergency-grade method could not be read.", unsure + unknown + keys, {},
+                       Cause.NOT_COLLECTED)
+    if keys:
+        return Outcome(WARN, f"{count(len(keys), 'emergency access account')} {verb(len(keys), 'relies', 'rely')} on a "
+                             "FIDO2 passkey whose maker is not on the list of known security keys; confirm that it is a "
+                             "hardware security key, not a passkey synced to a phone or password manager.", keys, {})
     return Outcome(PASS, "Every emergency access account has a FIDO2 security key, device-bound passkey or certificate-based "
                          "authentication.", [], {})
 

@@ -1,4 +1,4 @@
-"""Exceptions the institution approved in writing: an affected subject of a failing or warning check
+"""Exceptions the institution approved in writing: an affected subject of a failing check
 that an exception in force on the collection date names (by ``check``, ``checks`` or ``checks: all``)
 is marked with its id; a check whose every affected subject is covered is ``excepted``."""
 from __future__ import annotations
@@ -15,7 +15,8 @@ SOME_COVERED = "{covered} of {total} affected subjects {are} covered by an appro
 # An exception is the institution's decision; Microsoft's mandatory MFA does not read it.
 MMFA_STILL_APPLIES = ("Microsoft's mandatory MFA still applies to {the_subjects} at the Azure portals and Azure "
                       "Resource Manager, whatever the exception says.")
-JUDGED = (Status.FAIL, Status.WARN)
+# Only a failure is excepted: a warning is not a breach that needs an approved exception (v2 kept).
+JUDGED = (Status.FAIL,)
 
 
 def _applies(e: Any, check_id: str) -> bool:

@@ -357,17 +357,21 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
         rows = [c for c in data.results.controls if c.framework == fw.id]
         if not rows:
             continue
-        items = [{"id": ident(c.id), "title": c.title, "status": c.status, "label": control_label(c.status, c.coverage),
+        items = [{"id": ident(c.id), "title": c.title, "status": c.status, "note": c.note,
+                  "label": control_label(c.status, c.coverage, fw.binding),
                   "checks": [{"id": k, "status": by_id[k]["status"] if k in by_id else "",
                               "label": by_id[k]["status_label"] if k in by_id else ""} for k in c.checks]}
                  for c in rows]
         counts = {k: sum(1 for i in items if i["status"] == k) for k in CONTROL_LABELS}
+        # the tally counts by the words shown, so a partly evidenced control is never counted as met
+        tally = [(n, word) for word in dict.fromkeys(i["label"] for i in items)
+                 if (n := sum(1 for i in items if i["label"] == word))]
         out.append({"id": fw.id, "name": fw.name, "version": fw.version,
                     "binding": label(BINDING_LABELS, fw.binding),
                     "status": fw.status, "status_label": label(FRAMEWORK_STATUS_LABELS, fw.status),
                     "note": fw.note if fw.status != "active" else "",
                     "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
-                    "controls": items, "counts": counts})
+                    "controls": items, "counts": counts, "tally": tally})
     return out
 
 

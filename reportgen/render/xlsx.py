@@ -17,6 +17,7 @@ from openpyxl.styles import Font
 
 from reportgen.report import ReportData
 from reportgen.vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, CAUSE_LABELS, COLLECTION_LABELS, CONTROL_LABELS,
+                             REGULATORY_CONTROL_LABELS,
                              DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FRAMEWORK_STATUS_LABELS, INSTITUTION_LABELS,
                              METHOD_LABELS, OPEN_SEVERITIES, POLICY_STATE_LABELS, READINESS_LABELS, SEVERITY_LABELS,
                              STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Severity, Status, control_label, label, labels)
@@ -35,6 +36,7 @@ CHECK_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED, Status.PASS, Status
 _STATUS_COL = dict(width=15, palette=by_label(STATUS_LABELS, STATUS_COLOURS))
 _SEVERITY_COL = dict(width=11, palette=by_label(SEVERITY_LABELS, SEVERITY_COLOURS))
 _CONTROL_COL = dict(width=15, palette={**by_label(CONTROL_LABELS, STATUS_COLOURS),
+                                       **by_label(REGULATORY_CONTROL_LABELS, STATUS_COLOURS),
                                        MET_FOR_WHAT_IS_TESTED: STATUS_COLOURS["partially_met"]})
 _APPS_HELP = ("MFA required for all cloud apps: Yes when an enabled Conditional Access policy that requires MFA "
               "(or security defaults) covers the user for every cloud app. MFA required by policy for: the apps "
@@ -294,11 +296,13 @@ def _changes(s: _Sheet, data: ReportData) -> None:
 
 def _controls(wb: Workbook, data: ReportData, used: set[str]) -> None:
     fw_names = {f.id: f.name for f in data.frameworks}
+    fw_binding = {f.id: f.binding for f in data.frameworks}
     status_of = {c.id: c.status for c in data.results.checks}
     cols = [Col("Framework", 34, wrap=True), Col("Framework id", 22), Col("Control", 16),
             Col("Title", 44, wrap=True), Col("Status", **_CONTROL_COL), Col("Checks", 26, wrap=True),
             Col("Check statuses", 44, wrap=True)]
-    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title, control_label(c.status, c.coverage),
+    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title,
+             control_label(c.status, c.coverage, fw_binding.get(c.framework, "")),
              ", ".join(c.checks),
              "; ".join(f"{i}: {label(STATUS_LABELS, status_of[i]) if i in status_of else UNKNOWN_TEXT}"
                        for i in c.checks) or "Manual evidence"]
