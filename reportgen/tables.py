@@ -11,6 +11,7 @@ from reportgen import model as m
 from reportgen.checks import Context, NotEvaluated
 from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS
+from reportgen.checks.mandatory_mfa import is_phase2, phase2_label
 from reportgen.dates import iso_z
 from reportgen.model import CAPolicy, Posture
 from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
@@ -121,16 +122,16 @@ class Tables:
     def phase2_sign_ins(self) -> list[SignInRow]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for s in self.p.sign_ins or []:
-            if s.app_id not in m.PHASE2_APPS or s.success is False:
+            if not is_phase2(s) or s.success is False:
                 continue
-            row = rows.setdefault((s.upn, s.app_id), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
+            row = rows.setdefault((s.upn, phase2_label(s)), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
             row["sf" if s.requirement == "singleFactorAuthentication" else "mf"] += 1
             row["ni"] += 0 if s.interactive else 1
             row["last"] = max(row["last"], s.created)
         out = []
         for (upn, app), r in sorted(rows.items()):
             u = self.f.by_upn.get(upn.lower())
-            out.append(SignInRow(upn=upn, display_name=u.display_name if u else "", app=m.PHASE2_APPS[app],
+            out.append(SignInRow(upn=upn, display_name=u.display_name if u else "", app=app,
                                  single_factor=r["sf"], multi_factor=r["mf"], non_interactive=r["ni"],
                                  last=_iso(r["last"])))
         return out

@@ -21,7 +21,7 @@ def _extra(t, n: int, app: str, resource: str) -> str:
     return s["id"]
 
 
-def test_arm_sign_ins_from_any_client_are_collected_and_others_are_not(start, tmp_path):
+def test_arm_sign_ins_from_any_client_are_collected_and_others_are_not(start, tmp_path):  # noqa: F811
     t = tenant()
     arm = _extra(t, 1, VSCODE, m.APP_ARM)
     graph = _extra(t, 2, OUTLOOK, "00000003-0000-0000-c000-000000000000")

@@ -54,7 +54,7 @@ def is_phase2(s: SignIn) -> bool:
     return s.app_id in m.PHASE2_APPS or (s.resource_id == m.APP_ARM and s.app_id not in m.PHASE1_APPS)
 
 
-def _phase2_label(s: SignIn) -> str:
+def phase2_label(s: SignIn) -> str:
     return m.PHASE2_APPS.get(s.app_id) or f"{s.app_name or s.app_id} (Azure Resource Manager)"
 
 
@@ -197,7 +197,7 @@ def phase2_no_single_factor_azure_tool_sign_ins(ctx: Context) -> Outcome:
         return Outcome(FAIL, f"{count(len(users), 'user')} signed in to {what} without MFA. Under phase 2 enforcement "
                              "their create, update and delete operations through Azure Resource Manager fail until they "
                              "complete MFA.",
-                       _by_user(ctx, single, _phase2_label), metrics)
+                       _by_user(ctx, single, phase2_label), metrics)
     if unknown:
         return Outcome(WARN, f"{count(len(unknown), 'sign-in')} to {what} {verb(len(unknown), 'does', 'do')} not show "
                              "whether MFA was used, so single-factor use cannot be ruled out.", [], metrics)
