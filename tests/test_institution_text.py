@@ -135,8 +135,10 @@ def test_verdict_wording_claims_only_what_the_evidence_shows(after_july_2026):
 
 def test_partial_controls_are_never_plainly_met(after_july_2026):
     # LOG-01 passes for the lender only through its logs: the monitoring control needs other evidence too
+    # v3: a regulation's control (the Interagency Guidelines' III.C.1.f) claims only what was tested
     text = _flat(after_july_2026["bank"])
-    assert _flat("Met for what this report tests; other evidence needed") in text
+    assert _flat("No gap found in what this report tests") in text
+    assert _flat("Guidelines") in text and _flat("Regulation·") not in text
 
 
 def test_before_the_deadline_the_timeline_speaks_of_the_future(tmp_path):
