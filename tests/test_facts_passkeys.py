@@ -45,3 +45,19 @@ def test_a_contradictory_list_is_refused_with_file_and_line(tmp_path, edit, expe
         load_facts(p)
     line = next(i for i, t in enumerate(p.read_text().splitlines(), 1) if edit[1] in t)
     assert expect in str(ei.value) and ei.value.line == line, (str(ei.value), line)
+
+
+@pytest.mark.parametrize("case,grade,shown", [
+    ("20-break-glass-synced-passkey-icloud", False, "passKeySynced"),
+    ("20-break-glass-windows-hello-passkey", False, "passKeyDeviceBoundWindowsHello"),
+    ("20-break-glass-unknown-aaguid", None, "fido2SecurityKey"),
+    ("20-break-glass-yubikey-by-aaguid", True, "fido2SecurityKey"),
+])
+def test_the_emergency_access_table_agrees_with_ea02(tmp_path, case, grade, shown):
+    from reportgen.checks import Context, Inputs
+    from reportgen.tables import Tables
+    from tests.verdicts import evaluate
+    c, posture, *_ = evaluate(case, tmp_path)
+    rows = {r.upn: r for r in Tables(Context(posture, Inputs(**c["inputs"]))).emergency()}
+    row = rows["bg-02@crafted.onmicrosoft.com"]
+    assert row.phishing_resistant is grade and row.methods == [shown]

@@ -128,7 +128,7 @@ FIDO2_AS = {"hardware": "fido2SecurityKey", "windows_hello": "passKeyDeviceBound
 NOT_A_SECOND_FACTOR = m.NON_MFA_METHODS | {"appPassword"}
 
 
-def _methods_by_aaguid(reg: m.Registration) -> tuple[set[str], list[str], list[str]]:
+def methods_by_aaguid(reg: m.Registration) -> tuple[set[str], list[str], list[str]]:
     """(methods with each FIDO2 method named by what its AAGUID says it is, FIDO2 AAGUIDs no list
     knows, the providers named). Without AAGUIDs (the registration report) the methods stand as read."""
     methods = set(reg.methods)
@@ -149,7 +149,7 @@ def _methods_by_aaguid(reg: m.Registration) -> tuple[set[str], list[str], list[s
 
 def _emergency_methods(ctx: Context, u: User, reg: m.Registration) -> tuple[set[str], bool | None, str, list[str]]:
     """(emergency-grade methods, CBA verdict, notes, FIDO2 AAGUIDs that are not known)."""
-    methods, unknown, providers = _methods_by_aaguid(reg)
+    methods, unknown, providers = methods_by_aaguid(reg)
     grade = methods & m.EMERGENCY_METHODS
     cba, note = _cba(ctx, u)
     if cba:
@@ -184,7 +184,7 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
         grade, cba, note, strange = _emergency_methods(ctx, u, reg)
         if grade:
             continue
-        methods = _methods_by_aaguid(reg)[0]
+        methods = methods_by_aaguid(reg)[0]
         detail = f"methods: {methods_text(sorted(methods))}"
         if "passKeyDeviceBoundAuthenticator" in methods:
             detail += "; a passkey in Microsoft Authenticator lives on one person's phone"
@@ -218,7 +218,7 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
     known, unknown = _ea_registrations(ctx)
     fails, warns = [], []
     for u, reg in known:
-        methods = _methods_by_aaguid(reg)[0]
+        methods = methods_by_aaguid(reg)[0]
         soft = sorted(methods & m.SOFT_OR_PHONE_METHODS)
         if not soft:
             continue
