@@ -117,8 +117,10 @@ class GraphSettings(_Strict):
 
 
 class ExceptionEntry(_Strict):
+    """An approved written exception for one subject: ``check: X``, ``checks: [X, Y]`` or ``checks: all``."""
     id: str = Field(min_length=1, max_length=64)
-    check: str
+    check: str | None = None
+    checks: list[str] | Literal["all"] | None = None
     subject: str = Field(min_length=1)
     approved_by: str = Field(min_length=1)
     approved_on: date
@@ -128,12 +130,38 @@ class ExceptionEntry(_Strict):
 
     @field_validator("check")
     @classmethod
-    def _known_check(cls, v: str, info: ValidationInfo) -> str:
+    def _known_check(cls, v: str | None, info: ValidationInfo) -> str | None:
         ids = _known(info, CHECK_IDS_KEY)
+        if v is None:
+            return v
         if ids is not None and v not in ids:
             hint = difflib.get_close_matches(v, list(ids), n=1)
             raise ValueError(f"unknown check {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return v
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, v: list[str] | str | None, info: ValidationInfo) -> list[str] | str | None:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("checks must name at least one check, or be 'all'")
+            for cid in v:
+                cls._known_check(cid, info)
+        return v
+
+    @model_validator(mode="after")
+    def _one_way_to_name_checks(self) -> "ExceptionEntry":
+        if (self.check is None) == (self.checks is None):
+            raise ValueError("give either check: <id> or checks: [<id>, ...] (or checks: all), not both and not neither")
+        return self
+
+    def applies_to(self, check_id: str) -> bool:
+        return self.checks == "all" or check_id == self.check or (isinstance(self.checks, list) and check_id in self.checks)
+
+    @property
+    def checks_text(self) -> str:
+        """The checks it names, as a reader sees them ("MFA-01, MMFA-01" or "all checks")."""
+        return "all checks" if self.checks == "all" else ", ".join(self.checks or [self.check or ""])
 
     @field_validator("expires_on")
     @classmethod

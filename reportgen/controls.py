@@ -29,7 +29,7 @@ from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
 from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
-from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status
+from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status  # noqa: F401
 from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
                                parse_readiness)
 from reportgen.yamlsrc import CatalogError, ValidatedFile
@@ -37,7 +37,7 @@ from reportgen.yamlsrc import CatalogError, ValidatedFile
 __all__ = ["BINDINGS", "STATUSES", "CatalogError", "Catalogs", "Control", "Framework",
            "load_catalogs", "frameworks_for", "evaluate_controls", "control_status"]
 
-BINDINGS = ("vendor", "regulation", "guidance", "benchmark")   # also the order frameworks are listed in
+BINDINGS = ("vendor", "regulation", "guidelines", "guidance", "benchmark")   # also the order frameworks are listed in
 STATUSES = ("active", "proposed_removal", "retired")
 INSTITUTION_TYPES = tuple(InstitutionType)
 # Stable listing order within a binding class; unknown (future) frameworks follow, by id.
@@ -52,7 +52,11 @@ _CHECK_FIELDS = {"title": True, "severity": True, "rationale": True, "remediatio
 _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "binding": True,
                      "status": True, "source_url": True, "applies_to": True, "note": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
-                   "manual_evidence": False, "admits_exceptions": False, "exception_basis": False}
+                   "manual_evidence": False, "admits_exceptions": False, "exception_basis": False,
+                   "requires": False}
+REQUIRES = ("conditional_access",)
+# What a control that asks for Conditional Access reads when its checks passed on security defaults.
+SECURITY_DEFAULTS_NOTE = "Security defaults are on; this control asks for a Conditional Access policy."
 NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE)
 
 
@@ -67,6 +71,7 @@ class Control:
     admits_exceptions: bool = False
     exception_basis: str = ""
     coverage: dict[str, str] = field(default_factory=dict)   # check id -> full | partial
+    requires: str = ""   # conditional_access: the control's text asks for a Conditional Access policy
 
     @property
     def coverage_of_control(self) -> str:
@@ -286,9 +291,10 @@ def _control(f: ValidatedFile, rc: Any, i: int, fid: str, known: set[str], seen:
                    required=False)
     if basis and not admits:
         raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
+    requires = f.enum(rc["requires"], cat + ("requires",), f"{where}: requires", REQUIRES) if "requires" in rc else ""
     return Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
                    manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
-                   coverage=coverage)
+                   coverage=coverage, requires=requires)
 
 
 def _check_words(f: ValidatedFile, name: str, note: Any, controls: list[Control], timeline: Any, readiness: Any,
@@ -399,14 +405,20 @@ def control_status(check_statuses: Sequence[str]) -> ControlStatus:
     return ControlStatus.MET
 
 
-def evaluate_controls(frameworks: Sequence[Framework], results: Iterable[CheckResult]) -> list[ControlResult]:
+def evaluate_controls(frameworks: Sequence[Framework], results: Iterable[CheckResult], *,
+                      security_defaults: bool = False) -> list[ControlResult]:
     """One result per control of each framework, in catalog order. A check with no result counts as
-    ``not_evaluated`` (so the control is at best not_assessed)."""
+    ``not_evaluated`` (so the control is at best not_assessed). With ``security_defaults`` on (no
+    Conditional Access policy can then be in force), a control that asks for a Conditional Access
+    policy and would be met is only partly met, and says why."""
     by_id = {r.id: r.status for r in results}
     out: list[ControlResult] = []
     for fw in frameworks:
         for c in fw.controls:
             statuses = [by_id.get(chk, Status.NOT_EVALUATED) for chk in c.checks]
-            out.append(ControlResult(framework=fw.id, id=c.id, title=c.title, status=control_status(statuses),
-                                     checks=list(c.checks), coverage=c.coverage_of_control))
+            status, note = control_status(statuses), ""
+            if c.requires == "conditional_access" and security_defaults and status == ControlStatus.MET:
+                status, note = ControlStatus.PARTIALLY_MET, SECURITY_DEFAULTS_NOTE
+            out.append(ControlResult(framework=fw.id, id=c.id, title=c.title, status=status,
+                                     checks=list(c.checks), coverage=c.coverage_of_control, note=note))
     return out

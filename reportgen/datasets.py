@@ -39,7 +39,7 @@ SECURITY_DEFAULTS = "securityDefaults"
 METHODS_POLICY = "authenticationMethodsPolicy"
 ROLE_ASSIGNMENTS = "roleAssignments"
 ROLE_ELIGIBILITY = "roleEligibilitySchedules"
-ROLE_SCHEDULES = "roleAssignmentScheduleInstances"
+ROLE_SCHEDULES = "roleAssignmentSchedules"
 GROUP_MEMBERS = "groupMembers"
 GROUPS = "groups"
 SIGN_INS = "signIns"
@@ -67,7 +67,7 @@ REGISTRY: tuple[Dataset, ...] = (
             "administrator role assignments"),
     Dataset(ROLE_ELIGIBILITY, "roleManagement/directory/roleEligibilitySchedules", "v1.0",
             "RoleManagement.Read.Directory", "eligible (PIM) role assignments"),
-    Dataset(ROLE_SCHEDULES, "roleManagement/directory/roleAssignmentScheduleInstances", "v1.0",
+    Dataset(ROLE_SCHEDULES, "roleManagement/directory/roleAssignmentSchedules", "v1.0",
             "RoleManagement.Read.Directory", "active (PIM) role assignment schedules",
             licence="Entra ID P2 or ID Governance"),
     Dataset(GROUP_MEMBERS, "groups/{id}/transitiveMembers", "v1.0", "GroupMember.Read.All", "group memberships"),

@@ -48,9 +48,15 @@ class Facts:
 
     def strength_id(self, key: str) -> str:
         return next(s.id for s in self.strengths.values() if s.key == key)
+
+    def fido2_kind(self, aaguid: str | None) -> tuple[str, str]:
+        """(kind, provider name) of a FIDO2 method's AAGUID; ("unknown", "") when it is not listed."""
+        return self.fido2_kinds.get((aaguid or "").strip().lower(), ("unknown", ""))
     multifactor_combinations: frozenset[str]  # normalised (parts sorted)
     phishing_resistant_combinations: frozenset[str]
     authenticator_aaguids: frozenset[str]
+    fido2_kinds: dict[str, tuple[str, str]]   # aaguid -> (kind, name); kinds in FIDO2_KINDS
+    mfa_required_errors: frozenset[int]       # sign-in error codes that say MFA was required
     path: Path
     sha256: str
 
@@ -92,7 +98,8 @@ def load_facts(path: Path | str | None = None) -> Facts:
     path = Path(path) if path is not None else CATALOG_DIR / FACTS_FILE
     f = ValidatedFile(path)
     doc = f.mapping(f.data, (), FACTS_FILE, {"version": True, "roles": True, "apps": True, "licences": True,
-                                            "authentication_strengths": True, "passkeys": True})
+                                            "authentication_strengths": True, "passkeys": True,
+                                            "sign_in_errors": True})
 
     def guid(value, at: tuple, what: str) -> str:
         text = f.text(value, at, what).lower()
@@ -141,7 +148,9 @@ def load_facts(path: Path | str | None = None) -> Facts:
 
     strengths, mfa_combos, pr_combos = _strengths(f, doc["authentication_strengths"], src, guid)
 
-    pk = f.mapping(doc["passkeys"], ("passkeys",), "passkeys", {**src, "authenticator_aaguids": True})
+    pk = f.mapping(doc["passkeys"], ("passkeys",), "passkeys", {**src, "authenticator_aaguids": True,
+                                                               "providers": True, "hardware_keys": True})
+    kinds = _fido2_kinds(f, pk, guid)
     version = doc["version"]
     return Facts(
         version=f.text(str(version) if isinstance(version, (int, float)) else version, ("version",), "version"),
@@ -155,7 +164,50 @@ def load_facts(path: Path | str | None = None) -> Facts:
         strengths=strengths, multifactor_combinations=mfa_combos, phishing_resistant_combinations=pr_combos,
         authenticator_aaguids=frozenset(guids(pk["authenticator_aaguids"], ("passkeys", "authenticator_aaguids"),
                                               "authenticator_aaguids")),
-        path=path, sha256=f.sha256)
+        fido2_kinds=kinds, mfa_required_errors=_error_codes(f, doc["sign_in_errors"]), path=path, sha256=f.sha256)
 
 
+def _fido2_kinds(f: ValidatedFile, pk: dict, guid) -> dict[str, tuple[str, str]]:
+    """AAGUID -> (kind, name) from the passkeys section; an AAGUID listed under two kinds is refused."""
+    kinds: dict[str, tuple[str, str]] = {}
+
+    def add(items, at: tuple, kind: str) -> None:
+        if not isinstance(items, list) or not items:
+            raise f.err(at, f"{'.'.join(map(str, at))} must be a non-empty list")
+        for i, item in enumerate(items):
+            item = f.mapping(item, at + (i,), f"{at[-1]}[{i}]", {"aaguid": True, "name": True})
+            aaguid = guid(item["aaguid"], at + (i, "aaguid"), "aaguid")
+            if aaguid in kinds and kinds[aaguid][0] != kind:
+                raise f.err(at + (i,), f"AAGUID {aaguid} is listed as {kinds[aaguid][0]} and as {kind}")
+            kinds[aaguid] = (kind, f.text(item["name"], at + (i, "name"), "name"))
+
+    prov = f.mapping(pk["providers"], ("passkeys", "providers"), "passkeys.providers",
+                     {"source": True, "checked": True, "windows_hello": True, "synced": True})
+    hw = f.mapping(pk["hardware_keys"], ("passkeys", "hardware_keys"), "passkeys.hardware_keys",
+                   {"source": True, "checked": True, "keys": True})
+    add(hw["keys"], ("passkeys", "hardware_keys", "keys"), "hardware")
+    add(prov["windows_hello"], ("passkeys", "providers", "windows_hello"), "windows_hello")
+    add(prov["synced"], ("passkeys", "providers", "synced"), "synced")
+    for a in pk["authenticator_aaguids"] if isinstance(pk["authenticator_aaguids"], list) else []:
+        kinds[str(a).lower()] = ("authenticator", "Microsoft Authenticator")
+    return kinds
+
+
+def _error_codes(f: ValidatedFile, value) -> frozenset[int]:
+    at = ("sign_in_errors",)
+    doc = f.mapping(value, at, "sign_in_errors", {"source": True, "checked": True, "mfa_required": True})
+    items = doc["mfa_required"]
+    if not isinstance(items, list) or not items:
+        raise f.err(at + ("mfa_required",), "sign_in_errors.mfa_required must be a non-empty list")
+    codes = set()
+    for i, item in enumerate(items):
+        item = f.mapping(item, at + ("mfa_required", i), f"mfa_required[{i}]", {"code": True, "name": True})
+        if not isinstance(item["code"], int) or isinstance(item["code"], bool):
+            raise f.err(at + ("mfa_required", i, "code"), f"code must be a number, not {item['code']!r}")
+        f.text(item["name"], at + ("mfa_required", i, "name"), "name")
+        codes.add(item["code"])
+    return frozenset(codes)
+
+
+FIDO2_KINDS = ("hardware", "windows_hello", "synced", "authenticator", "unknown")
 FACTS = load_facts()

@@ -99,6 +99,9 @@ class Registration:
     mfa_registered: bool
     mfa_capable: bool
     methods: tuple[str, ...]
+    # AAGUIDs of the FIDO2 methods read from per-user methods (EA-02 tells keys from passkeys by
+    # them); None where the source does not give them (the registration report)
+    fido2_aaguids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ class SignIn:
     interactive: bool
     success: bool | None      # None: the outcome could not be read
     protocol: str = ""        # authenticationProtocol (ropc, deviceCode, ...), "" when not given
+    error_code: int | None = None   # status.errorCode (0: success); None where not given
 
 
 @dataclass(frozen=True)

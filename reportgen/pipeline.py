@@ -75,7 +75,8 @@ def _inputs(job: Job) -> Inputs:
                   phase2_postponed=c.attestations.phase2_postponed,
                   service_account_pattern=c.service_account_pattern or d["service_account_pattern"],
                   dormant_days=c.dormant_days or d["dormant_days"],
-                  lookback_days=c.lookback_days or d["lookback_days"])
+                  lookback_days=c.lookback_days or d["lookback_days"],
+                  cloud=c.graph.cloud if c.graph is not None else "global")
 
 
 def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:

@@ -267,8 +267,11 @@ class _Reader:
                 mfa = tuple(sorted({x for x in names if x in KNOWN_MFA_METHODS}))
                 if not mfa and "unknown" in names:
                     continue  # a method we cannot read may be a second factor: registration unknown
+                aaguids = tuple(sorted({_s(item.get("aaGuid")).lower() for item, n in zip(body["value"], names)
+                                        if n == "fido2SecurityKey"}))
                 out[resp["id"]] = Registration(user_id=resp["id"], mfa_registered=bool(mfa), mfa_capable=bool(mfa),
-                                               methods=tuple(sorted(set(names) - {"password", "unknown"})))
+                                               methods=tuple(sorted(set(names) - {"password", "unknown"})),
+                                               fido2_aaguids=aaguids)
         return out
 
     # --- Conditional Access ----------------------------------------------------------------
@@ -507,15 +510,17 @@ class _Reader:
         return end is not None and end < self.collected
 
     def permanence(self, roles: list[RoleAssignment] | None, has_p2: bool | None) -> list[RoleAssignment] | None:
-        """Mark active assignments permanent or not, from the assignment schedule instances (PIM).
-        Without PIM (no P2 licence) every active assignment is permanent."""
+        """Mark active assignments permanent or not, from the role assignment schedules (PIM): an
+        assigned (not activated) schedule whose expiration is ``noExpiration``. Without PIM (no P2
+        licence) every active assignment is permanent."""
         if roles is None:
             return None
-        if self.have("roleAssignmentScheduleInstances"):
+        if has_p2 is not False and self.have("roleAssignmentSchedules"):
             kinds: dict[tuple[str, str], bool] = {}
-            for o in self.ev.values("roleAssignmentScheduleInstances"):
+            for o in self.ev.values("roleAssignmentSchedules"):
                 key = (_s(o.get("roleDefinitionId")).lower(), _s(o.get("principalId")))
-                permanent = _s(o.get("assignmentType")) == "Assigned" and parse_iso(o.get("endDateTime")) is None
+                expiration = _dict(_dict(o.get("scheduleInfo")).get("expiration"))
+                permanent = _s(o.get("assignmentType")) == "Assigned" and _s(expiration.get("type")) == "noExpiration"
                 kinds[key] = kinds.get(key, False) or permanent
             return [_replace_permanent(r, kinds.get((r.role_id, r.principal_id))) for r in roles]
         if has_p2 is False:
@@ -553,7 +558,7 @@ class _Reader:
                       app_id=_s(o.get("appId")).lower(), app_name=_s(o.get("appDisplayName")),
                       resource_id=_s(o.get("resourceId")).lower(), created=created,
                       requirement=self._requirement(o), interactive=interactive, success=_outcome(o),
-                      protocol=_s(o.get("authenticationProtocol")))
+                      protocol=_s(o.get("authenticationProtocol")), error_code=_error_code(o))
 
     def _requirement(self, o: dict[str, Any]) -> str | None:
         """The factor of a sign-in: authenticationRequirement, else mfaDetail, else the steps of
@@ -672,6 +677,11 @@ def _last_sign_in(sia: Any) -> datetime | None:
     if not isinstance(sia, dict):
         return None
     return parse_iso(sia.get("lastSuccessfulSignInDateTime"))
+
+
+def _error_code(o: dict[str, Any]) -> int | None:
+    code = _dict(o.get("status")).get("errorCode")
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _outcome(o: dict[str, Any]) -> bool | None:

@@ -83,10 +83,14 @@ class ControlResult:
     status: ControlStatus
     checks: list[str]
     coverage: Coverage = Coverage.FULL   # partial: every check evidences only part of the control
+    note: str = ""                       # why a control reads as it does (e.g. met only by security defaults)
 
     def to_json(self) -> dict[str, Any]:
-        return {"framework": self.framework, "id": self.id, "title": self.title, "status": self.status,
-                "coverage": self.coverage, "checks": list(self.checks)}
+        out = {"framework": self.framework, "id": self.id, "title": self.title, "status": self.status,
+               "coverage": self.coverage, "checks": list(self.checks)}
+        if self.note:   # additive: results.json stays schema_version 1
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from reportgen import model as m
 from reportgen.checks import Context, NotEvaluated
 from reportgen.checks import applicability
 from reportgen.checks.applicability import ALL_APPS
+from reportgen.checks.emergency_access import methods_by_aaguid
+from reportgen.checks.mandatory_mfa import is_phase2, phase2_label
 from reportgen.dates import iso_z
 from reportgen.model import CAPolicy, Posture
 from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
@@ -103,14 +105,17 @@ class Tables:
                                         soft_or_phone_methods=[], excluded_from=[]))
                 continue
             r = regs.get(u.id) if regs is not None else None
+            # FIDO2 methods named by what their AAGUID says they are, as EA-02 judges them
+            meths, strange, _ = methods_by_aaguid(r) if r else (set(), [], [])
             roles = (self.roles or {}).get(u.id, set())
             excluded = _safe(lambda: [p.name for p in pols if self.f.exclusion_paths(p, u, roles)], [])
             out.append(EmergencyRow(
                 upn=u.upn, exists=True, enabled=u.enabled,
                 global_admin_active=None if self.p.role_assignments is None else m.GLOBAL_ADMIN in self.active.get(u.id, set()),
-                methods=list(r.methods) if r else [],
-                phishing_resistant=None if r is None else bool(set(r.methods) & m.EMERGENCY_METHODS),
-                soft_or_phone_methods=sorted(set(r.methods) & m.SOFT_OR_PHONE_METHODS) if r else [],
+                methods=sorted(meths | ({"fido2SecurityKey"} if strange else set())),   # maker unknown
+                phishing_resistant=None if r is None or (strange and not meths & m.EMERGENCY_METHODS)
+                else bool(meths & m.EMERGENCY_METHODS),
+                soft_or_phone_methods=sorted(meths & m.SOFT_OR_PHONE_METHODS),
                 excluded_from=excluded))
         return out
 
@@ -120,16 +125,16 @@ class Tables:
     def phase2_sign_ins(self) -> list[SignInRow]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for s in self.p.sign_ins or []:
-            if s.app_id not in m.PHASE2_APPS or s.success is False:
+            if not is_phase2(s) or s.success is False:
                 continue
-            row = rows.setdefault((s.upn, s.app_id), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
+            row = rows.setdefault((s.upn, phase2_label(s)), {"sf": 0, "mf": 0, "ni": 0, "last": s.created})
             row["sf" if s.requirement == "singleFactorAuthentication" else "mf"] += 1
             row["ni"] += 0 if s.interactive else 1
             row["last"] = max(row["last"], s.created)
         out = []
         for (upn, app), r in sorted(rows.items()):
             u = self.f.by_upn.get(upn.lower())
-            out.append(SignInRow(upn=upn, display_name=u.display_name if u else "", app=m.PHASE2_APPS[app],
+            out.append(SignInRow(upn=upn, display_name=u.display_name if u else "", app=app,
                                  single_factor=r["sf"], multi_factor=r["mf"], non_interactive=r["ni"],
                                  last=_iso(r["last"])))
         return out

@@ -68,6 +68,11 @@ class ControlStatus(StrEnum):
 
 CONTROL_LABELS = {ControlStatus.MET: "Met", ControlStatus.PARTIALLY_MET: "Partially met",
                   ControlStatus.NOT_MET: "Not met", ControlStatus.NOT_ASSESSED: "Not assessed"}
+# A regulation is not pass/fail: its controls claim only what this report tested (checks.md v3).
+REGULATORY_CONTROL_LABELS = {ControlStatus.MET: "No gap found in what this report tests",
+                             ControlStatus.PARTIALLY_MET: "Partly", ControlStatus.NOT_MET: "Gap found",
+                             ControlStatus.NOT_ASSESSED: "Not assessed"}
+REGULATORY_BINDINGS = ("regulation", "guidelines", "guidance")
 
 
 class Coverage(StrEnum):
@@ -79,8 +84,11 @@ class Coverage(StrEnum):
 MET_FOR_WHAT_IS_TESTED = "Met for what this report tests; other evidence needed"
 
 
-def control_label(status: str, coverage: str = Coverage.FULL) -> str:
-    """The reader's word for a control's status: a met control of partial coverage says so."""
+def control_label(status: str, coverage: str = Coverage.FULL, binding: str = "") -> str:
+    """The reader's word for a control's status: a regulation's control in words that claim only what
+    was tested; a met control of partial coverage says so."""
+    if binding in REGULATORY_BINDINGS:
+        return label(REGULATORY_CONTROL_LABELS, status)
     if status == ControlStatus.MET and coverage == Coverage.PARTIAL:
         return MET_FOR_WHAT_IS_TESTED
     return label(CONTROL_LABELS, status)
@@ -112,7 +120,8 @@ COLLECTION_LABELS = {CollectionStatus.COMPLETE: "Complete", CollectionStatus.PAR
 EXCEPTION_STATE_LABELS = {"in_force": "In force", "expired": "Expired", "not_yet_valid": "Not yet valid"}
 
 # Catalog and Graph vocabularies, as a reader sees them (the Entra admin center's words where it has some)
-BINDING_LABELS = {"regulation": "Regulation", "guidance": "Supervisory guidance", "benchmark": "Benchmark",
+BINDING_LABELS = {"regulation": "Regulation", "guidelines": "Guidelines", "guidance": "Supervisory guidance",
+                  "benchmark": "Benchmark",
                   "vendor": "Vendor requirement"}
 FRAMEWORK_STATUS_LABELS = {"active": "Active", "proposed_removal": "Proposed for removal", "retired": "Retired"}
 POLICY_STATE_LABELS = {"enabled": "On", "disabled": "Off", "enabledForReportingButNotEnforced": "Report-only"}

@@ -99,11 +99,19 @@ class TestMMFA01:
     def test_pass_policy_on_all_apps(self):
         assert check(good(), "MMFA-01").status == "pass"
 
-    @pytest.mark.parametrize("app", ["MicrosoftAdminPortals", m.APP_AZURE_PORTAL, m.APP_AZURE_PORTAL.upper()])
-    def test_pass_policy_on_admin_portals(self, app):
+    def test_pass_policy_on_admin_portals(self):
         b = good()
-        b._policies = [mfa_policy("MFA admin portals", apps=[app])]
+        b._policies = [mfa_policy("MFA admin portals", apps=["MicrosoftAdminPortals"])]
         assert check(b, "MMFA-01").status == "pass"
+
+    @pytest.mark.parametrize("app", [m.APP_AZURE_PORTAL, m.APP_AZURE_PORTAL.upper()])
+    def test_warn_policy_on_the_azure_portal_app_alone(self, app):
+        # v3: the Azure portal app does not reach the Microsoft 365 admin center
+        b = good()
+        b._policies = [mfa_policy("MFA Azure portal", apps=[app])]
+        r = check(b, "MMFA-01")
+        assert r.status == "warn" and "Microsoft 365 admin center" in r.reason, r.reason
+        assert r.affected and all("Microsoft 365 admin center" in a.detail for a in r.affected)
 
     def test_pass_security_defaults_without_policies(self):
         b = good().security_defaults(True)
@@ -365,7 +373,8 @@ def test_mmfa06_after_the_deadline_enforcement_applies(value):
     r = check(good(), "MMFA-06", phase2_postponed=value)   # NOW is after 1 July 2026
     assert r.status == "pass" and "closed on 1 July 2026" in r.reason
     assert ("out of date" in r.reason) == (value is True)
-    assert r.title == "Phase 2 postponement has ended: enforcement applies"
+    assert r.title == "Phase 2 postponement no longer applies: the postponement window has closed"
+    assert "no longer applies" in r.reason
 
 
 def test_mmfa06_does_not_depend_on_collected_data():

@@ -64,7 +64,7 @@ def test_framework_order_is_stable(catalogs):
     ids = [f.id for f in catalogs.frameworks]
     assert ids[0] == "ms-mandatory-mfa"
     bindings = [f.binding for f in catalogs.frameworks]
-    assert bindings == sorted(bindings, key=["vendor", "regulation", "guidance", "benchmark"].index)
+    assert bindings == sorted(bindings, key=["vendor", "regulation", "guidelines", "guidance", "benchmark"].index)
     assert ids == [f.id for f in load_catalogs().frameworks]
 
 
@@ -434,7 +434,7 @@ def test_checks_yaml_refuses_regulator_words_shown_to_every_type(catdir):
 
 def test_unknown_timeline_entry_is_refused(catdir):
     p = catdir / "checks.yaml"
-    text = p.read_text().replace("{date:postponement-deadline}, with no\n", "{date:phase-3}, with no\n", 1)
+    text = p.read_text().replace("{date:postponement-deadline} at the\n", "{date:phase-3} at the\n", 1)
     p.write_text(text)
     _write(catdir, GOOD)
     err = _refused(catdir)

@@ -115,7 +115,8 @@ def test_ncua_appendix_is_guidelines_and_its_proposed_removal_is_explained(after
 @pytest.mark.parametrize("slug", ["bank", "credit-union", "lender"])
 def test_after_july_2026_phase_2_is_enforced_and_postponement_is_never_offered(after_july_2026, slug):
     text = _flat(after_july_2026[slug])
-    assert _flat("Postponement of phase 2 ended on 1 July 2026, with no further extension: phase 2 is enforced") in text
+    assert _flat("Postponement of phase 2 was possible until 1 July 2026; that window has closed.") in text
+    assert _flat("no further extension") not in text and _flat("every tenant") not in text
     assert _flat("Since 9 February 2026, the Microsoft 365 admin center refuses every sign-in") in text
     for stale in ("can postpone", "end the postponement early", "once phase 2 reaches", "before phase 2 reaches",
                   "will be stopped"):
@@ -134,8 +135,10 @@ def test_verdict_wording_claims_only_what_the_evidence_shows(after_july_2026):
 
 def test_partial_controls_are_never_plainly_met(after_july_2026):
     # LOG-01 passes for the lender only through its logs: the monitoring control needs other evidence too
+    # v3: a regulation's control (the Interagency Guidelines' III.C.1.f) claims only what was tested
     text = _flat(after_july_2026["bank"])
-    assert _flat("Met for what this report tests; other evidence needed") in text
+    assert _flat("No gap found in what this report tests") in text
+    assert _flat("Guidelines") in text and _flat("Regulation·") not in text
 
 
 def test_before_the_deadline_the_timeline_speaks_of_the_future(tmp_path):

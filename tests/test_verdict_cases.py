@@ -45,3 +45,5 @@ def test_case(name, tmp_path):
         assert c.status == want["status"], (key, c.status)
         if "coverage" in want:
             assert getattr(c, "coverage", None) == want["coverage"], key
+        if "note_has" in want:
+            assert want["note_has"] in c.note, (key, c.note)

@@ -86,6 +86,7 @@ def evaluate(name: str, tmp_path: Path, institution_type: str = "bank"):
     types = case.get("institution_types", [institution_type])
     controls = {}
     for itype in types:
-        for c in evaluate_controls(frameworks_for(catalogs, itype), results):
+        for c in evaluate_controls(frameworks_for(catalogs, itype), results,
+                                   security_defaults=posture.security_defaults is True):
             controls[f"{c.framework} {c.id}"] = c
     return case, posture, {r.id: r for r in results}, phases, controls

@@ -39,6 +39,7 @@ class Inputs:
     dormant_days: int = 90
     lookback_days: int = 30
     timeline: Timeline | None = None     # Microsoft's dates; the bundled catalog's when not given
+    cloud: str = "global"                # the client's Microsoft cloud (config graph.cloud)
 
 
 def gap_cause(gap: Gap | None) -> Cause:

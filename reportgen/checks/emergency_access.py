@@ -9,7 +9,9 @@ from __future__ import annotations
 from reportgen import model as m
 from reportgen.checks.common import (METHODS_POLICY, POLICY_DATA, REGISTRATION_DATA, ROLE_DATA, ROLE_SCHEDULES, affected,
                                      methods_text)
-from reportgen.checks.context import Context
+from reportgen.checks.context import Context, gap_cause
+from reportgen.evidence import permission_for, source_of
+from reportgen.facts import FACTS
 from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.model import User
 from reportgen.results import Affected
@@ -17,7 +19,6 @@ from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
 X509 = "x509certificate"
-AUTHENTICATOR_PASSKEY = "passKeyDeviceBoundAuthenticator"
 
 
 def _ea_existing(ctx: Context) -> list[User]:
@@ -41,6 +42,17 @@ def _ga_problems(ctx: Context, u: User, holdings: dict[str, list[m.RoleAssignmen
     if all(r.permanent is False for r in ga):
         return ["holds Global Administrator only through a time-bound or activated assignment"], False
     return [], True
+
+
+def _schedules_gap(ctx: Context) -> str:
+    """Why permanence is unknown, in words: the schedules were refused (permission) or not collected."""
+    gap = ctx.p.gap_for(source_of(ROLE_SCHEDULES))
+    if gap is not None and gap_cause(gap) == Cause.MISSING_PERMISSION:
+        return (f"the role assignment schedules could not be read: the app lacks the permission "
+                f"{permission_for(ROLE_SCHEDULES)}")
+    if gap is not None:
+        return f"the role assignment schedules could not be read: {gap.reason}"
+    return "the role assignment schedules were not collected"
 
 
 @check("EA-01", reads=ROLE_DATA + (ROLE_SCHEDULES,))
@@ -71,8 +83,8 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
         if problems:
             bad.append(affected(u, "; ".join(problems), name))
         elif unknown:
-            unsure.append(affected(u, "whether its Global Administrator assignment is permanent could not be read "
-                                      "(role assignment schedules were not collected)", name))
+            unsure.append(affected(u, f"whether its Global Administrator assignment is permanent could not be read "
+                                      f"({_schedules_gap(ctx)})", name))
         else:
             ok += 1
     metrics = {"designated": len(accounts), "qualified": ok, "permanence_unknown": len(unsure)}
@@ -84,8 +96,8 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
                              "at least two are needed.", bad + unsure, metrics)
     if unsure:
         return Outcome(WARN, f"{ok + len(unsure):,} emergency access accounts {rule.replace('permanent active', 'active')}, "
-                             f"but for {len(unsure):,} of them it could not be confirmed that the assignment is permanent.",
-                       unsure + bad, metrics)
+                             f"but for {len(unsure):,} of them it could not be confirmed that the assignment is permanent: "
+                             f"{_schedules_gap(ctx)}.", unsure + bad, metrics)
     if bad:
         return Outcome(WARN, f"{ok:,} emergency access accounts qualify, but {count(len(bad), 'designated account')} "
                              f"{verb(len(bad), 'does', 'do')} not.", bad, metrics)
@@ -110,50 +122,93 @@ def _cba(ctx: Context, u: User) -> tuple[bool | None, str]:
     return False, "a certificate is bound, but the certificate method is single-factor by default"
 
 
-def _emergency_methods(ctx: Context, u: User, methods: tuple[str, ...]) -> tuple[set[str], bool | None, str]:
-    """(emergency-grade methods, CBA verdict, CBA note)."""
-    grade = set(methods) & m.EMERGENCY_METHODS
+# What a FIDO2 method is, by the kind its AAGUID has in microsoft-facts.yaml (unknown: kept apart)
+FIDO2_AS = {"hardware": "fido2SecurityKey", "windows_hello": "passKeyDeviceBoundWindowsHello",
+            "synced": "passKeySynced", "authenticator": "passKeyDeviceBoundAuthenticator"}
+NOT_A_SECOND_FACTOR = m.NON_MFA_METHODS | {"appPassword"}
+
+
+def methods_by_aaguid(reg: m.Registration) -> tuple[set[str], list[str], list[str]]:
+    """(methods with each FIDO2 method named by what its AAGUID says it is, FIDO2 AAGUIDs no list
+    knows, the providers named). Without AAGUIDs (the registration report) the methods stand as read."""
+    methods = set(reg.methods)
+    if reg.fido2_aaguids is None or "fido2SecurityKey" not in methods:
+        return methods, [], []
+    methods.discard("fido2SecurityKey")
+    unknown, providers = [], []
+    for aaguid in reg.fido2_aaguids:
+        kind, name = FACTS.fido2_kind(aaguid)
+        if kind == "unknown":
+            unknown.append(aaguid or "(no AAGUID)")
+            continue
+        methods.add(FIDO2_AS[kind])
+        if kind != "hardware":
+            providers.append(name)
+    return methods, unknown, sorted(set(providers))
+
+
+def _emergency_methods(ctx: Context, u: User, reg: m.Registration) -> tuple[set[str], bool | None, str, list[str]]:
+    """(emergency-grade methods, CBA verdict, notes, FIDO2 AAGUIDs that are not known)."""
+    methods, unknown, providers = methods_by_aaguid(reg)
+    grade = methods & m.EMERGENCY_METHODS
     cba, note = _cba(ctx, u)
     if cba:
         grade.add("x509Certificate")
-    return grade, cba, note
+    notes = [note] if note else []
+    if providers:
+        notes.append(f"its FIDO2 passkey is held by {', '.join(providers)}, not on a security key")
+    return grade, cba, "; ".join(notes), unknown
 
 
-def _ea_registrations(ctx: Context) -> tuple[list[tuple[User, tuple[str, ...]]], list[Affected]]:
+def _ea_registrations(ctx: Context) -> tuple[list[tuple[User, m.Registration]], list[Affected]]:
     known, unknown = [], []
     for u in _ea_existing(ctx):
         reg = ctx.registration(u.id)
         if reg is None:
             unknown.append(affected(u, ctx.unknown_registration(u)))
         else:
-            known.append((u, reg.methods))
+            known.append((u, reg))
     return known, unknown
+
+
+def _unknown_keys(aaguids: list[str]) -> str:
+    return (f"a FIDO2 passkey whose AAGUID ({', '.join(aaguids)}) is on no list of known security keys or passkey "
+            "providers, so whether it is a hardware key is unknown")
 
 
 @check("EA-02", reads=REGISTRATION_DATA + (METHODS_POLICY,))
 def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
     known, unknown = _ea_registrations(ctx)
-    fails, unsure = [], []
-    for u, methods in known:
-        grade, cba, note = _emergency_methods(ctx, u, methods)
+    fails, unsure, keys = [], [], []
+    for u, reg in known:
+        grade, cba, note, strange = _emergency_methods(ctx, u, reg)
         if grade:
             continue
-        detail = f"methods: {methods_text(methods)}"
-        if AUTHENTICATOR_PASSKEY in methods:
+        methods = methods_by_aaguid(reg)[0]
+        detail = f"methods: {methods_text(sorted(methods))}"
+        if "passKeyDeviceBoundAuthenticator" in methods:
             detail += "; a passkey in Microsoft Authenticator lives on one person's phone"
-        if "windowsHelloForBusiness" in methods:
-            detail += "; Windows Hello for Business is bound to one device"
+        if methods & {"windowsHelloForBusiness", "passKeyDeviceBoundWindowsHello"}:
+            detail += "; Windows Hello is bound to one device"
         if note:
             detail += f"; {note}"
-        (unsure if cba is None else fails).append(affected(u, detail))
+        if strange:
+            keys.append(affected(u, f"{detail}; {_unknown_keys(strange)}"))
+        else:
+            (unsure if cba is None else fails).append(affected(u, detail))
     if fails:
         return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'has', 'have')} no FIDO2 "
                              "security key, device-bound passkey on a key, or certificate-based authentication.",
-                       fails + unsure + unknown, {})
+                       fails + keys + unsure + unknown, {})
     if unsure or unknown:
         n = len(unsure) + len(unknown)
         return Outcome(NOT_EVALUATED, f"Whether {count(n, 'emergency access account')} {verb(n, 'has', 'have')} an "
-                                      "emergency-grade method could not be read.", unsure + unknown, {}, Cause.NOT_COLLECTED)
+                                      "emergency-grade method could not be read.", unsure + unknown + keys, {},
+                       Cause.NOT_COLLECTED)
+    if keys:
+        return Outcome(WARN, f"{count(len(keys), 'emergency access account')} {verb(len(keys), 'relies', 'rely')} on a "
+                             "FIDO2 passkey whose maker is not on the list of known security keys; confirm that it is a "
+                             "hardware security key, not a passkey synced to a phone or password manager.", keys, {})
     return Outcome(PASS, "Every emergency access account has a FIDO2 security key, device-bound passkey or certificate-based "
                          "authentication.", [], {})
 
@@ -162,13 +217,20 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
 def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
     known, unknown = _ea_registrations(ctx)
     fails, warns = [], []
-    for u, methods in known:
-        soft = sorted(set(methods) & m.SOFT_OR_PHONE_METHODS)
+    for u, reg in known:
+        methods = methods_by_aaguid(reg)[0]
+        soft = sorted(methods & m.SOFT_OR_PHONE_METHODS)
         if not soft:
             continue
-        grade, cba, _ = _emergency_methods(ctx, u, methods)
+        grade, _, _, strange = _emergency_methods(ctx, u, reg)
+        other = sorted(methods - m.SOFT_OR_PHONE_METHODS - NOT_A_SECOND_FACTOR - set(grade)
+                       - {"sms", "voiceMobile", "voiceAlternateMobile", "voiceOffice"})
         if grade:
             warns.append(affected(u, f"{methods_text(soft)} registered beside {methods_text(sorted(grade))}"))
+        elif other or strange:
+            beside = methods_text(other) if other else "a FIDO2 passkey of unknown make"
+            warns.append(affected(u, f"{methods_text(soft)} registered beside {beside}, which is not emergency-grade "
+                                     "either (see EA-02)"))
         else:
             fails.append(affected(u, f"relies on {methods_text(soft)}, held on one person's phone or one device"))
     if fails:
@@ -180,9 +242,9 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
                        unknown, {}, Cause.NOT_COLLECTED)
     if warns:
         return Outcome(WARN, f"{count(len(warns), 'emergency access account')} also {verb(len(warns), 'holds', 'hold')} a "
-                             "phone, soft-token or single-device method beside an emergency-grade one.", warns, {})
+                             "phone, soft-token or single-device method beside another one.", warns, {})
     return Outcome(PASS, "No emergency access account holds a Microsoft Authenticator, software token, SMS, voice or "
-                         "Windows Hello for Business method.", [], {})
+                         "Windows Hello method.", [], {})
 
 
 @check("EA-04", reads=POLICY_DATA)

@@ -7,6 +7,7 @@ is never counted as MFA, and one whose outcome cannot be read counts as a possib
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from reportgen import model as m
@@ -15,6 +16,7 @@ from reportgen.checks.common import (LICENCES, POLICY_DATA, ROLE_DATA, SIGN_IN_D
                                      when)
 from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context
 from reportgen.checks.registry import Outcome, check
+from reportgen.facts import FACTS
 from reportgen.model import SignIn, User
 from reportgen.results import Affected
 from reportgen.vocab import Cause, Status, count, verb
@@ -22,6 +24,38 @@ from reportgen.vocab import Cause, Status, count, verb
 PASS, FAIL, WARN, NOT_EVALUATED, MANUAL = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED, Status.MANUAL
 SD_ON = "Security defaults are on"
 AUTOMATION_APPS = (m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL)
+ADMIN_PORTALS = frozenset({"MicrosoftAdminPortals"})   # the Azure portal app alone misses the M365 admin center
+CLOUD_WORDS = {"usgov": "the US Government cloud", "usgov-dod": "the US Government (DoD) cloud",
+               "china": "Azure operated by 21Vianet in China"}
+NOT_ENFORCED = ("Microsoft does not currently enforce mandatory MFA in Azure in {cloud}, the client's cloud: not "
+                "enforced in this cloud, so this check is judged as good practice only.")
+
+
+def _enforced(ctx: Context) -> bool:
+    return ctx.inp.cloud in ctx.timeline.enforced_clouds
+
+
+def _cloud_note(fn):
+    """In a cloud where Microsoft does not enforce mandatory MFA, the check is still judged (good
+    practice) and its reason says that enforcement does not apply there."""
+    @functools.wraps(fn)
+    def wrapper(ctx: Context) -> Outcome:
+        o = fn(ctx)
+        if not _enforced(ctx):
+            o.reason = f"{o.reason} {NOT_ENFORCED.format(cloud=CLOUD_WORDS.get(ctx.inp.cloud, ctx.inp.cloud))}"
+        return o
+    return wrapper
+
+
+def is_phase2(s: SignIn) -> bool:
+    """A sign-in that phase 2 reaches: to Azure Resource Manager from any client, or to the Azure
+    CLI, Azure PowerShell or the Azure mobile app. The admin portals also sign in to Azure Resource
+    Manager; phase 1 covers them (MMFA-01), so they are not counted twice."""
+    return s.app_id in m.PHASE2_APPS or (s.resource_id == m.APP_ARM and s.app_id not in m.PHASE1_APPS)
+
+
+def phase2_label(s: SignIn) -> str:
+    return m.PHASE2_APPS.get(s.app_id) or f"{s.app_name or s.app_id} (Azure Resource Manager)"
 
 
 def _uncovered(ctx: Context, apps: frozenset[str], what: str) -> list[Affected]:
@@ -36,10 +70,11 @@ def _uncovered(ctx: Context, apps: frozenset[str], what: str) -> list[Affected]:
 
 def _attempts(ctx: Context, apps) -> tuple[list[SignIn], list[SignIn]]:
     """(single-factor sign-ins that succeeded or whose outcome is unknown, sign-ins of unknown factor
-    that did not fail) to ``apps``."""
+    that did not fail) to ``apps`` (app ids, or a test of a sign-in)."""
+    match = apps if callable(apps) else (lambda s: s.app_id in apps)
     single, unknown = [], []
     for s in ctx.need(ctx.p.sign_ins, "auditLogs/signIns"):
-        if s.app_id not in apps or s.success is False:
+        if not match(s) or s.success is False:
             continue
         if s.requirement == "singleFactorAuthentication":
             single.append(s)
@@ -76,19 +111,39 @@ def _merge(*lists: list[Affected]) -> list[Affected]:
     return [merged[k] for k in sorted(merged)]
 
 
+def _portal_gaps(ctx: Context) -> tuple[list[Affected], list[Affected]]:
+    """(users no policy covers for the admin portals, users covered for the Azure portal app only).
+    Only All apps or Microsoft Admin Portals reach the Microsoft 365 admin center as well."""
+    uncovered = _uncovered(ctx, ALL_APPS | ADMIN_PORTALS, "the admin portals")
+    if not uncovered:
+        return [], []
+    azure_gap = {a.upn for a in _uncovered(ctx, ALL_APPS | PORTAL_APPS, "the Azure portal")}
+    portal_only = [Affected(a.upn, a.display_name, "required to use MFA for the Azure portal app only, not for the "
+                                                   "Microsoft 365 admin center", object_id=a.object_id)
+                   for a in uncovered if a.upn not in azure_gap]
+    return [a for a in uncovered if a.upn in azure_gap], portal_only
+
+
 @check("MMFA-01", reads=POLICY_DATA + (SIGN_INS_DS, LICENCES))
+@_cloud_note
 def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
     p = ctx.p
     if p.security_defaults is True:
-        how, uncovered = "security defaults are on", []
+        how, uncovered, portal_only = "security defaults are on", [], []
     else:
         ctx.policies
-        uncovered = _uncovered(ctx, ALL_APPS | PORTAL_APPS, "the admin portals")
+        uncovered, portal_only = _portal_gaps(ctx)
         how = "Conditional Access requires MFA for the admin portals"
     single, unknown = _attempts(ctx, m.PHASE1_APPS)
     single_aff = _by_user(ctx, single, lambda s: m.PHASE1_APPS.get(s.app_id, s.app_name or s.app_id))
     metrics = {"uncovered_users": len(uncovered), "single_factor_sign_ins": len(single),
-               "unknown_factor_sign_ins": len(unknown)}
+               "unknown_factor_sign_ins": len(unknown), "azure_portal_only_users": len(portal_only)}
+    if portal_only and not (uncovered or single):
+        n = len(portal_only)
+        return Outcome(WARN, f"{count(n, 'enabled user')} {verb(n, 'is', 'are')} required to use MFA for the Azure portal "
+                             f"app only: the tenant's policies name that app rather than All apps or Microsoft Admin "
+                             f"Portals, which leaves the {m.PHASE1_APPS[m.APP_M365_ADMIN]} uncovered.", portal_only, metrics)
+    uncovered = uncovered + portal_only
     if uncovered or single:
         parts = []
         if uncovered:
@@ -111,6 +166,7 @@ def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
 
 
 @check("MMFA-02", reads=POLICY_DATA)
+@_cloud_note
 def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
         return Outcome(PASS, f"{SD_ON}; they require MFA for access to Azure Resource Manager (portal, PowerShell, CLI), so "
@@ -129,26 +185,26 @@ def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
 
 
 @check("MMFA-03", reads=SIGN_IN_DATA)
+@_cloud_note
 def phase2_no_single_factor_azure_tool_sign_ins(ctx: Context) -> Outcome:
-    single, unknown = _attempts(ctx, m.PHASE2_APPS)
+    single, unknown = _attempts(ctx, is_phase2)
     users = {s.upn for s in single}
-    phase2 = [s for s in ctx.p.sign_ins if s.app_id in m.PHASE2_APPS and s.success is not False]
+    phase2 = [s for s in ctx.p.sign_ins if is_phase2(s) and s.success is not False]
     metrics = {"phase2_sign_ins": len(phase2), "single_factor_users": len(users),
                "single_factor_sign_ins": len(single), "unknown_factor_sign_ins": len(unknown)}
+    what = "Azure Resource Manager (through Azure CLI, Azure PowerShell, the Azure mobile app or any other client)"
     if single:
-        return Outcome(FAIL, f"{count(len(users), 'user')} signed in to Azure CLI, Azure PowerShell or the Azure mobile "
-                             "app without MFA. Under phase 2 enforcement their create, update and delete operations through Azure "
-                             "Resource Manager fail until they complete MFA.",
-                       _by_user(ctx, single, lambda s: m.PHASE2_APPS[s.app_id]), metrics)
+        return Outcome(FAIL, f"{count(len(users), 'user')} signed in to {what} without MFA. Under phase 2 enforcement "
+                             "their create, update and delete operations through Azure Resource Manager fail until they "
+                             "complete MFA.",
+                       _by_user(ctx, single, phase2_label), metrics)
     if unknown:
-        return Outcome(WARN, f"{count(len(unknown), 'sign-in')} to Azure CLI, Azure PowerShell or the Azure mobile app "
-                             f"{verb(len(unknown), 'does', 'do')} not show whether MFA was used, so single-factor use "
-                             "cannot be ruled out.", [], metrics)
+        return Outcome(WARN, f"{count(len(unknown), 'sign-in')} to {what} {verb(len(unknown), 'does', 'do')} not show "
+                             "whether MFA was used, so single-factor use cannot be ruled out.", [], metrics)
     if not ctx.full_window():
-        return Outcome(WARN, f"No single-factor sign-in to the Azure management tools was seen, but {ctx.window_shortfall()}.",
+        return Outcome(WARN, f"No single-factor sign-in to Azure Resource Manager was seen, but {ctx.window_shortfall()}.",
                        [], {**metrics, "window_days": round(ctx.window_days())})
-    return Outcome(PASS, f"All {len(phase2):,} sign-ins to Azure CLI, Azure PowerShell and the Azure mobile app in the "
-                         "lookback window used MFA.", [], metrics)
+    return Outcome(PASS, f"All {len(phase2):,} sign-ins to {what} in the lookback window used MFA.", [], metrics)
 
 
 def _named_automation(ctx: Context) -> dict[str, tuple[User | None, list[str]]]:
@@ -161,6 +217,7 @@ def _named_automation(ctx: Context) -> dict[str, tuple[User | None, list[str]]]:
 
 
 @check("MMFA-04", reads=SIGN_IN_DATA)
+@_cloud_note
 def automation_uses_workload_identities(ctx: Context) -> Outcome:
     found = _named_automation(ctx)
     # scripted use shows in the non-interactive log: without it, a clean result proves nothing
@@ -175,8 +232,13 @@ def automation_uses_workload_identities(ctx: Context) -> Outcome:
     interactive: dict[str, int] = {}
     non_interactive: dict[str, int] = {}
     ropc: dict[str, int] = {}
+    refused: dict[str, int] = {}
     for s in ctx.p.sign_ins:
-        if s.app_id not in AUTOMATION_APPS or s.success is False:
+        if s.app_id not in AUTOMATION_APPS:
+            continue
+        if s.success is False:
+            if s.error_code in FACTS.mfa_required_errors:
+                refused[s.upn] = refused.get(s.upn, 0) + 1
             continue
         if s.protocol.lower() == "ropc":
             ropc[s.upn] = ropc.get(s.upn, 0) + 1
@@ -185,6 +247,12 @@ def automation_uses_workload_identities(ctx: Context) -> Outcome:
     for upn, n in ropc.items():
         found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
             f"{count(n, 'sign-in')} with a password sent by a script (resource-owner password credentials)")
+    for upn, n in refused.items():
+        if upn not in interactive:   # a person prompted for MFA completes it; a script only fails
+            found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
+                f"{count(n, 'failed Azure CLI/PowerShell sign-in')} refused because MFA was required "
+                f"(errors {', '.join(str(c) for c in sorted(FACTS.mfa_required_errors))}) and no successful "
+                "interactive one: a script that MFA already stops")
     for upn, n in non_interactive.items():
         if upn not in interactive:  # beside interactive ones, these are a person's token refreshes
             found.setdefault(upn, (ctx.by_upn.get(upn.lower()), []))[1].append(
@@ -202,6 +270,7 @@ def automation_uses_workload_identities(ctx: Context) -> Outcome:
 
 
 @check("MMFA-05", reads=ROLE_DATA + (LICENCES,))
+@_cloud_note
 def global_admins_receive_notices(ctx: Context) -> Outcome:
     holders = ctx.role_holders(("active",))
     gas = sorted((ctx.users_by_id[uid] for uid, roles in holders.items() if m.GLOBAL_ADMIN in roles), key=lambda u: u.upn)
@@ -245,11 +314,15 @@ def phase2_not_postponed(ctx: Context) -> Outcome:
     v = ctx.inp.phase2_postponed
     tl = ctx.timeline
     deadline = tl.human("postponement-deadline")
+    if not _enforced(ctx):
+        return Outcome(MANUAL, NOT_ENFORCED.format(cloud=CLOUD_WORDS.get(ctx.inp.cloud, ctx.inp.cloud)).replace(
+            "so this check is judged as good practice only", "so a postponement of phase 2 has nothing to postpone"),
+            [], {}, Cause.NOT_ATTESTED)
     if tl.passed("postponement-deadline", ctx.on):
         stale = (" The client's attestation that phase 2 was postponed is out of date: no postponement runs past that "
                  "date.") if v is True else ""
-        return Outcome(PASS, f"The window for postponing phase 2 closed on {deadline}, with no further extension: phase 2 "
-                             f"enforcement applies to the tenant.{stale}", [], {})
+        return Outcome(PASS, f"Postponement no longer applies: the window for postponing phase 2 closed on {deadline}, "
+                             f"and Microsoft's roll-out reaches the tenant without it.{stale}", [], {})
     if v is True:
         return Outcome(FAIL, f"The client attests that phase 2 enforcement was postponed (possible until {deadline}); "
                              "Microsoft strongly discourages it.", [], {})

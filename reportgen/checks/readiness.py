@@ -1,7 +1,7 @@
 """Readiness for Microsoft's mandatory MFA, rolled up from the phase checks."""
 from __future__ import annotations
 
-from reportgen import model as m
+from reportgen.checks.mandatory_mfa import is_phase2
 from reportgen.model import Posture
 from reportgen.results import CheckResult
 from reportgen.vocab import Readiness, Status
@@ -29,5 +29,5 @@ def readiness(results: list[CheckResult], p: Posture) -> tuple[Readiness, Readin
 def _phase2_users_capable(p: Posture) -> bool:
     if p.registrations is None or p.sign_ins is None:
         return False
-    ids = {s.user_id for s in p.sign_ins if s.app_id in m.PHASE2_APPS}
+    ids = {s.user_id for s in p.sign_ins if is_phase2(s)}
     return all(p.registrations.get(i) is not None and p.registrations[i].mfa_capable for i in ids)

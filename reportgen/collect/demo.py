@@ -360,6 +360,12 @@ def _groups_and_roles(b: _Build) -> dict[str, str]:
                                          "principalId": _uuid(rng), "directoryScopeId": "/",
                                          "principal": {"@odata.type": "#microsoft.graph.servicePrincipal",
                                                        "id": _uuid(rng), "displayName": "Backup connector"}})
+    # every active assignment is permanent (as Graph lists them where the tenant has PIM)
+    t.objects["roleAssignmentSchedules"] = [
+        {"id": a["id"], "roleDefinitionId": a["roleDefinitionId"], "principalId": a["principalId"],
+         "directoryScopeId": "/", "memberType": "Direct", "assignmentType": "Assigned", "status": "Provisioned",
+         "scheduleInfo": {"startDateTime": "2024-01-15T00:00:00Z", "expiration": {"type": "noExpiration"}}}
+        for a in t.objects["roleAssignments"]]
     t.objects["roleEligibilitySchedules"] = [{"id": _uuid(rng), "roleDefinitionId": ROLE_CA_ADMIN,
                                               "principalId": ids["devops"], "directoryScopeId": "/",
                                               "memberType": "Direct", "status": "Provisioned"}]
@@ -525,7 +531,8 @@ def write_evidence(t: Tenant, writer: EvidenceWriter, *, lookback_days: int, col
     writer.log(ts=when, event="start", source="demo", profile=t.profile or None, tenant_id=t.tenant_id, note=DEMO_NOTE)
     users_size = 500 if any("signInActivity" in u for u in t.objects.get("users", [])) else 999
     for ds in ("organization", "subscribedSkus", "users", "userRegistrationDetails", "conditionalAccessPolicies",
-               "namedLocations", "roleAssignments", "roleEligibilitySchedules", "signIns", "signInsNonInteractive"):
+               "namedLocations", "roleAssignments", "roleEligibilitySchedules", "roleAssignmentSchedules", "signIns",
+               "signInsNonInteractive"):
         if ds in t.errors:
             status, code, msg = t.errors[ds]
             reason = (GAP_NO_P1 if code.startswith("Authentication_RequestFromNonPremium") else

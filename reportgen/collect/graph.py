@@ -36,6 +36,7 @@ _QSAFE = "$,:'()/"     # kept literal in query values (OData syntax); spaces bec
 USERS_SELECT = ("id,userPrincipalName,displayName,mail,otherMails,accountEnabled,userType,"
                 "onPremisesSyncEnabled,createdDateTime,assignedLicenses,authorizationInfo")
 MFA_APPS = (m.APP_AZURE_PORTAL, m.APP_M365_ADMIN, m.APP_AZURE_CLI, m.APP_AZURE_POWERSHELL, m.APP_AZURE_MOBILE)
+MFA_RESOURCES = (m.APP_ARM,)
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 DENIED_CODE = "Authorization_RequestDenied"
 
@@ -302,7 +303,9 @@ class _Run:
             self.log(note=f"group names not read ({getattr(e, 'reason', e)}); ids are shown instead")
 
     def sign_ins(self, dataset: str) -> None:
-        apps = " or ".join(f"appId eq '{a}'" for a in MFA_APPS)
+        # by app, and by resource: an Azure Resource Manager sign-in from any client (VS Code, Terraform,
+        # an SDK under a user) counts for phase 2, whatever app it came through
+        apps = " or ".join([f"appId eq '{a}'" for a in MFA_APPS] + [f"resourceId eq '{r}'" for r in MFA_RESOURCES])
         kind = "nonInteractiveUser" if dataset == "signInsNonInteractive" else "interactiveUser"
         since = f"createdDateTime ge {_iso(self.window_start)} and ({apps})"
         try:
@@ -508,6 +511,9 @@ def _collect(run: _Run, tokens: TokenProvider) -> None:
                                                            run.url("v1.0", "policies/authenticationMethodsPolicy")), None),
         "roleEligibilitySchedules": (lambda: run.paged("roleEligibilitySchedules",
                                                        run.url("v1.0", "roleManagement/directory/roleEligibilitySchedules")), None),
+        # whether an active assignment is permanent (EA-01) where the tenant has PIM
+        "roleAssignmentSchedules": (lambda: run.paged("roleAssignmentSchedules",
+                                                      run.url("v1.0", "roleManagement/directory/roleAssignmentSchedules")), None),
     }
     results: dict[str, bool] = {}
     with ThreadPoolExecutor(max_workers=max(1, WORKERS), thread_name_prefix="graph") as pool:

@@ -92,14 +92,14 @@ def _frameworks(view: ReportView) -> list[dict[str, Any]]:
     """The control matrix, grouped by framework in catalog order."""
     out = []
     for fw in view.frameworks:
-        items = [{"id": ident(c.id), "title": c.title, "status": c.status, "label": c.label,
+        items = [{"id": ident(c.id), "title": c.title, "status": c.status, "label": c.label, "note": c.note,
                   "checks": [{"id": k.id, "status": k.status or "", "label": k.status_label} for k in c.checks]}
                  for c in fw.controls]
         counts = {k: sum(1 for c in fw.controls if c.status == k) for k in CONTROL_LABELS}
         out.append({"id": fw.id, "name": fw.name, "version": fw.version, "binding": fw.binding_label,
                     "status": fw.status, "status_label": fw.status_label, "note": fw.note,
                     "source_url": fw.source_url if HTTPS_RE.fullmatch(fw.source_url) else "",
-                    "controls": items, "counts": counts})
+                    "controls": items, "counts": counts, "tally": fw.tally()})
     return out
 
 

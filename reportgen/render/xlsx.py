@@ -20,7 +20,7 @@ from reportgen.view import ReportView, view_of
 from reportgen.vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, CAUSE_LABELS, COLLECTION_LABELS, CONTROL_LABELS,
                              DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FRAMEWORK_STATUS_LABELS, INSTITUTION_LABELS,
                              METHOD_LABELS, OPEN_SEVERITIES, POLICY_STATE_LABELS, READINESS_LABELS, SEVERITY_LABELS,
-                             STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Status, label, labels)
+                             REGULATORY_CONTROL_LABELS, STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Status, label, labels)
 
 from . import RenderOptions
 from .xlsx_actions import write_action_plan
@@ -36,6 +36,7 @@ CHECK_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED, Status.PASS, Status
 _STATUS_COL = dict(width=15, palette=by_label(STATUS_LABELS, STATUS_COLOURS))
 _SEVERITY_COL = dict(width=11, palette=by_label(SEVERITY_LABELS, SEVERITY_COLOURS))
 _CONTROL_COL = dict(width=15, palette={**by_label(CONTROL_LABELS, STATUS_COLOURS),
+                                       **by_label(REGULATORY_CONTROL_LABELS, STATUS_COLOURS),
                                        MET_FOR_WHAT_IS_TESTED: STATUS_COLOURS["partially_met"]})
 _APPS_HELP = ("MFA required for all cloud apps: Yes when an enabled Conditional Access policy that requires MFA "
               "(or security defaults) covers the user for every cloud app. MFA required by policy for: the apps "

@@ -78,6 +78,8 @@ ROUTES: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
      "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/roleManagement/directory/roleEligibilitySchedules$"), "roleEligibilitySchedules",
      "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
+    (re.compile(r"^/(v1\.0|beta)/roleManagement/directory/roleAssignmentSchedules$"), "roleAssignmentSchedules",
+     "RoleManagement.Read.Directory", ("RoleManagement.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/groups/([^/]+)/transitiveMembers$"), "groupMembers", "GroupMember.Read.All",
      _DIRECTORY + ("Group.Read.All",)),
     (re.compile(r"^/(v1\.0|beta)/groups$"), "groups", "GroupMember.Read.All", _DIRECTORY + ("Group.Read.All",)),
@@ -549,6 +551,7 @@ class FakeGraph:
         m_ge = re.search(r"createdDateTime ge (\S+)", flt)
         since = _parse_time(m_ge.group(1)) if m_ge else None
         apps = {a.lower() for a in re.findall(r"appId eq '([^']+)'", flt)}
+        resources = {a.lower() for a in re.findall(r"resourceId eq '([^']+)'", flt)}
         m_ev = re.search(r"signInEventTypes/any\(\w+: \w+ (eq|ne) '(\w+)'\)", flt)
         want = "interactiveUser"
         if m_ev:
@@ -559,8 +562,9 @@ class FakeGraph:
         for s in self.tenant.objects.get(kind, []):
             if since and (_parse_time(s.get("createdDateTime")) or since) < since:
                 continue
-            if apps and str(s.get("appId", "")).lower() not in apps:
-                continue
+            if (apps or resources) and str(s.get("appId", "")).lower() not in apps and \
+                    str(s.get("resourceId", "")).lower() not in resources:
+                continue   # the filter is "(appId eq .. or resourceId eq ..)": either one selects
             items.append(s)
         return kind, items
 

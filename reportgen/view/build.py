@@ -62,18 +62,18 @@ def registration(data: ReportData) -> Registration:
                         enabled=whole("enabled"))
 
 
-def _control(c: ControlResult, by_id: dict[str, Finding]) -> ControlView:
+def _control(c: ControlResult, by_id: dict[str, Finding], binding: str) -> ControlView:
     checks = tuple(ControlCheck(id=k, status=by_id[k].status if k in by_id else None,
                                 status_label=by_id[k].status_label if k in by_id else "") for k in c.checks)
     return ControlView(framework=c.framework, id=c.id, title=c.title, status=c.status, coverage=c.coverage,
-                       label=control_label(c.status, c.coverage), checks=checks)
+                       label=control_label(c.status, c.coverage, binding), checks=checks, note=c.note)
 
 
 def frameworks(data: ReportData, by_id: dict[str, Finding]) -> tuple[FrameworkView, ...]:
     """The control matrix, grouped by framework in catalog order (frameworks without a row left out)."""
     out = []
     for fw in data.frameworks:
-        rows = tuple(_control(c, by_id) for c in data.results.controls if c.framework == fw.id)
+        rows = tuple(_control(c, by_id, fw.binding) for c in data.results.controls if c.framework == fw.id)
         if not rows:
             continue
         out.append(FrameworkView(id=fw.id, name=fw.name, version=fw.version, binding=fw.binding,

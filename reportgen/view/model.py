@@ -146,6 +146,7 @@ class ControlView:
     coverage: Coverage
     label: str                    # the status in the words this framework's reader sees
     checks: tuple[ControlCheck, ...]
+    note: str = ""                # why a control reads other than its checks alone say (security defaults)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,11 @@ class FrameworkView:
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for c in self.controls if c.status == s) for s in ControlStatus}
+
+    def tally(self) -> list[tuple[int, str]]:
+        """(count, word) by the words shown, so a partly evidenced control is never counted as met."""
+        words = dict.fromkeys(c.label for c in self.controls)
+        return [(n, w) for w in words if (n := sum(1 for c in self.controls if c.label == w))]
 
 
 @dataclass(frozen=True)
