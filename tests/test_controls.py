@@ -185,7 +185,7 @@ def _line_of(text: str, needle: str, nth: int = 1) -> int:
     # duplicate key
     (lambda t: t.replace("    title: Second\n", "    title: Second\n    title: Again\n"), "title: Again", 1, "duplicate key"),
     # unknown check id
-    (lambda t: t.replace("[LOG-01]", "[MFA-99]"), "MFA-99", 1, "unknown check id 'MFA-99'"),
+    (lambda t: t.replace("[LOG-01]", "[ZZZ-99]"), "ZZZ-99", 1, "unknown check id 'ZZZ-99'"),
     (lambda t: t.replace("partial: [LOG-01]", "partial: [MFA-02]"), "partial: [MFA-02]", 1, "listed twice"),
     (lambda t: t.replace("partial: [LOG-01]", "most: [LOG-01]"), "most: [LOG-01]", 1, "unknown key 'most'"),
     # bad enums
@@ -239,11 +239,11 @@ def test_checks_yaml_must_have_exactly_the_21_ids(catdir):
     original = p.read_text()
     _write(catdir, GOOD)
     # an extra id
-    p.write_text(original.replace("  LOG-01:", "  LOG-02:\n    title: x\n    severity: low\n    rationale: x\n"
+    p.write_text(original.replace("  LOG-01:", "  ZZZ-98:\n    title: x\n    severity: low\n    rationale: x\n"
                                                "    remediation: x\n    references: [x]\n  LOG-01:"))
     err = _refused(catdir)
-    assert err.path == p and "LOG-02" in str(err)
-    assert err.line == _line_of(p.read_text(), "LOG-02:")
+    assert err.path == p and "ZZZ-98" in str(err)
+    assert err.line == _line_of(p.read_text(), "ZZZ-98:")
     # a missing id
     lines = original.splitlines(keepends=True)
     start = next(i for i, l in enumerate(lines) if l.startswith("  LOG-01:"))
@@ -255,8 +255,8 @@ def test_checks_yaml_must_have_exactly_the_21_ids(catdir):
 
 def test_engine_check_missing_from_checks_yaml(catdir):
     _write(catdir, GOOD)
-    err = _refused(catdir, implemented=set(CHECK_IDS) | {"MFA-11"})
-    assert err.path == catdir / "checks.yaml" and "MFA-11" in str(err)
+    err = _refused(catdir, implemented=set(CHECK_IDS) | {"ZZZ-99"})
+    assert err.path == catdir / "checks.yaml" and "ZZZ-99" in str(err)
 
 
 def test_control_must_map_to_a_check_the_engine_knows(catdir):
