@@ -28,6 +28,8 @@ class ClientFacts:
     tenant_id: str
     institution_type: str
     exceptions: tuple              # config.ExceptionEntry items
+    regulator: str | None = None   # names a bank's one CFR appendix (contracts v3)
+    frameworks: tuple[str, ...] = ()   # opt-in catalogs the client names, beside its type's
 
 
 # Causes that mean the data a check needed did not arrive ("nothing to judge" and "only the client can
@@ -80,12 +82,13 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
     itext = catalogs.wording.for_type(client.institution_type) if catalogs.wording else None
     applied = apply_exceptions(checks, list(client.exceptions), day, **(
         {"all_covered": itext.exception_all, "some_covered": itext.exception_some} if itext else {}))
-    frameworks = [fw.resolved(day, catalogs.timeline) for fw in frameworks_for(catalogs, client.institution_type)]
+    frameworks = [fw.resolved(day, catalogs.timeline)
+                  for fw in frameworks_for(catalogs, client.institution_type, client.frameworks)]
     phase1, phase2 = readiness(checks, posture)
     results = Results(
         tool_version=__version__,
         client=ClientInfo(slug=client.slug, name=client.name, tenant_id=client.tenant_id or posture.tenant_id,
-                          institution_type=client.institution_type),
+                          institution_type=client.institution_type, regulator=client.regulator),
         period=period, collected_at=iso_z(posture.collected_at), collection=_collection(ev, posture, inp, checks),
         phase1=phase1, phase2=phase2, summary=summarize(ctx, checks), checks=checks,
         controls=evaluate_controls(frameworks, checks, security_defaults=posture.security_defaults is True))

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from reportgen.history import history_problem
 from reportgen.images import logo_problem
-from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, Severity
+from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, REGULATOR_TYPES, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -27,7 +27,7 @@ COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
 
 # What the configuration may name but does not define: check ids (for exceptions) and demo profiles.
 # The caller passes them as pydantic validation context, so this stage imports no later one.
-CHECK_IDS_KEY, DEMO_PROFILES_KEY = "check_ids", "demo_profiles"
+CHECK_IDS_KEY, DEMO_PROFILES_KEY, FRAMEWORK_IDS_KEY = "check_ids", "demo_profiles", "framework_ids"
 
 
 def _known(info: ValidationInfo, key: str) -> Sequence[str] | None:
@@ -220,6 +220,10 @@ class Client(_Strict):
     action_plan: Path | None = None          # the client's returned workbook (Action plan sheet) or a CSV
     prepared_by: str | None = Field(default=None, min_length=1, max_length=200)   # "Name, title" for the sign-off
     distribution: list[str] = Field(default_factory=list, max_length=20)         # who receives the report
+    # frameworks (contracts v3): the primary regulator names a bank's one CFR appendix; ``frameworks``
+    # adds opt-in catalogs (e.g. nydfs-500) to those the institution type brings
+    regulator: Literal["occ", "fdic", "frb", "ncua", "ftc", "state"] | None = None
+    frameworks: list[str] = Field(default_factory=list, max_length=20)
 
     @field_validator("tenant_id")
     @classmethod
@@ -228,6 +232,19 @@ class Client(_Strict):
         if problem:
             raise ValueError(problem)
         return v
+
+    @model_validator(mode="after")
+    def _frameworks(self, info: ValidationInfo) -> "Client":
+        if self.regulator is not None and self.institution_type not in REGULATOR_TYPES[self.regulator]:
+            raise ValueError(f"regulator {self.regulator} does not regulate a {self.institution_type} "
+                             f"(it regulates: {', '.join(REGULATOR_TYPES[self.regulator])})")
+        known = _known(info, FRAMEWORK_IDS_KEY)
+        for fid in self.frameworks:
+            if known is not None and fid not in known:
+                raise ValueError(f"frameworks: unknown framework {fid!r} (known: {', '.join(sorted(known))})")
+        if len(set(self.frameworks)) != len(self.frameworks):
+            raise ValueError("frameworks: a framework is named twice")
+        return self
 
     @model_validator(mode="after")
     def _source_fields(self, info: ValidationInfo) -> "Client":
@@ -345,11 +362,13 @@ def _resolve(base: Path, p: Path | None) -> Path | None:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str]) -> Config:
+def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str],
+                framework_ids: Sequence[str] | None = None) -> Config:
     """Read and validate the configuration. ``check_ids`` and ``demo_profiles`` are what exceptions and
     demo clients may name (the caller knows them; this stage does not import the checks or the demo)."""
     path = Path(path)
-    known = {CHECK_IDS_KEY: tuple(check_ids), DEMO_PROFILES_KEY: tuple(demo_profiles)}
+    known = {CHECK_IDS_KEY: tuple(check_ids), DEMO_PROFILES_KEY: tuple(demo_profiles),
+             **({FRAMEWORK_IDS_KEY: tuple(framework_ids)} if framework_ids is not None else {})}
     problems: list[str] = []
     try:
         data, lines = load_yaml(path)

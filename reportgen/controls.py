@@ -29,7 +29,7 @@ from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
 from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
-from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status  # noqa: F401
+from reportgen.vocab import REGULATOR_TYPES, REGULATORS, Coverage, ControlStatus, InstitutionType, Status
 from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
                                parse_readiness)
 from reportgen.yamlsrc import CatalogError, ValidatedFile
@@ -50,7 +50,8 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHECK_FIELDS = {"title": True, "severity": True, "rationale": True, "remediation": True,
                  "references": True, "area": False}
 _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "binding": True,
-                     "status": True, "source_url": True, "applies_to": True, "note": False}
+                     "status": True, "source_url": True, "applies_to": True, "note": False, "citations": False,
+                     "opt_in": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
                    "manual_evidence": False, "admits_exceptions": False, "exception_basis": False,
                    "requires": False}
@@ -96,6 +97,8 @@ class Framework:
     path: Path
     sha256: str           # of the file's bytes, for the manifest
     note: Text = ""
+    citations: dict[str, str] = field(default_factory=dict)   # regulator -> the text that binds its institutions
+    opt_in: bool = False       # governs only clients that name it in ``frameworks:`` (e.g. NYDFS Part 500)
     timeline: Timeline | None = None           # the mandatory-MFA catalog only
     readiness: ReadinessWording | None = None  # the mandatory-MFA catalog only
 
@@ -208,6 +211,8 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
     hdr = f.mapping(doc["framework"], at, "framework", _FRAMEWORK_FIELDS)
     fid, version, as_of, binding, status, source_url, applies_to = _header(f, hdr)
     note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
+    citations = _citations(f, hdr.get("citations"), applies_to)
+    opt_in = f.flag(hdr.get("opt_in"), at + ("opt_in",), "framework.opt_in")
 
     raw_controls = doc["controls"]
     if not isinstance(raw_controls, list) or not raw_controls:
@@ -218,7 +223,23 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
     _check_words(f, name, note, controls, timeline, readiness, applies_to, wording)
     return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
                      source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
-                     note=note, timeline=timeline, readiness=readiness)
+                     note=note, citations=citations, opt_in=opt_in, timeline=timeline, readiness=readiness)
+
+
+def _citations(f: ValidatedFile, value: Any, applies_to: tuple[str, ...]) -> dict[str, str]:
+    """``citations:``: for each regulator whose institutions this framework governs, the text that
+    binds them (a bank's one CFR appendix). The one place a regulator's citation is written."""
+    at = ("framework", "citations")
+    if value is None:
+        return {}
+    doc = f.mapping(value, at, "framework.citations", {r: False for r in REGULATORS})
+    out = {}
+    for regulator, text in doc.items():
+        if not set(REGULATOR_TYPES[regulator]) & set(applies_to):
+            raise f.err(at + (regulator,), f"framework.citations.{regulator}: this framework does not apply to "
+                                           f"the institutions {regulator} regulates")
+        out[regulator] = f.text(text, at + (regulator,), f"framework.citations.{regulator}")
+    return out
 
 
 def _header(f: ValidatedFile, hdr: dict) -> tuple[str, str, str, str, str, str, tuple[str, ...]]:
@@ -324,6 +345,16 @@ def _order(fw: Framework) -> tuple:
     return (BINDINGS.index(fw.binding), known, fw.id)
 
 
+_BUNDLED: list[Catalogs] = []
+
+
+def framework_ids() -> list[str]:
+    """The ids of the bundled framework catalogs: what a client's ``frameworks:`` may name."""
+    if not _BUNDLED:
+        _BUNDLED.append(load_catalogs())
+    return sorted(fw.id for fw in _BUNDLED[0].frameworks)
+
+
 def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str] | None = None) -> Catalogs:
     """Load and validate ``checks.yaml``, the facts and wording files, and every other ``*.yaml`` in
     ``directory`` as a framework: the check metadata must describe exactly the implemented checks
@@ -365,13 +396,22 @@ def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str
                     facts_version=facts.version, facts_sha256=facts.sha256)
 
 
-def frameworks_for(catalogs: Catalogs, institution_type: str) -> list[Framework]:
-    """The frameworks that govern an institution type, in listing order. Retired ones are left out;
-    ones proposed for removal stay (they are in force until the removal is final)."""
+def frameworks_for(catalogs: Catalogs, institution_type: str, chosen: Sequence[str] = ()) -> list[Framework]:
+    """The frameworks that govern a client, in listing order: those its institution type brings,
+    plus the opt-in ones it names (``frameworks:``). Retired ones are left out; ones proposed for
+    removal stay (they are in force until the removal is final). A named framework that is unknown
+    or does not apply to the type is an error (ValueError, one line)."""
     if institution_type not in INSTITUTION_TYPES:
         raise ValueError(f"unknown institution type {institution_type!r} "
                          f"(expected one of {', '.join(INSTITUTION_TYPES)})")
-    return [fw for fw in catalogs.frameworks if institution_type in fw.applies_to and fw.status != "retired"]
+    known = {fw.id: fw for fw in catalogs.frameworks}
+    for fid in chosen:
+        if fid not in known:
+            raise ValueError(f"frameworks: unknown framework {fid!r} (known: {', '.join(sorted(known))})")
+        if institution_type not in known[fid].applies_to:
+            raise ValueError(f"frameworks: {fid} does not apply to institution type {institution_type}")
+    return [fw for fw in catalogs.frameworks if institution_type in fw.applies_to and fw.status != "retired"
+            and (not fw.opt_in or fw.id in chosen)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from reportgen import __version__, history
 from reportgen.assess import ClientFacts, assess
 from reportgen.checks import Inputs
 from reportgen.config import Client, Config
-from reportgen.controls import Catalogs, load_catalogs
+from reportgen.controls import Catalogs, frameworks_for, load_catalogs
 from reportgen.evidence import EvidenceError, EvidenceWriter, copy_evidence
 from reportgen.package import clean_leftovers, file_index, publish, write_json, write_manifest
 from reportgen.posture import PostureError
@@ -114,7 +114,11 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> ReportData:
     """Evidence in ``folder/evidence`` -> the typed results and the report's view model."""
     c = job.client
     facts = ClientFacts(slug=c.slug, name=c.name, tenant_id=c.tenant_id, institution_type=c.institution_type,
-                        exceptions=tuple(c.exceptions))
+                        exceptions=tuple(c.exceptions), regulator=c.regulator, frameworks=tuple(c.frameworks))
+    try:
+        frameworks_for(catalogs, c.institution_type, c.frameworks)
+    except ValueError as e:    # a framework the catalogs no longer have, or not for this type
+        raise ClientError(str(e)) from None
     return assess(folder / "evidence", facts, _inputs(job), catalogs, _firm(job, folder), job.period)
 
 
@@ -123,6 +127,8 @@ def client_record(job: Job) -> dict[str, Any]:
     name of the variable that holds one)."""
     # the consultant's files are read at run time and stored in workflow.json, not named here
     exclude = {"history", "logo", "commentary", "action_plan"}
+    # framework choices are stored only when made (folders written before they existed stay identical)
+    exclude |= {k for k in ("regulator", "frameworks") if not getattr(job.client, k)}
     return {"client": job.client.model_dump(mode="json", exclude=exclude), "firm": {**job.firm, "logo": None},
             "defaults": job.defaults, "period": job.period}
 

@@ -143,10 +143,11 @@ class ClientInfo:
     name: str
     tenant_id: str
     institution_type: str
+    regulator: str | None = None   # the primary regulator, where the configuration names it
 
     def to_json(self) -> dict[str, Any]:
         return {"slug": self.slug, "name": self.name, "tenant_id": self.tenant_id,
-                "institution_type": self.institution_type}
+                "institution_type": self.institution_type, **({"regulator": self.regulator} if self.regulator else {})}
 
 
 @dataclass(frozen=True)

@@ -93,10 +93,12 @@ def _frameworks(view: ReportView) -> list[dict[str, Any]]:
     out = []
     for fw in view.frameworks:
         items = [{"id": ident(c.id), "title": c.title, "status": c.status, "label": c.label, "note": c.note,
-                  "checks": [{"id": k.id, "status": k.status or "", "label": k.status_label} for k in c.checks]}
+                  "checks": [{"id": k.id, "status": k.status or "", "label": k.status_label} for k in c.checks],
+                  "manual_evidence": c.manual_evidence, "exception_basis": c.exception_basis}
                  for c in fw.controls]
         counts = {k: sum(1 for c in fw.controls if c.status == k) for k in CONTROL_LABELS}
-        out.append({"id": fw.id, "name": fw.name, "version": fw.version, "binding": fw.binding_label,
+        out.append({"id": fw.id, "name": fw.name, "version": fw.version, "citation": fw.citation,
+                    "binding": fw.binding_label,
                     "status": fw.status, "status_label": fw.status_label, "note": fw.note,
                     "source_url": fw.source_url if HTTPS_RE.fullmatch(fw.source_url) else "",
                     "controls": items, "counts": counts, "tally": fw.tally()})

@@ -1,6 +1,8 @@
 """ReportData -> ReportView: the one place where the report's figures are counted and ranked."""
 from __future__ import annotations
 
+from typing import Any
+
 from reportgen.checks import headline
 from reportgen.dates import parse_iso
 from reportgen.report import ReportData
@@ -62,25 +64,29 @@ def registration(data: ReportData) -> Registration:
                         enabled=whole("enabled"))
 
 
-def _control(c: ControlResult, by_id: dict[str, Finding], binding: str) -> ControlView:
+def _control(c: ControlResult, by_id: dict[str, Finding], defined: Any, binding: str) -> ControlView:
     checks = tuple(ControlCheck(id=k, status=by_id[k].status if k in by_id else None,
                                 status_label=by_id[k].status_label if k in by_id else "") for k in c.checks)
     return ControlView(framework=c.framework, id=c.id, title=c.title, status=c.status, coverage=c.coverage,
-                       label=control_label(c.status, c.coverage, binding), checks=checks, note=c.note)
+                       label=control_label(c.status, c.coverage, binding), checks=checks, note=c.note,
+                       manual_evidence=getattr(defined, "manual_evidence", "") or "",
+                       exception_basis=getattr(defined, "exception_basis", "") or "")
 
 
 def frameworks(data: ReportData, by_id: dict[str, Finding]) -> tuple[FrameworkView, ...]:
     """The control matrix, grouped by framework in catalog order (frameworks without a row left out)."""
     out = []
+    regulator = data.results.client.regulator
     for fw in data.frameworks:
-        rows = tuple(_control(c, by_id, fw.binding) for c in data.results.controls if c.framework == fw.id)
+        defined = {c.id: c for c in fw.controls}
+        rows = tuple(_control(c, by_id, defined.get(c.id), fw.binding) for c in data.results.controls if c.framework == fw.id)
         if not rows:
             continue
         out.append(FrameworkView(id=fw.id, name=fw.name, version=fw.version, binding=fw.binding,
                                  binding_label=label(BINDING_LABELS, fw.binding), status=fw.status,
                                  status_label=label(FRAMEWORK_STATUS_LABELS, fw.status),
                                  note=fw.note if fw.status != "active" else "", source_url=fw.source_url,
-                                 controls=rows))
+                                 controls=rows, citation=fw.citations.get(regulator, "") if regulator else ""))
     return tuple(out)
 
 

@@ -147,6 +147,8 @@ class ControlView:
     label: str                    # the status in the words this framework's reader sees
     checks: tuple[ControlCheck, ...]
     note: str = ""                # why a control reads other than its checks alone say (security defaults)
+    manual_evidence: str = ""     # what the client must show that this report does not test
+    exception_basis: str = ""     # who may approve an exception to it, and how it is recorded
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class FrameworkView:
     note: Any                     # the catalog's note, shown while the framework is not active
     source_url: str
     controls: tuple[ControlView, ...]
+    citation: str = ""            # the text that binds this client, by its regulator ("" when not named)
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for c in self.controls if c.status == s) for s in ControlStatus}
