@@ -535,7 +535,8 @@ def _fix_client_paths(c: Client, base: Path) -> None:
 
 
 def _fix_graph_paths(g: GraphSettings, base: Path) -> None:
-    g.federated_token_file = _resolve(base, g.federated_token_file)
+    if g.federated_token_file is not None:   # assigning marks a key as given, which inheritance reads
+        g.federated_token_file = _resolve(base, g.federated_token_file)
     if g.certificate:
         for attr, p in g.certificate.files().items():
             setattr(g.certificate, attr, _resolve(base, p))
@@ -548,7 +549,7 @@ def inherit_graph(firm: GraphSettings | None, own: GraphSettings | None) -> Grap
         return (own or firm).model_copy(deep=True) if (own or firm) else None
     mine = own.model_dump(exclude_unset=True)
     base = firm.model_dump(exclude_unset=True)
-    if any(k in mine for k in CREDENTIAL_KEYS):
+    if any(mine.get(k) is not None for k in CREDENTIAL_KEYS):
         base = {k: v for k, v in base.items() if k not in CREDENTIAL_KEYS}
     return GraphSettings.model_validate({**base, **mine})
 

@@ -1,4 +1,4 @@
-"""Command line: ``reportgen run | verify | render | check | finalize | merge`` (one module per command).
+"""Command line: ``reportgen run | verify | render | check | finalize | merge | consent-url`` (one module per command).
 
 Each command module has ``add(subparsers)``, which declares its arguments and sets ``handler``.
 """
@@ -8,11 +8,11 @@ import argparse
 import sys
 
 from reportgen import __version__
-from reportgen.cli import check, finalize, merge, render, run, verify
+from reportgen.cli import check, consent, finalize, merge, render, run, verify
 from reportgen.cli.common import EXIT_STATUSES, EXIT_USAGE, HelpFormatter, UsageError
 from reportgen.display import terminal
 
-COMMANDS = (run, verify, render, check, finalize, merge)
+COMMANDS = (run, verify, render, check, finalize, merge, consent)
 
 
 def _parser() -> argparse.ArgumentParser:
