@@ -31,6 +31,7 @@ from reportgen import __version__
 from reportgen.dates import iso_z
 from reportgen.dates import now as clock
 from reportgen.display import terminal
+from reportgen.statusline import status_line, terminal_width
 from reportgen.package import clean_leftovers, write_json
 from reportgen.resume import reusable
 from reportgen.vocab import count
@@ -265,8 +266,8 @@ class Progress:
         msg = terminal(msg, 160)
         self.current[slug] = msg
         if self.tty:
-            active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
-            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
+            line = status_line(self.done, self.total, self.current.items(), terminal_width(self.stream))
+            self.stream.write(f"\r\033[K{line}")
             self.stream.flush()
         elif slug in self.live and self._worth_a_line(slug, msg):
             self.stream.write(f"[{self.done}/{self.total}] {slug}: {msg}\n")
