@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -36,6 +37,8 @@ from reportgen.package import clean_leftovers, write_json
 from reportgen.resume import reusable
 from reportgen.vocab import count
 from reportgen.workflow.portfolio import workflow_fields
+
+_log = logging.getLogger(__name__)
 
 MAX_ERROR = 500
 # Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
@@ -264,6 +267,7 @@ class Progress:
 
     def step(self, slug: str, msg: str) -> None:
         msg = terminal(msg, 160)
+        _log.info("%s: %s", slug, msg)
         self.current[slug] = msg
         if self.tty:
             line = status_line(self.done, self.total, self.current.items(), terminal_width(self.stream))
@@ -295,6 +299,7 @@ class Progress:
         self.note(line)
 
     def note(self, line: str) -> None:
+        _log.debug("%s", line)
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 

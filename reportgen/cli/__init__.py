@@ -5,9 +5,10 @@ Each command module has ``add(subparsers)``, which declares its arguments and se
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from reportgen import __version__
+from reportgen import __version__, logsetup
 from reportgen.cli import check, consent, finalize, merge, render, run, verify
 from reportgen.cli.common import EXIT_STATUSES, EXIT_USAGE, HelpFormatter, UsageError
 from reportgen.display import terminal
@@ -23,12 +24,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add(sub)
+    for command_parser in sub.choices.values():
+        logsetup.add_arguments(command_parser)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from reportgen.lock import PeriodLocked
     args = _parser().parse_args(argv)
+    try:
+        logsetup.configure(args.verbose, args.log_file)
+    except OSError as e:
+        print(f"reportgen: --log-file {terminal(args.log_file)}: cannot write to it: "
+              f"{terminal(e.strerror or e)}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.getLogger(__name__).info("reportgen %s %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
     try:
         return args.handler(args)
     except (UsageError, PeriodLocked) as e:
