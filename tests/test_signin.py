@@ -291,3 +291,39 @@ def test_yaml_hint_for_a_boolean_number_or_date_where_text_was_meant(tmp_path, c
            '"1.10")' in err
     assert 'clients.1.graph.client_id: Input should be a valid string (YAML read 2026-01-01 as a date' in err
     assert 'clients.1.graph.client_secret_env: Input should be a valid string (YAML read 12 as the number 12' in err
+
+
+def test_a_live_client_run_for_a_past_month_is_warned_about(tmp_path, capsys, monkeypatch):
+    import datetime as _dt
+    import os
+    import subprocess
+    import sys
+
+    from reportgen.cli.common import previous_month
+    from reportgen.cli.signin import past_period
+    today = _dt.date(2026, 12, 7)
+    assert past_period("2026-11", today) is None and past_period("2026-12", today) is None
+    assert past_period("2026-09", today).startswith("period 2026-09 is in the past: live collection reads the "
+                                                    "tenant as it is now (2026-12-07)")
+    monkeypatch.setenv("PAST_SECRET", "x")
+    clients = [{"slug": "live-bank", "name": "L", "institution_type": "bank", "tenant_id": "contoso.onmicrosoft.com",
+                "source": "graph", "graph": {"client_id": APP, "client_secret_env": "PAST_SECRET"}},
+               {"slug": "demo-bank", "name": "D", "institution_type": "bank", "source": "demo",
+                "demo_profile": "ready"}]
+    cfg = write_config(tmp_path, yaml.safe_dump(clients, sort_keys=False))
+    old = "2025-01"
+    assert main(["check", "--config", str(cfg), "--period", old]) == 0
+    blocks = {k: "\n".join(v) for k, v in _blocks(capsys.readouterr().out).items()}
+    assert f"note  period {old} is in the past: live collection reads the tenant as it is now" in blocks["live-bank"]
+    assert "in the past" not in blocks["demo-bank"]
+    assert main(["check", "--config", str(cfg), "--period", previous_month()]) == 0
+    assert "in the past" not in capsys.readouterr().out
+    # run says it too, before anything is collected (the live client then fails: no such tenant here)
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--config", str(cfg), "--period", old,
+                        "--client", "live-bank", "--out", str(tmp_path / "out"), "--jobs", "1",
+                        "--client-timeout", "60"],
+                       cwd=root, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(root), "PAST_SECRET": "x",
+                            "HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert f"warning: period {old} is in the past: live collection reads the tenant as it is now" in r.stderr
