@@ -154,7 +154,8 @@ def test_dockerfile_builds_a_slim_non_root_image_with_reportgen_as_entrypoint():
     # the output volume is writable by that user when Docker creates it from the image
     assert re.search(rf"chown {uid}:\d+ /out", runs)
     # every COPY source exists and is sent in the build context; everything the wheel needs is copied
-    rules = [r.strip() for r in (ROOT / ".dockerignore").read_text().splitlines() if r.strip() and not r.startswith("#")]
+    rules = [r.strip() for r in (ROOT / ".dockerignore").read_text().splitlines()
+             if r.strip() and not r.startswith("#")]
     copied = []
     for ins, a in steps:
         if ins == "COPY" and not a.startswith("--from"):
@@ -179,7 +180,7 @@ def test_deploy_doc_and_manifests_use_the_image_the_dockerfile_builds():
     build = re.search(r"docker build -t (\S+) \.", doc)
     assert build, "docs/deploy.md shows the build"
     image = build.group(1)
-    assert f"docker run" in doc and image in doc.split("docker run", 1)[1]
+    assert "docker run" in doc and image in doc.split("docker run", 1)[1]
     for name in ("completionMode: Indexed", "reportgen merge", "--shard", "deploy/kubernetes/reportgen-shards.yaml"):
         assert name in doc, name
     for manifest in ("reportgen-shards.yaml", "reportgen-merge.yaml"):

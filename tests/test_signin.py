@@ -231,7 +231,8 @@ def test_firm_graph_is_the_default_that_each_client_overrides(tmp_path):
     assert cfg.firm.graph.client_id == APP    # the firm's own settings are not changed by a client
 
     # without firm.graph a live client must say how to sign in; with it, the firm's file must exist
-    (tmp_path / "reportgen.yaml").write_text("\n".join(line for i, line in enumerate(text.splitlines()) if i not in (2, 3, 4)))
+    no_firm_graph = [line for i, line in enumerate(text.splitlines()) if i not in (2, 3, 4)]
+    (tmp_path / "reportgen.yaml").write_text("\n".join(no_firm_graph))
     with pytest.raises(ConfigError) as e:
         load(tmp_path / "reportgen.yaml")
     assert any("inherits: graph: source: graph needs a 'graph' section (or a firm-wide firm.graph)" in p
@@ -327,3 +328,18 @@ def test_a_live_client_run_for_a_past_month_is_warned_about(tmp_path, capsys, mo
                        env={**os.environ, "PYTHONPATH": str(root), "PAST_SECRET": "x",
                             "HTTPS_PROXY": "http://127.0.0.1:9"})
     assert f"warning: period {old} is in the past: live collection reads the tenant as it is now" in r.stderr
+
+
+def test_docs_auth_examples_are_valid_settings_and_name_every_way_to_sign_in():
+    import re as _re
+
+    from reportgen.config import CREDENTIAL_KEYS, GraphSettings
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "auth.md").read_text()
+    blocks = [yaml.safe_load(b) for b in _re.findall(r"```yaml\n(.*?)```", doc, _re.S)]
+    graphs = [b["firm"]["graph"] for b in blocks if isinstance(b, dict) and "graph" in b.get("firm", {})]
+    assert len(graphs) >= 2
+    for g in graphs:
+        assert GraphSettings.model_validate(g).incomplete() is None, g
+    for key in CREDENTIAL_KEYS:
+        assert f"`{key}" in doc, key
+    assert "reportgen consent-url" in doc and "api://AzureADTokenExchange" in doc

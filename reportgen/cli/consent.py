@@ -2,8 +2,16 @@
 app its Graph permissions in their tenant (once; ``check --connect`` then shows what was granted)."""
 from __future__ import annotations
 
-from reportgen.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, HelpFormatter, add_config_argument, choose_clients, \
-    config_path, load_or_report
+from reportgen.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    HelpFormatter,
+    add_config_argument,
+    choose_clients,
+    config_path,
+    load_or_report,
+)
 from reportgen.cli.signin import consent_url, is_placeholder
 from reportgen.display import terminal
 

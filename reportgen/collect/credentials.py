@@ -151,9 +151,11 @@ def client_credential(graph, http_client) -> Any:
         key = _read(graph.certificate.private_key, "private key")
         cert = _read(graph.certificate.public_certificate, "public certificate")
         if "PRIVATE KEY" not in key:
-            raise CollectionError(f"the certificate private key {graph.certificate.private_key} is not a PEM private key")
+            raise CollectionError(f"the certificate private key {graph.certificate.private_key} "
+                                  "is not a PEM private key")
         if "BEGIN CERTIFICATE" not in cert:
-            raise CollectionError(f"the public certificate {graph.certificate.public_certificate} is not a PEM certificate")
+            raise CollectionError(f"the public certificate {graph.certificate.public_certificate} "
+                                  "is not a PEM certificate")
         # msal >= 1.35 computes the SHA-256 thumbprint and x5c from public_certificate itself.
         return {"private_key": key, "public_certificate": cert}
     if kind == "federated":
