@@ -336,13 +336,14 @@ def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] =
             model = _model_at(root or Config, loc[:-1])
             hint = difflib.get_close_matches(field, list(model.model_fields) if model else [], n=1)
             msg = f"unknown key {field!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-        elif e["type"] == "string_type":
-            msg += yaml_type_hint(e.get("input"), getattr(lines, "raw", {}).get(prefix + loc))
+        elif e["type"] in ("string_type", "literal_error"):
+            msg += yaml_type_hint(e.get("input"), getattr(lines, "raw", {}).get(prefix + loc),
+                                  quote=e["type"] == "string_type")
         out.append(f"{path}:{line}: {_fmt_loc(prefix + loc)}: {msg}")
     return out
 
 
-def yaml_type_hint(value: Any, raw: str | None) -> str:
+def yaml_type_hint(value: Any, raw: str | None, quote: bool = True) -> str:
     """Why YAML gave a non-string where text was meant: ``slug: no`` is the boolean false."""
     if raw is None or isinstance(value, str):
         return ""
@@ -354,7 +355,7 @@ def yaml_type_hint(value: Any, raw: str | None) -> str:
         kind = "as a date"
     else:
         return ""
-    return f" (YAML read {raw} {kind}; write it in quotes: \"{raw}\")"
+    return f" (YAML read {raw} {kind}" + (f"; write it in quotes: \"{raw}\")" if quote else ")")
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -283,7 +283,7 @@ def test_yaml_hint_for_a_boolean_number_or_date_where_text_was_meant(tmp_path, c
           institution_type: bank
           source: graph
           tenant_id: contoso.onmicrosoft.com
-          graph: {client_id: 2026-01-01, client_secret_env: 12}
+          graph: {client_id: 2026-01-01, client_secret_env: 12, cloud: no}
         """)
     assert main(["check", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
@@ -292,6 +292,8 @@ def test_yaml_hint_for_a_boolean_number_or_date_where_text_was_meant(tmp_path, c
            '"1.10")' in err
     assert 'clients.1.graph.client_id: Input should be a valid string (YAML read 2026-01-01 as a date' in err
     assert 'clients.1.graph.client_secret_env: Input should be a valid string (YAML read 12 as the number 12' in err
+    assert "clients.1.graph.cloud: Input should be 'global', 'usgov', 'usgov-dod' or 'china' (YAML read no as " \
+           "false)" in err
 
 
 def test_a_live_client_run_for_a_past_month_is_warned_about(tmp_path, capsys, monkeypatch):
