@@ -120,7 +120,10 @@ def test_managed_identity_through_msal_as_the_apps_credential_or_on_its_own(fake
     assert fg.token_requests[-1]["auth"] == "assertion" and fg.federation.seen[-1]["sub"] == mi.object_id
     assert tp.granted == sorted(ALL_ROLES)
     tp.close()
-    # without an app: the identity's own Graph token (for the tenant it lives in)
+    # without an app: the identity's own Graph token (for the tenant it lives in); the platform's
+    # endpoint is local, never reached through a proxy
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     own = Client.model_validate({"slug": "own-bank", "name": "Own", "institution_type": "bank",
                                  "tenant_id": tenant.tenant_id, "source": "graph",
                                  "graph": {"managed_identity": {}, "graph_endpoint": fg.url}})
@@ -128,6 +131,8 @@ def test_managed_identity_through_msal_as_the_apps_credential_or_on_its_own(fake
     assert mi.requests[-1] == {"api-version": "2019-08-01", "resource": fg.url}
     assert tp.granted == sorted(ALL_ROLES) and len(fg.token_requests) == 1
     tp.close()
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.delenv("HTTP_PROXY")
     with pytest.raises(CollectionError, match="the managed identity gave no token: .*No User Assigned"):
         sign_in(client(fg, tenant, managed_identity={"client_id": "00000000-1111-2222-3333-444444444444"}))
 

@@ -104,20 +104,20 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self.generation = 0          # bumps on every new token
+        self.kind = g.credential
+        if self.kind == "managed_identity" and not g.client_id:
+            # the identity's own token: only for the tenant the identity lives in
+            self.authority = "managed identity"
+            self.app = ManagedIdentityApp(g.managed_identity.client_id, timeout)
+            self.granted = None
+            return
+        credential = client_credential(g, timeout)
         host = (urlsplit(g.authority).hostname or "").lower()
         known = host in KNOWN_AUTHORITY_HOSTS
         session = requests.Session()       # TLS verified; REQUESTS_CA_BUNDLE honoured by requests
         session.verify = True
         session.trust_env = True
         http = _TimeoutSession(session, timeout)
-        self.kind = g.credential
-        if self.kind == "managed_identity" and not g.client_id:
-            # the identity's own token: only for the tenant the identity lives in
-            self.authority = "managed identity"
-            self.app = ManagedIdentityApp(g.managed_identity.client_id, http)
-            self.granted = None
-            return
-        credential = client_credential(g, http)
         try:
             self.app = msal.ConfidentialClientApplication(
                 g.client_id, client_credential=credential, authority=self.authority,

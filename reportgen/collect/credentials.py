@@ -107,11 +107,36 @@ def federated_expiry_problem(path: Path) -> str | None:
     return None
 
 
+class _LocalSession:
+    """HTTP to the platform's identity endpoint (link-local or localhost): never through a proxy
+    from HTTP(S)_PROXY; an HTTPS endpoint is still verified (REQUESTS_CA_BUNDLE as requests reads it)."""
+
+    def __init__(self, timeout: float):
+        import requests
+        self._s = requests.Session()
+        self._s.trust_env = False
+        self._s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._timeout = (timeout, timeout)
+
+    def get(self, url, **kw):
+        kw.setdefault("timeout", self._timeout)
+        kw.setdefault("allow_redirects", False)
+        return self._s.get(url, **kw)
+
+    def post(self, url, **kw):
+        kw.setdefault("timeout", self._timeout)
+        kw.setdefault("allow_redirects", False)
+        return self._s.post(url, **kw)
+
+    def close(self):
+        self._s.close()
+
+
 class ManagedIdentityApp:
     """msal's ManagedIdentityClient with the two calls TokenProvider makes of an msal app."""
 
-    def __init__(self, client_id: str | None, http_client):
-        self.http_client = http_client
+    def __init__(self, client_id: str | None, timeout: float):
+        self.http_client = _LocalSession(timeout)
         self._identity = (msal.UserAssignedManagedIdentity(client_id=client_id) if client_id
                           else msal.SystemAssignedManagedIdentity())
         self._new()
@@ -141,7 +166,7 @@ def mi_assertion(mi: ManagedIdentityApp, cloud: str) -> Callable[[], str]:
     return assertion
 
 
-def client_credential(graph, http_client) -> Any:
+def client_credential(graph, timeout: float) -> Any:
     """What msal's ConfidentialClientApplication takes as client_credential for this graph section."""
     kind = graph.credential
     if kind == "pkcs12":
@@ -163,7 +188,7 @@ def client_credential(graph, http_client) -> Any:
         read_assertion(path)   # fail now, with the file's name, rather than inside msal
         return {"client_assertion": lambda: read_assertion(path)}
     if kind == "managed_identity":
-        mi = ManagedIdentityApp(graph.managed_identity.client_id, http_client)
+        mi = ManagedIdentityApp(graph.managed_identity.client_id, timeout)
         return {"client_assertion": mi_assertion(mi, graph.cloud)}
     if kind == "secret":
         return env_value(graph.client_secret_env, "the client secret")
