@@ -80,8 +80,8 @@ def handle(args) -> int:
         _offline(client, rep)
         if client.source == "graph":
             signin.placeholders(client, rep)
-            for text in filter(None, [signin.past_period(period)]):
-                rep.warn(text)
+            if signin.past_period(period):
+                rep.warn(signin.past_period(period))
         if args.connect and client.source == "graph" and not rep.problems:
             _connect(client, rep)
         elif client.source == "graph" and not args.connect:
