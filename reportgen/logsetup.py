@@ -52,10 +52,13 @@ class _UTC(logging.Formatter):
 
 def configure(verbose: bool, log_file: str | None, stream=None) -> None:
     """Install the handlers; a log file that cannot be opened raises OSError (a usage error)."""
-    log = logging.getLogger(ROOT_LOGGER)
-    for h in list(log.handlers):
-        log.removeHandler(h)
-        h.close()
+    log, http = logging.getLogger(ROOT_LOGGER), logging.getLogger("urllib3.connectionpool")
+    for logger in (log, http):   # back to the defaults first: a command may run twice in one process
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+            h.close()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
     if not verbose and not log_file:
         return
     log.setLevel(logging.DEBUG if log_file else logging.INFO)
@@ -76,9 +79,6 @@ def configure(verbose: bool, log_file: str | None, stream=None) -> None:
                              "%Y-%m-%dT%H:%M:%S"))
         fh.addFilter(_Clean())
         log.addHandler(fh)
-        http = logging.getLogger("urllib3.connectionpool")
         http.setLevel(logging.DEBUG)
         http.propagate = False
-        for h in list(http.handlers):
-            http.removeHandler(h)
         http.addHandler(fh)

@@ -7,6 +7,7 @@ import io
 import os
 import pty
 import re
+import select
 import struct
 import termios
 
@@ -59,7 +60,10 @@ def test_progress_on_a_real_terminal_of_40_columns(monkeypatch):
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 30, 0, 0))   # resized
         progress.step("third", "x" * 100)
         stream.flush()
-        out = os.read(master, 65536).decode("utf-8")
+        chunks = []
+        while select.select([master], [], [], 0.5)[0]:    # a pty hands its output over in pieces
+            chunks.append(os.read(master, 65536))
+        out = b"".join(chunks).decode("utf-8")
     finally:
         stream.close()
         os.close(master)
