@@ -423,13 +423,8 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     except ValidationError as e:
         raise ConfigError(problems + _problems(e, path, lines)) from e
 
-    firm_graph = cfg.firm.graph
-    if firm_graph is not None:
-        _fix_graph_paths(firm_graph, base)
-        for attr, p in (firm_graph.certificate.files().items() if firm_graph.certificate else ()):
-            if not p.is_file():
-                problems.append(f"{path}:{lines.line_of(('firm', 'graph', 'certificate', attr))}: "
-                                f"firm.graph.certificate.{attr}: file {p} not found")
+    _fix_graph_paths(cfg.firm.graph, base)
+    problems += _certificate_problems(cfg.firm.graph, path, lines, ("firm",), "firm.graph")
     # Paths inside a client file are relative to that file.
     inline = [(c, path) for c in cfg.clients]
     all_clients = inline + extra_clients
@@ -444,33 +439,11 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
             at, flines = ("clients", i), lines
         else:
             at, flines = (), client_lines[f]
-        line = flines.line_of(at + ("slug",))
         if c.slug in seen:
-            problems.append(f"{f}:{line}: slug: duplicate client slug {c.slug!r} (also in {seen[c.slug]})")
+            problems.append(f"{f}:{flines.line_of(at + ('slug',))}: slug: duplicate client slug {c.slug!r} "
+                            f"(also in {seen[c.slug]})")
         seen.setdefault(c.slug, f)
-        own_graph = c.graph
-        if c.source == "graph":
-            c.graph = inherit_graph(cfg.firm.graph, c.graph)
-            missing = ("source: graph needs a 'graph' section (or a firm-wide firm.graph)" if c.graph is None
-                       else c.graph.incomplete())
-            if missing:
-                problems.append(f"{f}:{flines.line_of(at + ('graph',))}: {c.slug}: graph: {missing}")
-        if own_graph and own_graph.certificate:
-            for attr, p in own_graph.certificate.files().items():
-                if not p.is_file():
-                    problems.append(f"{f}:{flines.line_of(at + ('graph', 'certificate', attr))}: {c.slug}: "
-                                    f"graph.certificate.{attr}: file {p} not found")
-        for key, kinds, limit in CLIENT_FILES:
-            problem = _file_problem(getattr(c, key), kinds, limit)
-            if problem:
-                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
-        for key, check in (("logo", logo_problem), ("history", history_problem)):
-            problem = check(getattr(c, key)) if getattr(c, key) is not None else None
-            if problem:
-                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
-        if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
-            problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
-                            f"{c.evidence_dir} has no collection.json")
+        problems += _client_problems(c, f, flines, at, cfg.firm.graph)
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
     problem = logo_problem(cfg.firm.logo) if cfg.firm.logo is not None else None
@@ -491,6 +464,30 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _client_problems(c: Client, f: Path, flines, at: tuple, firm_graph: GraphSettings | None) -> list[str]:
+    """What is wrong with one client beyond its schema: files it names, and (inheriting firm.graph
+    here) whether a live client can sign in."""
+    problems = _certificate_problems(c.graph, f, flines, at, f"{c.slug}: graph")
+    if c.source == "graph":
+        c.graph = inherit_graph(firm_graph, c.graph)
+        missing = ("source: graph needs a 'graph' section (or a firm-wide firm.graph)" if c.graph is None
+                   else c.graph.incomplete())
+        if missing:
+            problems.append(f"{f}:{flines.line_of(at + ('graph',))}: {c.slug}: graph: {missing}")
+    for key, kinds, limit in CLIENT_FILES:
+        problem = _file_problem(getattr(c, key), kinds, limit)
+        if problem:
+            problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+    for key, check in (("logo", logo_problem), ("history", history_problem)):
+        problem = check(getattr(c, key)) if getattr(c, key) is not None else None
+        if problem:
+            problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+    if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
+        problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
+                        f"{c.evidence_dir} has no collection.json")
+    return problems
 
 
 # Files a client entry may name besides its logo and history (checked by images.py and history.py):
@@ -535,7 +532,17 @@ def _fix_client_paths(c: Client, base: Path) -> None:
         _fix_graph_paths(c.graph, base)
 
 
-def _fix_graph_paths(g: GraphSettings, base: Path) -> None:
+def _certificate_problems(g: GraphSettings | None, f: Path, lines, at: tuple, where: str) -> list[str]:
+    """A certificate file named in a graph section (at ``at + ('graph',)``) that does not exist."""
+    if g is None or g.certificate is None:
+        return []
+    return [f"{f}:{lines.line_of(at + ('graph', 'certificate', attr))}: {where}.certificate.{attr}: "
+            f"file {p} not found" for attr, p in g.certificate.files().items() if not p.is_file()]
+
+
+def _fix_graph_paths(g: GraphSettings | None, base: Path) -> None:
+    if g is None:
+        return
     if g.federated_token_file is not None:   # assigning marks a key as given, which inheritance reads
         g.federated_token_file = _resolve(base, g.federated_token_file)
     if g.certificate:
