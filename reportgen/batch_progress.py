@@ -1,10 +1,14 @@
 """What the batch shows while it runs: one live status line on a terminal, plain lines in a log."""
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, TextIO
 
 from reportgen.display import terminal
+from reportgen.statusline import status_line, terminal_width
+
+_log = logging.getLogger("reportgen.batch")
 
 
 class Progress:
@@ -23,10 +27,11 @@ class Progress:
 
     def step(self, slug: str, msg: str) -> None:
         msg = terminal(msg, 160)
+        _log.info("%s: %s", slug, msg)
         self.current[slug] = msg
         if self.tty:
-            active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
-            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
+            line = status_line(self.done, self.total, self.current.items(), terminal_width(self.stream))
+            self.stream.write(f"\r\033[K{line}")
             self.stream.flush()
         elif slug in self.live and self._worth_a_line(slug, msg):
             self.stream.write(f"[{self.done}/{self.total}] {slug}: {msg}\n")
@@ -54,5 +59,6 @@ class Progress:
         self.note(line)
 
     def note(self, line: str) -> None:
+        _log.debug("%s", line)
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()

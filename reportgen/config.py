@@ -77,15 +77,45 @@ class _Strict(BaseModel):
 
 
 class Certificate(_Strict):
-    private_key: Path
-    public_certificate: Path
+    """The app's certificate: PEM key and certificate files, or one PKCS#12 (PFX) file."""
+    private_key: Path | None = None
+    public_certificate: Path | None = None
+    pkcs12: Path | None = None
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")   # the PKCS#12 password
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Certificate":
+        pem = self.private_key is not None or self.public_certificate is not None
+        if self.pkcs12 is not None and pem:
+            raise ValueError("give either pkcs12 (with password_env) or private_key and public_certificate, not both")
+        if self.pkcs12 is None and not (self.private_key and self.public_certificate):
+            raise ValueError("give pkcs12: FILE (and password_env: NAME), or both private_key and "
+                             "public_certificate (PEM files)")
+        if self.password_env and self.pkcs12 is None:
+            raise ValueError("password_env is the PKCS#12 file's password; PEM private keys are read unencrypted")
+        return self
+
+    def files(self) -> dict[str, Path]:
+        names = ("pkcs12",) if self.pkcs12 is not None else ("private_key", "public_certificate")
+        return {n: getattr(self, n) for n in names}
+
+
+class ManagedIdentity(_Strict):
+    client_id: str | None = Field(default=None, min_length=1)   # a user-assigned identity; none: system-assigned
+
+
+# Each is a complete way to sign in; a client that names one replaces the firm's, never mixes with it.
+CREDENTIAL_KEYS = ("client_secret_env", "certificate", "federated_token_file", "managed_identity")
 
 
 class GraphSettings(_Strict):
+    """How to reach one tenant. ``firm.graph`` holds the same keys as a default for every live client."""
     cloud: Literal["global", "usgov", "usgov-dod", "china"] = "global"
-    client_id: str = Field(min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
     client_secret_env: str | None = None
     certificate: Certificate | None = None
+    federated_token_file: Path | None = None        # workload identity federation: read for each token
+    managed_identity: ManagedIdentity | None = None  # on Azure compute
     authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
@@ -103,9 +133,30 @@ class GraphSettings(_Strict):
 
     @model_validator(mode="after")
     def _one_credential(self) -> "GraphSettings":
-        if not self.client_secret_env and not self.certificate:
-            raise ValueError("give client_secret_env (name of an environment variable) or certificate")
+        given = [k for k in CREDENTIAL_KEYS if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one way to sign in, not {' and '.join(given)}")
         return self
+
+    @property
+    def credential(self) -> str | None:
+        """secret | certificate | pkcs12 | federated | managed_identity, or None when none is given."""
+        if self.certificate is not None:
+            return "pkcs12" if self.certificate.pkcs12 is not None else "certificate"
+        if self.federated_token_file is not None:
+            return "federated"
+        if self.managed_identity is not None:
+            return "managed_identity"
+        return "secret" if self.client_secret_env else None
+
+    def incomplete(self) -> str | None:
+        """What a live client still lacks to sign in (after inheriting firm.graph), in words."""
+        if self.credential is None:
+            return ("give one way to sign in: client_secret_env, certificate, federated_token_file or "
+                    "managed_identity (here or in firm.graph)")
+        if self.client_id is None and self.credential != "managed_identity":
+            return "client_id is missing: the app's Application (client) ID, here or in firm.graph"
+        return None
 
     @property
     def authority(self) -> str:
@@ -253,8 +304,6 @@ class Client(_Strict):
             if self.demo_profile is None or (profiles is not None and self.demo_profile not in profiles):
                 raise ValueError(f"demo_profile must be one of {', '.join(sorted(profiles or ()))}")
         elif self.source == "graph":
-            if self.graph is None:
-                raise ValueError("source: graph needs a 'graph' section")
             if not self.tenant_id:
                 raise ValueError("source: graph needs tenant_id (the tenant's GUID or one of its verified "
                                  "domains, such as firstbank.onmicrosoft.com)")
@@ -290,6 +339,7 @@ class FirmSettings(_Strict):
     contact: str = ""
     disclaimer: str = ""
     signing: SigningSettings | None = None   # PDF signature at finalize
+    graph: GraphSettings | None = None       # the firm's app: the default of every live client's graph
     review_required: bool = True             # false: reports are issued final, without finalize
 
 
@@ -331,8 +381,26 @@ def _problems(err: ValidationError, path: Path, lines, prefix: tuple[Any, ...] =
             model = _model_at(root or Config, loc[:-1])
             hint = difflib.get_close_matches(field, list(model.model_fields) if model else [], n=1)
             msg = f"unknown key {field!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        elif e["type"] in ("string_type", "literal_error"):
+            msg += yaml_type_hint(e.get("input"), getattr(lines, "raw", {}).get(prefix + loc),
+                                  quote=e["type"] == "string_type")
         out.append(f"{path}:{line}: {_fmt_loc(prefix + loc)}: {msg}")
     return out
+
+
+def yaml_type_hint(value: Any, raw: str | None, quote: bool = True) -> str:
+    """Why YAML gave a non-string where text was meant: ``slug: no`` is the boolean false."""
+    if raw is None or isinstance(value, str):
+        return ""
+    if isinstance(value, bool):
+        kind = f"as {str(value).lower()}"
+    elif isinstance(value, (int, float)):
+        kind = f"as the number {value}"
+    elif isinstance(value, date):
+        kind = "as a date"
+    else:
+        return ""
+    return f" (YAML read {raw} {kind}" + (f"; write it in quotes: \"{raw}\")" if quote else ")")
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -384,6 +452,8 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     except ValidationError as e:
         raise ConfigError(problems + _problems(e, path, lines)) from e
 
+    _fix_graph_paths(cfg.firm.graph, base)
+    problems += _certificate_problems(cfg.firm.graph, path, lines, ("firm",), "firm.graph")
     # Paths inside a client file are relative to that file.
     inline = [(c, path) for c in cfg.clients]
     all_clients = inline + extra_clients
@@ -398,27 +468,11 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
             at, flines = ("clients", i), lines
         else:
             at, flines = (), client_lines[f]
-        line = flines.line_of(at + ("slug",))
         if c.slug in seen:
-            problems.append(f"{f}:{line}: slug: duplicate client slug {c.slug!r} (also in {seen[c.slug]})")
+            problems.append(f"{f}:{flines.line_of(at + ('slug',))}: slug: duplicate client slug {c.slug!r} "
+                            f"(also in {seen[c.slug]})")
         seen.setdefault(c.slug, f)
-        if c.graph and c.graph.certificate:
-            for attr in ("private_key", "public_certificate"):
-                p = getattr(c.graph.certificate, attr)
-                if not p.is_file():
-                    problems.append(f"{f}:{flines.line_of(at + ('graph', 'certificate', attr))}: {c.slug}: "
-                                    f"graph.certificate.{attr}: file {p} not found")
-        for key, kinds, limit in CLIENT_FILES:
-            problem = _file_problem(getattr(c, key), kinds, limit)
-            if problem:
-                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
-        for key, check in (("logo", logo_problem), ("history", history_problem)):
-            problem = check(getattr(c, key)) if getattr(c, key) is not None else None
-            if problem:
-                problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
-        if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
-            problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
-                            f"{c.evidence_dir} has no collection.json")
+        problems += _client_problems(c, f, flines, at, cfg.firm.graph)
 
     cfg.firm.logo = _resolve(base, cfg.firm.logo)
     problem = logo_problem(cfg.firm.logo) if cfg.firm.logo is not None else None
@@ -465,6 +519,30 @@ def _client_files(data: dict, path: Path, lines: Any, base: Path, known: dict, p
     return extra_clients, client_lines
 
 
+def _client_problems(c: Client, f: Path, flines, at: tuple, firm_graph: GraphSettings | None) -> list[str]:
+    """What is wrong with one client beyond its schema: files it names, and (inheriting firm.graph
+    here) whether a live client can sign in."""
+    problems = _certificate_problems(c.graph, f, flines, at, f"{c.slug}: graph")
+    if c.source == "graph":
+        c.graph = inherit_graph(firm_graph, c.graph)
+        missing = ("source: graph needs a 'graph' section (or a firm-wide firm.graph)" if c.graph is None
+                   else c.graph.incomplete())
+        if missing:
+            problems.append(f"{f}:{flines.line_of(at + ('graph',))}: {c.slug}: graph: {missing}")
+    for key, kinds, limit in CLIENT_FILES:
+        problem = _file_problem(getattr(c, key), kinds, limit)
+        if problem:
+            problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+    for key, check in (("logo", logo_problem), ("history", history_problem)):
+        problem = check(getattr(c, key)) if getattr(c, key) is not None else None
+        if problem:
+            problems.append(f"{f}:{flines.line_of(at + (key,))}: {c.slug}: {key}: {problem}")
+    if c.source == "evidence" and not (c.evidence_dir / "collection.json").is_file():
+        problems.append(f"{f}:{flines.line_of(at + ('evidence_dir',))}: {c.slug}: evidence_dir: "
+                        f"{c.evidence_dir} has no collection.json")
+    return problems
+
+
 # Files a client entry may name besides its logo and history (checked by images.py and history.py):
 # key, allowed suffixes, largest size in bytes.
 CLIENT_FILES = (("commentary", (".md", ".txt"), 100_000), ("action_plan", (".xlsx", ".csv"), 20_000_000))
@@ -503,9 +581,38 @@ def _fix_client_paths(c: Client, base: Path) -> None:
     c.history = _resolve(base, c.history)
     c.logo, c.commentary, c.action_plan = (_resolve(base, c.logo), _resolve(base, c.commentary),
                                            _resolve(base, c.action_plan))
-    if c.graph and c.graph.certificate:
-        c.graph.certificate.private_key = _resolve(base, c.graph.certificate.private_key)
-        c.graph.certificate.public_certificate = _resolve(base, c.graph.certificate.public_certificate)
+    if c.graph:
+        _fix_graph_paths(c.graph, base)
+
+
+def _certificate_problems(g: GraphSettings | None, f: Path, lines, at: tuple, where: str) -> list[str]:
+    """A certificate file named in a graph section (at ``at + ('graph',)``) that does not exist."""
+    if g is None or g.certificate is None:
+        return []
+    return [f"{f}:{lines.line_of(at + ('graph', 'certificate', attr))}: {where}.certificate.{attr}: "
+            f"file {p} not found" for attr, p in g.certificate.files().items() if not p.is_file()]
+
+
+def _fix_graph_paths(g: GraphSettings | None, base: Path) -> None:
+    if g is None:
+        return
+    if g.federated_token_file is not None:   # assigning marks a key as given, which inheritance reads
+        g.federated_token_file = _resolve(base, g.federated_token_file)
+    if g.certificate:
+        for attr, p in g.certificate.files().items():
+            setattr(g.certificate, attr, _resolve(base, p))
+
+
+def inherit_graph(firm: GraphSettings | None, own: GraphSettings | None) -> GraphSettings | None:
+    """A client's graph settings over the firm's: each key the client gives wins, and a client that
+    gives a way to sign in takes none of the firm's (a secret and a certificate never mix)."""
+    if firm is None or own is None:
+        return (own or firm).model_copy(deep=True) if (own or firm) else None
+    mine = own.model_dump(exclude_unset=True)
+    base = firm.model_dump(exclude_unset=True)
+    if any(mine.get(k) is not None for k in CREDENTIAL_KEYS):
+        base = {k: v for k, v in base.items() if k not in CREDENTIAL_KEYS}
+    return GraphSettings.model_validate({**base, **mine})
 
 
 def output_root(cfg: Config, out: str | None) -> Path:

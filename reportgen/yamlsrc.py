@@ -62,6 +62,7 @@ class LineMap(dict):
     def __init__(self) -> None:
         super().__init__()
         self._value_lines: dict[Key, int] = {}
+        self.raw: dict[Key, str] = {}   # the text of each scalar YAML did not read as a string (no, 1.10)
 
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
@@ -97,6 +98,8 @@ class _Builder:
             except (ValueError, TypeError, OverflowError) as e:  # e.g. a date such as 2025-13-45
                 what = "date" if node.tag.endswith(":timestamp") else "value"
                 raise self.err(node, f"{_field(at)}invalid {what} {node.value!r}: {e}") from None
+            if not isinstance(value, str):
+                self.lines.raw[at] = node.value
         elif isinstance(node, (SequenceNode, MappingNode)) and node.tag not in _PLAIN_TAGS:
             raise self.err(node, f"unsupported YAML tag {node.tag!r}")
         elif isinstance(node, SequenceNode):

@@ -173,15 +173,30 @@ def test_preflight_connect_reports_granted_vs_missing_permissions_and_licences(t
     assert tree(tmp_path) == before
 
 
-def test_the_live_client_example_passes_preflight(tmp_path, monkeypatch, capsys):
-    example = ROOT / "config" / "examples" / "reportgen.yaml"
-    client = yaml.safe_load((ROOT / "config" / "examples" / "clients" / "example-bank.yaml").read_text())
-    monkeypatch.chdir(tmp_path)
+def test_the_live_client_example_works_when_copied_and_flags_its_placeholders(tmp_path, monkeypatch, capsys):
+    import shutil
+    copy = tmp_path / "my-reports"
+    shutil.copytree(ROOT / "config" / "examples", copy)     # as the example's own comment says
+    example = copy / "reportgen.yaml"
+    client = yaml.safe_load((copy / "clients" / "example-bank.yaml").read_text())
+    monkeypatch.chdir(copy)
     monkeypatch.setenv(client["graph"]["client_secret_env"], "example-secret")
-    assert main(["check", "--config", str(example)]) == 0
+    before = tree(copy)
+    assert main(["check", "--config", "reportgen.yaml"]) == 1
     out = capsys.readouterr().out
-    assert "example-bank (live tenant" in out and "): ok" in out
-    assert list(tmp_path.iterdir()) == []
+    assert f"firm logo {copy / 'branding' / 'logo.svg'}" in out
+    assert "FAIL  tenant_id 00000000-0000-0000-0000-000000000000 is a placeholder" in out
+    assert "FAIL  graph.client_id 11111111-1111-1111-1111-111111111111 is a placeholder" in out
+    for f in (example, copy / "clients" / "example-bank.yaml"):
+        f.write_text(f.read_text().replace("00000000-0000-0000-0000-000000000000", "contoso.onmicrosoft.com")
+                     .replace("11111111-1111-1111-1111-111111111111", "3f0c2a9e-5b7d-4e21-9a64-0c1d2e3f4a5b"))
+    before = tree(copy)
+    assert main(["check", "--config", "reportgen.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "example-bank (live tenant" in out and "): ok" in out and "placeholder" not in out
+    assert ("admin consent (the client's Global Administrator opens it once): https://login.microsoftonline.com/"
+            "contoso.onmicrosoft.com/adminconsent?client_id=3f0c2a9e-5b7d-4e21-9a64-0c1d2e3f4a5b") in out
+    assert tree(copy) == before
     # every key the configuration reference documents for a live client is in the example
     for key in ("slug", "name", "institution_type", "source", "tenant_id", "graph", "emergency_access_accounts",
                 "attestations", "exceptions"):

@@ -1,18 +1,19 @@
-"""Command line: ``reportgen run | verify | render | check | finalize | merge`` (one module per command).
+"""Command line: ``reportgen run | verify | render | check | finalize | merge | consent-url`` (one module per command).
 
 Each command module has ``add(subparsers)``, which declares its arguments and sets ``handler``.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from reportgen import __version__
-from reportgen.cli import finalize, merge, preflight, render, run, verify
+from reportgen import __version__, logsetup
+from reportgen.cli import consent, finalize, merge, preflight, render, run, verify
 from reportgen.cli.common import EXIT_STATUSES, EXIT_USAGE, HelpFormatter, UsageError
 from reportgen.display import terminal
 
-COMMANDS = (run, verify, render, preflight, finalize, merge)
+COMMANDS = (run, verify, render, preflight, finalize, merge, consent)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,12 +24,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add(sub)
+    for command_parser in sub.choices.values():
+        logsetup.add_arguments(command_parser)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from reportgen.lock import PeriodLocked
     args = _parser().parse_args(argv)
+    try:
+        logsetup.configure(args.verbose, args.log_file)
+    except OSError as e:
+        print(f"reportgen: --log-file {terminal(args.log_file)}: cannot write to it: "
+              f"{terminal(e.strerror or e)}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.getLogger(__name__).info("reportgen %s %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
     try:
         return args.handler(args)
     except (UsageError, PeriodLocked) as e:

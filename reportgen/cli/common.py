@@ -27,7 +27,9 @@ EXIT_STATUSES = """\
 exit status:
   0  success: every client produced (run, render), intact (verify), all good (check)
   1  run, render: at least one client failed (the others are still produced);
-     verify: a file is missing, added or changed; check: a client cannot be collected as configured
+     verify: a file is missing, added or changed; check: a client cannot be collected as configured;
+     finalize: the folder does not verify or cannot be finalized; merge: a shard is missing or failed;
+     consent-url: a client has no consent URL
   2  usage or configuration error: nothing was written
   130, 143  run interrupted by Ctrl-C or SIGTERM: completed clients are intact"""
 

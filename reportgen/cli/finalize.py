@@ -17,15 +17,30 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError, config_vocabulary, parse_period
+from reportgen.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, UsageError, config_vocabulary, parse_period
 from reportgen.vocab import count
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+DESCRIPTION = ("Issue one client's reviewed draft as its final report. The folder must verify against its manifest "
+               "(a changed folder is refused); it is then rendered again from its own evidence, without network, "
+               "without the DRAFT marking, with the sign-off block naming the reviewer and the next version number, "
+               "and, where firm.signing is set, the PDF is signed (the password is read from the variable "
+               "firm.signing.password_env names). The folder is replaced only when the final one is complete, and "
+               "it verifies afterwards. A final folder is never replaced by run without --force.")
+
+EPILOG = """\
+exit status:
+  0  finalized (and signed where firm.signing is set)
+  1  the folder does not verify, is already final, or cannot be finalized (the cause is named)
+  2  usage error (not a folder, no --reviewer), or the period folder is in use by another command"""
+
+
 def add(sub) -> None:
-    fin = sub.add_parser("finalize", help="mark one client's output folder final after review (and sign it)")
-    fin.add_argument("dir", help="a client's output folder, <out>/<period>/<slug>")
+    fin = sub.add_parser("finalize", help="mark one client's output folder final after review (and sign it)",
+                         description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
+    fin.add_argument("dir", metavar="DIR", help="a client's output folder, <out>/<period>/<slug>")
     fin.add_argument("--reviewer", required=True, metavar='"NAME, TITLE"',
                      help="who reviewed the report, as it appears in the sign-off block")
     fin.set_defaults(handler=handle)

@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from reportgen.cli import signin
 from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, HelpFormatter, add_config_argument, choose_clients,
-                                  config_path, load_or_report)
+                                  config_path, load_or_report, parse_period)
 from reportgen.display import terminal
 from reportgen.vocab import count
 
@@ -38,6 +39,8 @@ def add(sub) -> None:
     chk.add_argument("--client", action="append", default=[], metavar="SLUG", help="only this client (repeatable)")
     chk.add_argument("--connect", action="store_true",
                      help="also sign in to each live tenant: token, granted vs required permissions, licences")
+    chk.add_argument("--period", metavar="YYYY-MM", help="the month to be run: warns where a live client would be "
+                     "run for a past month (live collection reads the tenant as it is now)")
     chk.set_defaults(handler=handle)
 
 
@@ -53,6 +56,9 @@ class Report:
     def warn(self, text: str) -> None:
         self.lines.append(f"  note  {text}")
 
+    def info(self, text: str) -> None:
+        self.lines.append(f"  info  {text}")
+
     def fail(self, text: str) -> None:
         self.lines.append(f"  FAIL  {text}")
         self.problems.append(text)
@@ -64,6 +70,7 @@ def handle(args) -> int:
     if cfg is None:
         return EXIT_USAGE
     chosen = choose_clients(cfg, args.client)
+    period = parse_period(args.period) if args.period else None
     print(f"configuration {path}: valid ({count(len(cfg.clients), 'client')}); catalogs valid")
     if cfg.firm.logo is not None:
         print(f"  ok    firm logo {cfg.firm.logo}")
@@ -71,6 +78,10 @@ def handle(args) -> int:
     for client in chosen:
         rep = Report()
         _offline(client, rep)
+        if client.source == "graph":
+            signin.placeholders(client, rep)
+            if signin.past_period(period):
+                rep.warn(signin.past_period(period))
         if args.connect and client.source == "graph" and not rep.problems:
             _connect(client, rep)
         elif client.source == "graph" and not args.connect:
@@ -106,10 +117,14 @@ def _offline(c, rep: Report) -> None:
         return
     g = c.graph
     rep.ok(f"authority {g.authority}, Graph {g.endpoint}")
-    if g.certificate is not None:
+    if g.credential == "certificate":
         _certificate(g.certificate, rep)
-    else:
+    elif g.credential == "secret":
         _secret(g.client_secret_env, rep)
+    else:
+        signin.offline(c, rep)
+    if signin.consent_url(c):
+        rep.info(f"admin consent (the client's Global Administrator opens it once): {signin.consent_url(c)}")
 
 
 def _secret(name: str, rep: Report) -> None:

@@ -8,6 +8,7 @@ from reportgen import __version__
 from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, EXIT_USAGE, HelpFormatter, UsageError,
                                   add_config_argument, choose_clients, config_path, describe_os_error,
                                   load_or_report, parse_period, period_warning, writable_folder)
+from reportgen.cli.signin import past_period
 from reportgen.display import terminal
 from reportgen.vocab import count
 
@@ -66,6 +67,9 @@ def handle(args) -> int:
     warning = period_warning(period)
     if warning:
         print(warning, file=sys.stderr)
+    past = past_period(period) if any(c.source == "graph" for c in chosen) else None
+    if past:
+        print(f"warning: {past}", file=sys.stderr)
     jobs = [job_for(cfg, c, period, out_root, force=args.force) for c in chosen]
     workers = args.jobs or default_workers()
     with Stop().installed() as stop, period_lock(period_dir, shard=shard):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
+import logging
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
+from reportgen.collect.credentials import ManagedIdentityApp, client_credential
 from reportgen.collect.errors import CollectionError, describe_network_error
+
+logger = logging.getLogger(__name__)
 
 # Application permissions the collector needs (docs/graph.md), and what else satisfies each.
 REQUIRED_PERMISSIONS: tuple[str, ...] = (
@@ -75,36 +78,6 @@ def analyse_permissions(granted: list[str] | None) -> tuple[list[str] | None, li
     return missing, write
 
 
-def _read(path: Any, what: str) -> str:
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise CollectionError(f"cannot read the certificate {what} {path}: {e.strerror or e}") from e
-
-
-def client_credential(graph) -> Any:
-    """The msal client_credential: the secret from the named environment variable, or the certificate."""
-    if graph.certificate is not None:
-        key = _read(graph.certificate.private_key, "private key")
-        cert = _read(graph.certificate.public_certificate, "public certificate")
-        if "PRIVATE KEY" not in key:
-            raise CollectionError(f"the certificate private key {graph.certificate.private_key} is not a PEM private key")
-        if "BEGIN CERTIFICATE" not in cert:
-            raise CollectionError(f"the public certificate {graph.certificate.public_certificate} is not a PEM certificate")
-        # msal >= 1.35 computes the SHA-256 thumbprint and x5c from public_certificate itself.
-        return {"private_key": key, "public_certificate": cert}
-    name = graph.client_secret_env
-    if not name:
-        raise CollectionError("no credential configured (graph.client_secret_env or graph.certificate)")
-    secret = os.environ.get(name)
-    if secret is None:
-        raise CollectionError(f"environment variable {name} is not set (it must hold the client secret)")
-    if not secret.strip():
-        raise CollectionError(f"environment variable {name} is empty (it must hold the client secret)")
-    return secret
-
-
 def _describe_token_error(result: dict[str, Any]) -> str:
     desc = str(result.get("error_description") or "").strip()
     first = desc.splitlines()[0].strip() if desc else ""
@@ -131,20 +104,29 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self.generation = 0          # bumps on every new token
-        credential = client_credential(g)
+        self.kind = g.credential
+        if self.kind == "managed_identity" and not g.client_id:
+            # the identity's own token: only for the tenant the identity lives in
+            self.authority = "managed identity"
+            self.app = ManagedIdentityApp(g.managed_identity.client_id, timeout)
+            self.granted = None
+            return
+        credential = client_credential(g, timeout)
         host = (urlsplit(g.authority).hostname or "").lower()
         known = host in KNOWN_AUTHORITY_HOSTS
         session = requests.Session()       # TLS verified; REQUESTS_CA_BUNDLE honoured by requests
         session.verify = True
         session.trust_env = True
+        http = _TimeoutSession(session, timeout)
         try:
             self.app = msal.ConfidentialClientApplication(
                 g.client_id, client_credential=credential, authority=self.authority,
                 validate_authority=known, instance_discovery=None if known else False,
-                http_client=_TimeoutSession(session, timeout), azure_region=None,
-                token_cache=msal.TokenCache())
+                http_client=http, azure_region=None, token_cache=msal.TokenCache())
         except requests.exceptions.RequestException as e:
             raise CollectionError(f"cannot reach the authority: {describe_network_error(e, self.authority)}") from e
+        except CollectionError:
+            raise
         except ValueError as e:
             text = str(e).splitlines()[0][:300]
             if "HTTP status: 400" in text or "HTTP status: 404" in text:
@@ -165,6 +147,8 @@ class TokenProvider:
             raise CollectionError(f"authentication failed: {_describe_token_error(result or {})}")
         token = result["access_token"]
         self.granted = token_roles(token)
+        logger.info("token for %s from %s (%s, %s)", self.scope, self.authority, self.kind,
+                    result.get("token_source", "identity provider"))
         self._log(event="token", authority=self.authority, scope=self.scope,
                   source=str(result.get("token_source", "")), granted_permissions=self.granted)
         return token

@@ -8,6 +8,8 @@ Serves on 127.0.0.1 (TLS with a throwaway CA; SAN 127.0.0.1 and localhost):
 - ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``
   (client_credentials with client_secret, or client_assertion signed by a registered certificate);
   tokens are unsigned JWTs whose payload carries ``roles`` (or opaque strings with ``opaque_tokens``).
+  A client assertion may also be a federated token signed by ``federation`` (workload identity
+  federation), and ``GET /msi/token`` is a managed identity endpoint (see ``testing/federation.py``).
 - Graph v1.0 and beta: the datasets of ``Tenant.objects``, ``Tenant.groups`` (transitiveMembers),
   ``Tenant.methods`` (per user, also through ``POST /v1.0/$batch``), ``Tenant.errors`` as Graph error
   JSON; real paging ($top, $skiptoken, absolute nextLink), ``$select``, the sign-in ``$filter``.
@@ -52,6 +54,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
+
+from reportgen.testing.federation import FakeManagedIdentity, FederatedIssuer, managed_identity_answer
 
 ALL_ROLES = ["Organization.Read.All", "User.Read.All", "AuditLog.Read.All", "UserAuthenticationMethod.Read.All",
              "Policy.Read.All", "RoleManagement.Read.Directory", "GroupMember.Read.All"]
@@ -250,6 +254,9 @@ class FakeGraph:
         self.tokens: dict[str, dict[str, Any]] = {}     # issued token -> claims
         self._arrivals: dict[tuple[str, str], collections.deque[float]] = {}   # (tenant, app) -> admitted
         self.pacing_violations = 0                      # 429s sent because the pacing limit was exceeded
+        self.federation = FederatedIssuer()            # workload identity federation (tokens it signs)
+        self.managed_identity = FakeManagedIdentity()   # served at /msi/token (App Service style)
+        self.federation.subjects.add(self.managed_identity.object_id)
         self._tmp = tempfile.TemporaryDirectory(prefix="fakegraph-")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -406,22 +413,26 @@ class FakeGraph:
                 return bad(401, "invalid_client", problem)
         else:
             return bad(401, "invalid_client", "AADSTS7000218: The request body must contain client_assertion or client_secret.")
-        audience = scope[: -len("/.default")]
+        tok = self.issue_token(scope[: -len("/.default")], appid=form.get("client_id", ""))
+        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                    "access_token": tok}).encode()
+
+    def issue_token(self, audience: str, *, appid: str) -> str:
+        """An access token for ``audience`` carrying the configured roles, recorded as issued."""
         if self.opaque_tokens:
             tok = "opaque-" + uuid.uuid4().hex
         else:
             payload = {"aud": audience, "iss": f"https://sts.fake/{self.tenant.tenant_id}/", "tid": self.tenant.tenant_id,
-                       "appid": form.get("client_id"), "roles": self.roles, "exp": int(time.time()) + 3600,
-                       "jti": uuid.uuid4().hex}
+                       "appid": appid, "roles": self.roles, "exp": int(time.time()) + 3600, "jti": uuid.uuid4().hex}
             tok = f"{_b64u(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{_b64u(json.dumps(payload).encode())}."
         with self._lock:
-            self.tokens[tok] = {"aud": audience, "roles": list(self.roles), "tid": self.tenant.tenant_id,
-                                "appid": form.get("client_id", "")}
+            self.tokens[tok] = {"aud": audience, "roles": list(self.roles), "tid": self.tenant.tenant_id, "appid": appid}
             self.issued.append(tok)
-        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                    "access_token": tok}).encode()
+        return tok
 
     def _check_assertion(self, assertion: str, tenant: str, client_id: str) -> str | None:
+        if self.federation.owns(assertion):
+            return self.federation.check(assertion)
         if self.certificate is None:
             return "AADSTS700027: Client assertion contains an invalid signature (no certificate registered)."
         try:
@@ -663,6 +674,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(fault.status, fault.headers, fault.body)
         if m_tok and method == "POST":
             status, hdrs, data = fg.token(m_tok.group(1), dict(parse_qsl(body.decode("utf-8", "replace"))))
+        elif path == "/msi/token" and method == "GET":
+            status, hdrs, data = managed_identity_answer(fg, fg.managed_identity, dict(parse_qsl(query)), self.headers)
         elif m_oid and method == "GET":
             status, hdrs, data = fg.openid(m_oid.group(1))
         elif path.startswith(("/v1.0/", "/beta/")):
