@@ -12,15 +12,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from reportgen.config_graph import (CLOUDS, CREDENTIAL_KEYS, ENV_NAME_RE, Certificate, GraphSettings,  # noqa: F401
+                                    ManagedIdentity, StrictModel, certificate_problems, fix_graph_paths,
+                                    inherit_graph, resolve_path)
 from reportgen.history import history_problem
 from reportgen.images import logo_problem
 from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, REGULATOR_TYPES, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
-ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 DOMAIN_RE = re.compile(r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
@@ -32,14 +34,6 @@ CHECK_IDS_KEY, DEMO_PROFILES_KEY, FRAMEWORK_IDS_KEY = "check_ids", "demo_profile
 
 def _known(info: ValidationInfo, key: str) -> Sequence[str] | None:
     return (info.context or {}).get(key)
-
-CLOUDS = {
-    "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
-    "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
-    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
-}
-
 
 def tenant_id_problem(value: str) -> str | None:
     """What is wrong with a tenant id, in words; None when it is a GUID or a domain name."""
@@ -72,102 +66,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Certificate(_Strict):
-    """The app's certificate: PEM key and certificate files, or one PKCS#12 (PFX) file."""
-    private_key: Path | None = None
-    public_certificate: Path | None = None
-    pkcs12: Path | None = None
-    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")   # the PKCS#12 password
-
-    @model_validator(mode="after")
-    def _one_form(self) -> "Certificate":
-        pem = self.private_key is not None or self.public_certificate is not None
-        if self.pkcs12 is not None and pem:
-            raise ValueError("give either pkcs12 (with password_env) or private_key and public_certificate, not both")
-        if self.pkcs12 is None and not (self.private_key and self.public_certificate):
-            raise ValueError("give pkcs12: FILE (and password_env: NAME), or both private_key and "
-                             "public_certificate (PEM files)")
-        if self.password_env and self.pkcs12 is None:
-            raise ValueError("password_env is the PKCS#12 file's password; PEM private keys are read unencrypted")
-        return self
-
-    def files(self) -> dict[str, Path]:
-        names = ("pkcs12",) if self.pkcs12 is not None else ("private_key", "public_certificate")
-        return {n: getattr(self, n) for n in names}
-
-
-class ManagedIdentity(_Strict):
-    client_id: str | None = Field(default=None, min_length=1)   # a user-assigned identity; none: system-assigned
-
-
-# Each is a complete way to sign in; a client that names one replaces the firm's, never mixes with it.
-CREDENTIAL_KEYS = ("client_secret_env", "certificate", "federated_token_file", "managed_identity")
-
-
-class GraphSettings(_Strict):
-    """How to reach one tenant. ``firm.graph`` holds the same keys as a default for every live client."""
-    cloud: Literal["global", "usgov", "usgov-dod", "china"] = "global"
-    client_id: str | None = Field(default=None, min_length=1)
-    client_secret_env: str | None = None
-    certificate: Certificate | None = None
-    federated_token_file: Path | None = None        # workload identity federation: read for each token
-    managed_identity: ManagedIdentity | None = None  # on Azure compute
-    authority_host: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
-    graph_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
-    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    max_tenant_seconds: float = Field(default=1800.0, gt=0)
-
-    @field_validator("client_secret_env")
-    @classmethod
-    def _variable_name(cls, v: str | None) -> str | None:
-        # The value is never repeated in the message: it may be the secret itself, pasted here.
-        if v is not None and not ENV_NAME_RE.fullmatch(v):
-            raise ValueError("this must be the name of an environment variable (letters, digits and _, "
-                             "such as CLIENT_SECRET_FIRSTBANK), not the secret itself; put the secret in "
-                             "that variable")
-        return v
-
-    @model_validator(mode="after")
-    def _one_credential(self) -> "GraphSettings":
-        given = [k for k in CREDENTIAL_KEYS if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise ValueError(f"give one way to sign in, not {' and '.join(given)}")
-        return self
-
-    @property
-    def credential(self) -> str | None:
-        """secret | certificate | pkcs12 | federated | managed_identity, or None when none is given."""
-        if self.certificate is not None:
-            return "pkcs12" if self.certificate.pkcs12 is not None else "certificate"
-        if self.federated_token_file is not None:
-            return "federated"
-        if self.managed_identity is not None:
-            return "managed_identity"
-        return "secret" if self.client_secret_env else None
-
-    def incomplete(self) -> str | None:
-        """What a live client still lacks to sign in (after inheriting firm.graph), in words."""
-        if self.credential is None:
-            return ("give one way to sign in: client_secret_env, certificate, federated_token_file or "
-                    "managed_identity (here or in firm.graph)")
-        if self.client_id is None and self.credential != "managed_identity":
-            return "client_id is missing: the app's Application (client) ID, here or in firm.graph"
-        return None
-
-    @property
-    def authority(self) -> str:
-        return (self.authority_host or CLOUDS[self.cloud][0]).rstrip("/")
-
-    @property
-    def endpoint(self) -> str:
-        return (self.graph_endpoint or CLOUDS[self.cloud][1]).rstrip("/")
-
-
-class ExceptionEntry(_Strict):
+class ExceptionEntry(StrictModel):
     """An approved written exception for one subject: ``check: X``, ``checks: [X, Y]`` or ``checks: all``."""
     id: str = Field(min_length=1, max_length=64)
     check: str | None = None
@@ -211,7 +110,7 @@ class ExceptionEntry(_Strict):
 
     @property
     def checks_text(self) -> str:
-        """The checks it names, as a reader sees them ("MFA-01, MMFA-01" or "all checks")."""
+        """The checks it names, as a reader sees them (two ids joined by a comma, or "all checks")."""
         return "all checks" if self.checks == "all" else ", ".join(self.checks or [self.check or ""])
 
     @field_validator("expires_on")
@@ -231,7 +130,7 @@ class ExceptionEntry(_Strict):
         return "in_force"
 
 
-class Override(_Strict):
+class Override(StrictModel):
     """The consultant's judgement on one finding: shown as such in the report, never silently."""
     check: str
     severity: Severity | None = None
@@ -244,11 +143,11 @@ class Override(_Strict):
         return ExceptionEntry._known_check(v, info)
 
 
-class Attestations(_Strict):
+class Attestations(StrictModel):
     phase2_postponed: bool | Literal["unknown"] | None = None
 
 
-class Client(_Strict):
+class Client(StrictModel):
     slug: str = Field(pattern=SLUG_RE)
     name: str = Field(min_length=1)
     institution_type: Literal["bank", "credit_union", "nonbank"]
@@ -325,13 +224,13 @@ class Client(_Strict):
         return self
 
 
-class SigningSettings(_Strict):
+class SigningSettings(StrictModel):
     pkcs12: Path
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     location: str = Field(default="", max_length=200)      # shown in the reader's signature panel
 
 
-class FirmSettings(_Strict):
+class FirmSettings(StrictModel):
     name: str = Field(min_length=1)
     logo: Path | None = None
     primary_color: str = Field(default=DEFAULT_PRIMARY, pattern=COLOR_RE)
@@ -343,7 +242,7 @@ class FirmSettings(_Strict):
     review_required: bool = True             # false: reports are issued final, without finalize
 
 
-class Defaults(_Strict):
+class Defaults(StrictModel):
     lookback_days: int = Field(default=30, ge=1, le=30)
     dormant_days: int = Field(default=90, ge=1, le=3650)
     output_dir: str = "out"
@@ -351,7 +250,7 @@ class Defaults(_Strict):
     max_rows_in_pdf: int = Field(default=25, ge=5, le=500)
 
 
-class Config(_Strict):
+class Config(StrictModel):
     firm: FirmSettings
     defaults: Defaults = Field(default_factory=Defaults)
     clients_dir: Path | None = None
@@ -424,12 +323,6 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
 
 
-def _resolve(base: Path, p: Path | None) -> Path | None:
-    if p is None:
-        return None
-    return p if p.is_absolute() else (base / p).resolve()
-
-
 def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str],
                 framework_ids: Sequence[str] | None = None) -> Config:
     """Read and validate the configuration. ``check_ids`` and ``demo_profiles`` are what exceptions and
@@ -452,8 +345,8 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     except ValidationError as e:
         raise ConfigError(problems + _problems(e, path, lines)) from e
 
-    _fix_graph_paths(cfg.firm.graph, base)
-    problems += _certificate_problems(cfg.firm.graph, path, lines, ("firm",), "firm.graph")
+    fix_graph_paths(cfg.firm.graph, base)
+    problems += certificate_problems(cfg.firm.graph, path, lines, ("firm",), "firm.graph")
     # Paths inside a client file are relative to that file.
     inline = [(c, path) for c in cfg.clients]
     all_clients = inline + extra_clients
@@ -474,12 +367,12 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
         seen.setdefault(c.slug, f)
         problems += _client_problems(c, f, flines, at, cfg.firm.graph)
 
-    cfg.firm.logo = _resolve(base, cfg.firm.logo)
+    cfg.firm.logo = resolve_path(base, cfg.firm.logo)
     problem = logo_problem(cfg.firm.logo) if cfg.firm.logo is not None else None
     if problem:
         problems.append(f"{path}:{lines.line_of(('firm', 'logo'))}: firm.logo: {problem}")
     if cfg.firm.signing is not None:
-        cfg.firm.signing.pkcs12 = _resolve(base, cfg.firm.signing.pkcs12)
+        cfg.firm.signing.pkcs12 = resolve_path(base, cfg.firm.signing.pkcs12)
         if not cfg.firm.signing.pkcs12.is_file():
             problems.append(f"{path}:{lines.line_of(('firm', 'signing', 'pkcs12'))}: firm.signing.pkcs12: "
                             f"file {cfg.firm.signing.pkcs12} not found")
@@ -503,7 +396,7 @@ def _client_files(data: dict, path: Path, lines: Any, base: Path, known: dict, p
     clients_dir = data.get("clients_dir")
     if clients_dir is None:
         return extra_clients, client_lines
-    cdir = _resolve(base, Path(str(clients_dir)))
+    cdir = resolve_path(base, Path(str(clients_dir)))
     if not cdir.is_dir():
         problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
         return extra_clients, client_lines
@@ -522,7 +415,7 @@ def _client_files(data: dict, path: Path, lines: Any, base: Path, known: dict, p
 def _client_problems(c: Client, f: Path, flines, at: tuple, firm_graph: GraphSettings | None) -> list[str]:
     """What is wrong with one client beyond its schema: files it names, and (inheriting firm.graph
     here) whether a live client can sign in."""
-    problems = _certificate_problems(c.graph, f, flines, at, f"{c.slug}: graph")
+    problems = certificate_problems(c.graph, f, flines, at, f"{c.slug}: graph")
     if c.source == "graph":
         c.graph = inherit_graph(firm_graph, c.graph)
         missing = ("source: graph needs a 'graph' section (or a firm-wide firm.graph)" if c.graph is None
@@ -577,42 +470,12 @@ def _client_from(data: Any, f: Path, lines, known: dict[str, Any]) -> Client:
 
 
 def _fix_client_paths(c: Client, base: Path) -> None:
-    c.evidence_dir = _resolve(base, c.evidence_dir)
-    c.history = _resolve(base, c.history)
-    c.logo, c.commentary, c.action_plan = (_resolve(base, c.logo), _resolve(base, c.commentary),
-                                           _resolve(base, c.action_plan))
+    c.evidence_dir = resolve_path(base, c.evidence_dir)
+    c.history = resolve_path(base, c.history)
+    c.logo, c.commentary, c.action_plan = (resolve_path(base, c.logo), resolve_path(base, c.commentary),
+                                           resolve_path(base, c.action_plan))
     if c.graph:
-        _fix_graph_paths(c.graph, base)
-
-
-def _certificate_problems(g: GraphSettings | None, f: Path, lines, at: tuple, where: str) -> list[str]:
-    """A certificate file named in a graph section (at ``at + ('graph',)``) that does not exist."""
-    if g is None or g.certificate is None:
-        return []
-    return [f"{f}:{lines.line_of(at + ('graph', 'certificate', attr))}: {where}.certificate.{attr}: "
-            f"file {p} not found" for attr, p in g.certificate.files().items() if not p.is_file()]
-
-
-def _fix_graph_paths(g: GraphSettings | None, base: Path) -> None:
-    if g is None:
-        return
-    if g.federated_token_file is not None:   # assigning marks a key as given, which inheritance reads
-        g.federated_token_file = _resolve(base, g.federated_token_file)
-    if g.certificate:
-        for attr, p in g.certificate.files().items():
-            setattr(g.certificate, attr, _resolve(base, p))
-
-
-def inherit_graph(firm: GraphSettings | None, own: GraphSettings | None) -> GraphSettings | None:
-    """A client's graph settings over the firm's: each key the client gives wins, and a client that
-    gives a way to sign in takes none of the firm's (a secret and a certificate never mix)."""
-    if firm is None or own is None:
-        return (own or firm).model_copy(deep=True) if (own or firm) else None
-    mine = own.model_dump(exclude_unset=True)
-    base = firm.model_dump(exclude_unset=True)
-    if any(mine.get(k) is not None for k in CREDENTIAL_KEYS):
-        base = {k: v for k, v in base.items() if k not in CREDENTIAL_KEYS}
-    return GraphSettings.model_validate({**base, **mine})
+        fix_graph_paths(c.graph, base)
 
 
 def output_root(cfg: Config, out: str | None) -> Path:

@@ -18,7 +18,7 @@ from reportgen.collect.errors import CollectionError
 from reportgen.config import Client, ConfigError
 from reportgen.testing.certs import make_test_pkcs12
 from reportgen.testing.fakegraph import ALL_ROLES
-from tests.test_check import _blocks, tree
+from tests.test_preflight import _blocks, tree
 from tests.test_cli import write_config
 
 PERIOD = "2026-11"
