@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 from .. import __version__
+from ..fontpin import pin_font_timestamps
 from ..dates import day_text, iso_z, long_day, parse_iso
 from ..display import readable
 from ..package import dumps, write_bytes
@@ -45,6 +46,8 @@ from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTR
 from ..wording import ReportWording, report_wording
 from . import RenderOptions
 from .chart import trend_chart
+
+pin_font_timestamps()   # byte-identical output with or without libharfbuzz-subset0
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
 
