@@ -371,3 +371,31 @@ def test_fonttools_path_differs_without_the_pin():
         t.save(buf)
         stamps.append(TTFont(io.BytesIO(buf.getvalue()))["head"].modified)
     assert stamps[1] == TTFont(str(font))["head"].modified
+
+
+@pytest.mark.parametrize("kind", ["rsa-1024", "server-auth-only"])
+def test_a_certificate_unfit_for_signing_is_refused_at_check_and_at_finalize(signed, tmp_path, kind):
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from reportgen.testing.certs import make_test_pkcs12
+    p12 = signed["cfg"].parent / "firm.p12"
+    saved = p12.read_bytes()
+    opts = {"key_size": 1024} if kind == "rsa-1024" else {"ekus": [ExtendedKeyUsageOID.SERVER_AUTH]}
+    try:
+        make_test_pkcs12(p12, PASSWORD, common_name="Example Security Partners", **opts)
+        r = cli("check", "--config", str(signed["cfg"]), env=ENV)
+        assert r.returncode == 1 and "FAIL  firm.signing" in r.stdout
+        assert ("RSA-1024" if kind == "rsa-1024" else "serverAuth") in r.stdout
+        folder = copy(signed["draft"], tmp_path)
+        fin = cli("finalize", str(folder), "--reviewer", REVIEWER, env=ENV)
+        assert fin.returncode == 1 and "cannot finalize" in fin.stderr
+        assert json.loads((folder / "results.json").read_text())["review"]["state"] == "draft"
+    finally:
+        p12.write_bytes(saved)
+
+
+def test_check_shows_days_to_expiry_and_the_font_subsetter(signed):
+    r = cli("check", "--config", str(signed["cfg"]), env=ENV)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "may sign reports; the certificate expires in 29 days" in r.stdout or "expires in 30 days" in r.stdout
+    assert "byte-identical on this machine (fonts subset with" in r.stdout
