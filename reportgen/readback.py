@@ -43,14 +43,14 @@ def contained(folder: Path, rel: object, what: str) -> Path:
         raise ReadBackError(f"{what} must be a path inside {folder}")
     parts = Path(rel).parts
     if Path(rel).is_absolute() or "\\" in rel or ".." in parts:
-        raise ReadBackError(f"{what} {terminal(rel, 80)!r} points outside {folder}; refused")
+        raise ReadBackError(f"{what} {terminal(rel, 80)!r} points outside the folder; refused")
     path = Path(folder)
     for part in parts:
         path = path / part
         if path.is_symlink():
             raise ReadBackError(f"{what} {terminal(rel, 80)!r} goes through a symbolic link; refused")
     if not path.is_file():
-        raise ReadBackError(f"{what} {terminal(rel, 80)!r} is not a file in {folder}")
+        raise ReadBackError(f"{what} {terminal(rel, 80)!r} is not a file in the folder")
     return path
 
 
@@ -70,7 +70,7 @@ def read_bytes(path: Path, limit: int, what: str | None = None) -> bytes:
     if not stat.S_ISREG(st.st_mode):
         raise ReadBackError(f"{what}: is not a plain file; refused")
     if st.st_size > limit:
-        raise ReadBackError(f"{what}: {st.st_size:,} bytes, more than the {limit:,} allowed; refused")
+        raise ReadBackError(f"{what}: larger than {limit:,} bytes ({st.st_size:,}); refused")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
@@ -78,7 +78,7 @@ def read_bytes(path: Path, limit: int, what: str | None = None) -> bytes:
     except OSError as e:
         raise ReadBackError(f"{what}: cannot be read ({e.strerror or e})") from None
     if len(data) > limit:
-        raise ReadBackError(f"{what}: more than the {limit:,} bytes allowed; refused")
+        raise ReadBackError(f"{what}: larger than {limit:,} bytes; refused")
     return data
 
 
