@@ -78,21 +78,9 @@ def handle(args) -> int:
 
     now = datetime.now(timezone.utc).replace(microsecond=0)
     signing = firm.get("signing") if isinstance(firm.get("signing"), dict) else None
-    signer = None
-    if signing:
-        from reportgen.signing import SigningError, load_signer
-        env = signing.get("password_env")
-        password = os.environ.get(env) if env else None
-        if env and password is None:
-            return _fail(folder, f"firm.signing needs the signing password in the environment variable {env}")
-        from reportgen.signcheck import key_problems
-        try:
-            signer = load_signer(Path(signing["pkcs12"]), password, at=now)
-        except SigningError as e:
-            return _fail(folder, str(e))
-        unfit = key_problems(signer.certificate, now)
-        if unfit:
-            return _fail(folder, "; ".join(unfit))
+    signer, why = _signer(signing, now) if signing else (None, None)
+    if why:
+        return _fail(folder, why)
 
     held = contextlib.ExitStack()   # one writer per period folder: a batch there would replace this folder
     held.enter_context(period_lock(folder.parent))
@@ -143,3 +131,19 @@ def _manifest_step(signer, now: datetime):
         # the manifest hashes every file: its signature covers results.json and the workbook too
         write_bytes(staging / MANIFEST_SIG, sign_detached((staging / MANIFEST).read_bytes(), signer, now))
     return sign
+
+
+def _signer(signing: dict, now: datetime):
+    """(the firm's signer, None) or (None, why it cannot sign a final report now)."""
+    from reportgen.signcheck import key_problems
+    from reportgen.signing import SigningError, load_signer
+    env = signing.get("password_env")
+    password = os.environ.get(env) if env else None
+    if env and password is None:
+        return None, f"firm.signing needs the signing password in the environment variable {env}"
+    try:
+        signer = load_signer(Path(signing["pkcs12"]), password, at=now)
+    except SigningError as e:
+        return None, str(e)
+    unfit = key_problems(signer.certificate, now)
+    return (None, "; ".join(unfit)) if unfit else (signer, None)
