@@ -165,6 +165,11 @@ def signature_problems(folder: Path, pdfs: list[str]) -> list[str]:
         certs.update(s.cert_sha256 for s in report.signatures[-1:])
     if has_sig:
         problems.extend(_manifest_signature(folder, certs))
+    elif certs and not signed_by:
+        # a signed PDF beside an unsigned manifest: results.json may have lost its signed_by together
+        # with manifest.json.sig, so that the other files could be changed
+        problems.append(f"{MANIFEST_SIG}: missing, though the PDF is signed: results.json and the workbook are "
+                        f"not covered by a signature")
     elif signed_by:
         problems.append(f"{MANIFEST_SIG}: missing, though the report was finalized with a signature by {signed_by}: "
                         f"results.json and the workbook are not covered by a signature")

@@ -401,3 +401,17 @@ def test_check_shows_days_to_expiry_and_the_font_subsetter(signed):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "may sign reports; the certificate expires in 29 days" in r.stdout or "expires in 30 days" in r.stdout
     assert "byte-identical on this machine (fonts subset with" in r.stdout
+
+
+def test_a_signed_pdf_whose_report_was_made_to_look_unsigned_fails(signed, tmp_path):
+    """results.json changed, its signed_by and manifest.json.sig removed, manifest re-hashed: the PDF's
+    intact signature is not enough, the other files are no longer covered."""
+    folder = copy(signed["folder"], tmp_path)
+    doc = json.loads((folder / "results.json").read_text())
+    doc["review"]["signed_by"] = None
+    doc["readiness"]["mandatory_mfa_phase1"] = "ready"
+    (folder / "results.json").write_text(json.dumps(doc))
+    (folder / MANIFEST_SIG).unlink()
+    rehash(folder)
+    r = cli("verify", str(folder))
+    assert r.returncode == 1 and f"{MANIFEST_SIG}: missing, though the PDF is signed" in r.stdout
