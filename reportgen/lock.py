@@ -19,10 +19,10 @@ left by a killed process is overwritten by the next holder.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import socket
+import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +54,29 @@ class PeriodLocked(Exception):
             f"process that was killed is released by the system: nothing needs deleting.")
 
 
+class LockUnusable(PeriodLocked):
+    """The lock file is a folder, a link, or cannot be opened: said in one line, never a traceback."""
+
+    def __init__(self, period_dir: Path, path: Path, why: str):
+        Exception.__init__(self, f"{period_dir} cannot be locked: its lock file {path} {why}. Remove it (it holds "
+                                 f"no data) and run again.")
+        self.period_dir, self.holder = period_dir, None
+
+
+def _usable(path: Path, period_dir: Path) -> None:
+    """A lock file is a plain file or absent; anything else is refused before flock follows it."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise LockUnusable(period_dir, path, f"cannot be examined ({e.strerror or e})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise LockUnusable(period_dir, path, "is a symbolic link")
+    if not stat.S_ISREG(st.st_mode):
+        raise LockUnusable(period_dir, path, "is not a plain file")
+
+
 def lock_file(period_dir: Path, shard: tuple[int, int] | None = None) -> Path:
     """The lock file of a period folder (or of one shard of it)."""
     period_dir = Path(period_dir).resolve()
@@ -68,11 +91,8 @@ def _shard_locks(period_dir: Path) -> list[Path]:
 
 def holder(lock_file: Path) -> dict[str, Any] | None:
     """Who holds (or last held) ``lock_file``, as that process recorded it; None when unknown."""
-    try:
-        doc = json.loads(_note(lock_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+    from reportgen.readback import lock_note
+    return lock_note(_note(lock_file))   # each field a clean short line: the note may be anyone's
 
 
 def _note(lock_file: Path) -> Path:
@@ -88,13 +108,21 @@ class _Lock:
         self.flock = FileLock(str(path), timeout=0, mode=0o600)
         self.mine = False   # acquired here (not merely re-entered)
 
-    def take(self, command: str) -> bool:
-        if _held.get(self.key):
-            _held[self.key] += 1
-            return True
+    def _acquire(self, period_dir: Path) -> bool:
+        _usable(self.path, period_dir)
         try:
             self.flock.acquire()
         except Timeout:
+            return False
+        except OSError as e:
+            raise LockUnusable(period_dir, self.path, f"cannot be opened ({e.strerror or e})") from None
+        return True
+
+    def take(self, command: str, period_dir: Path) -> bool:
+        if _held.get(self.key):
+            _held[self.key] += 1
+            return True
+        if not self._acquire(period_dir):
             return False
         self.mine = True
         _held[self.key] = 1
@@ -106,13 +134,11 @@ class _Lock:
             raise
         return True
 
-    def probe(self) -> bool:
+    def probe(self, period_dir: Path) -> bool:
         """Free right now (taken and let go at once)?"""
         if _held.get(self.key):
             return True
-        try:
-            self.flock.acquire()
-        except Timeout:
+        if not self._acquire(period_dir):
             return False
         self.flock.release()
         return True
@@ -144,14 +170,14 @@ def period_lock(period_dir: Path, *, shard: tuple[int, int] | None = None,
     taken: list[_Lock] = []
     try:
         main = _Lock(lock_file(period_dir, shard))
-        if not main.take(command):
+        if not main.take(command, period_dir):
             raise PeriodLocked(period_dir, holder(main.path))
         taken.append(main)
         # looked for only once our own lock is held, so that a process starting meanwhile sees ours
         others = [_Lock(p) for p in _shard_locks(period_dir)] if shard is None else [_Lock(lock_file(period_dir))]
         for other in others:
             # a whole-period command holds every shard; a shard only checks the period is not held
-            if not (other.take(command) if shard is None else other.probe()):
+            if not (other.take(command, period_dir) if shard is None else other.probe(period_dir)):
                 raise PeriodLocked(period_dir, holder(other.path))
             if shard is None:
                 taken.append(other)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -84,47 +85,111 @@ def write_manifest(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 def verify(folder: Path) -> list[str]:
     """Problems found, each naming a file; empty when the folder matches its manifest."""
+    return verify_report(folder)[0]
+
+
+def verify_report(folder: Path) -> tuple[list[str], list[str]]:
+    """(problems, litter): problems make verify fail; operating-system litter (``~$*.xlsx``,
+    ``.DS_Store``, ``Thumbs.db``) is named but is no problem."""
+    from reportgen.readback import MAX_JSON, ReadBackError, read_json
     folder = Path(folder)
+    if not (folder / MANIFEST).exists() and not (folder / MANIFEST).is_symlink():
+        return [f"{MANIFEST}: missing"], []
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        listed = {f["path"]: f for f in manifest["files"]}
-    except FileNotFoundError:
-        return [f"{MANIFEST}: missing"]
-    except (ValueError, KeyError, TypeError) as e:
-        return [f"{MANIFEST}: unreadable ({e})"]
-    problems = []
-    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {MANIFEST}
+        manifest = read_json(folder / MANIFEST, MAX_JSON, MANIFEST)
+        listed = {f["path"]: f for f in manifest["files"] if isinstance(f, dict) and isinstance(f["path"], str)}
+    except ReadBackError as e:
+        return [f"{MANIFEST}: unreadable ({str(e).split(': ', 1)[-1]})"], []
+    except (KeyError, TypeError) as e:
+        return [f"{MANIFEST}: unreadable ({type(e).__name__})"], []
+    problems: list[str] = []
+    present = set()
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_symlink():
+            problems.append(f"{rel}: a symbolic link (not in any report); refused")
+        elif p.is_file() and rel not in (MANIFEST, MANIFEST_SIG):
+            present.add(rel)
+    litter = sorted(p for p in present - set(listed) if LITTER.search(p))
     for path in sorted(set(listed) - present):
         problems.append(f"{path}: missing")
-    for path in sorted(present - set(listed)):
+    for path in sorted(present - set(listed) - set(litter)):
         problems.append(f"{path}: added (not in the manifest)")
     for path in sorted(present & set(listed)):
         f = folder / path
         entry = listed[path]
         if f.stat().st_size != entry.get("size") or sha256_file(f) != entry.get("sha256"):
             problems.append(f"{path}: changed (SHA-256 differs from the manifest)")
-    return problems + signature_problems(folder, sorted(p for p in present if p.endswith(".pdf")))
+    pdfs = sorted(p for p in present & set(listed) if p.endswith(".pdf") and "/" not in p)
+    return problems + signature_problems(folder, pdfs), [f"{p}: litter (ignored)" for p in litter]
+
+
+MANIFEST_SIG = "manifest.json.sig"
+LITTER = re.compile(r"(?:^|/)(?:~\$[^/]*\.xlsx|\.DS_Store|Thumbs\.db|desktop\.ini)$", re.IGNORECASE)
+
+
+def _claimed_signer(folder: Path) -> str | None:
+    """Who results.json says signed the final report; None for a draft or an unsigned final."""
+    from reportgen.readback import ReadBackError, review_state
+    try:
+        review = review_state(folder) or {}
+    except ReadBackError:
+        return None   # results.json is covered by the manifest: a change there is named already
+    if review.get("state") != "final":
+        return None
+    signer = review.get("signed_by")
+    return signer if isinstance(signer, str) and signer else None
 
 
 def signature_problems(folder: Path, pdfs: list[str]) -> list[str]:
-    """Each broken PDF signature, named; and a missing one where the report says it was signed.
-    A draft is simply unsigned."""
-    try:
-        review = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("review") or {}
-        signed_by = review.get("signed_by") if isinstance(review, dict) else None
-    except (OSError, ValueError, AttributeError):
-        signed_by = None
-    problems = []
+    """Strict: where results.json says the report is final and signed, each PDF holds a signature
+    that covers the whole file, and manifest.json.sig verifies with the same certificate. A signed
+    PDF is checked whatever results.json says; text that merely looks like a signature is none."""
+    signed_by = _claimed_signer(folder)
+    has_sig = (folder / MANIFEST_SIG).is_file()
+    problems: list[str] = []
+    certs: set[str] = set()
     for path in pdfs:
         with open(folder / path, "rb") as f:
             looks_signed = b"/ByteRange" in f.read()
-        if not looks_signed:
+        if not (looks_signed or signed_by or has_sig):
+            continue   # a draft, plainly unsigned: pyHanko is slow to import
+        from reportgen.signing import check_signatures
+        report = check_signatures(folder / path)
+        if not report.signed:
             if signed_by:
                 problems.append(f"{path}: not signed, though the report was finalized with a signature by {signed_by}")
+            problems.extend(f"{path}: {p}" for p in report.problems)
             continue
-        from reportgen.signing import check_signatures   # pyHanko is slow to import: only for signed PDFs
-        problems.extend(f"{path}: {p}" for p in check_signatures(folder / path).problems)
+        problems.extend(f"{path}: {p}" for p in report.problems)
+        certs.update(s.cert_sha256 for s in report.signatures[-1:])
+    if has_sig:
+        problems.extend(_manifest_signature(folder, certs))
+    elif certs and not signed_by:
+        # a signed PDF beside an unsigned manifest: results.json may have lost its signed_by together
+        # with manifest.json.sig, so that the other files could be changed
+        problems.append(f"{MANIFEST_SIG}: missing, though the PDF is signed: results.json and the workbook are "
+                        f"not covered by a signature")
+    elif signed_by:
+        problems.append(f"{MANIFEST_SIG}: missing, though the report was finalized with a signature by {signed_by}: "
+                        f"results.json and the workbook are not covered by a signature")
     return problems
+
+
+def _manifest_signature(folder: Path, certs: set[str]) -> list[str]:
+    from reportgen.readback import ReadBackError, read_bytes
+    from reportgen.signing import check_detached
+    try:
+        data = read_bytes(folder / MANIFEST, 64 * 1024 * 1024, MANIFEST)
+        sig = read_bytes(folder / MANIFEST_SIG, 1024 * 1024, MANIFEST_SIG)
+    except ReadBackError as e:
+        return [str(e)]
+    cert, problems = check_detached(data, sig)
+    out = [f"{MANIFEST_SIG}: {p}" for p in problems]
+    if not problems and cert not in certs:
+        out.append(f"{MANIFEST_SIG}: signed with a different certificate than the PDF's signature" if certs
+                   else f"{MANIFEST_SIG}: present, but the PDF is not signed")
+    return out
 
 
 def publish(staging: Path, final: Path, keep: Path | None = None) -> None:

@@ -135,9 +135,11 @@ def client_record(job: Job) -> dict[str, Any]:
 
 def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
                catalogs: Catalogs | None = None,
-               after_render: Callable[[Path, ReportData], None] | None = None) -> dict[str, Any]:
+               after_render: Callable[[Path, ReportData], None] | None = None,
+               after_manifest: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """Produce one client's folder. ``after_render`` runs on the staging folder once the outputs are
-    rendered and before the manifest is written (finalize signs the PDF there)."""
+    rendered and before the manifest is written (finalize signs the PDF there); ``after_manifest``
+    once the manifest is written (finalize signs the manifest)."""
     period_dir = job.final_dir.parent
     period_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     clean_leftovers(period_dir, job.final_dir.name)
@@ -158,6 +160,8 @@ def run_client(job: Job, progress: Callable[[str], None] = lambda s: None,
             with CPU_GATE:
                 doc, hist, warnings = _evaluate_and_render(job, staging, catalogs, progress, timings,
                                                            decision.previous, after_render)
+            if after_manifest is not None:
+                after_manifest(staging)
         except (EvidenceError, PostureError) as e:
             raise ClientError(f"the evidence cannot be used: {e}") from e
         again = decide(job.final_dir, force=job.force)   # finalized while this run was rendering?

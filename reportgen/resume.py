@@ -14,6 +14,7 @@ from typing import Any
 
 from reportgen import __version__
 from reportgen.package import MANIFEST, sha256_file, verify
+from reportgen.readback import MAX_JSON, ReadBackError, read_json
 
 RESULTS = "results.json"
 # Settings that do not change a report's content.
@@ -53,9 +54,9 @@ def reusable(folder: Path, job, catalogs: str | None = None) -> tuple[dict[str, 
     if problems:
         return None, f"earlier output does not verify ({problems[0]}{'; ...' if len(problems) > 1 else ''})"
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = read_json(folder / MANIFEST, MAX_JSON)
         listed = {f["path"]: f for f in manifest["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ReadBackError, KeyError, TypeError):
         return None, "earlier output has an unreadable manifest"
     if RESULTS not in listed:
         return None, f"earlier output's manifest does not list {RESULTS}"
@@ -73,8 +74,8 @@ def reusable(folder: Path, job, catalogs: str | None = None) -> tuple[dict[str, 
         shown = ", ".join(changed[:4]) + (", ..." if len(changed) > 4 else "")
         return None, f"configuration changed ({shown})"
     try:
-        doc = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = read_json(folder / RESULTS, MAX_JSON)
+    except ReadBackError:
         return None, f"earlier {RESULTS} is unreadable"
     if not _looks_like_results(doc):
         return None, f"earlier {RESULTS} is not a complete result"

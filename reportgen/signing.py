@@ -73,6 +73,7 @@ class SignatureInfo:
     covers_whole_file: bool         # nothing was appended after this signature
     trusted: bool | None            # chains to the given trust roots; None when none were given
     trust: str                      # that verdict in words
+    cert_sha256: str = ""           # the signer's certificate, to match the manifest's signature
 
 
 @dataclass(frozen=True)
@@ -299,9 +300,13 @@ def _check_one(index: int, sig, roots: list, file_size: int) -> tuple[SignatureI
             problems.append(f"{label}: the {trust}")
     else:
         trusted, trust = None, NOT_CHECKED
+    try:
+        cert_sha = sig.signer_cert.sha256.hex()
+    except Exception:
+        cert_sha = ""
     info = SignatureInfo(index=index, field_name=str(sig.field_name), signer=name,
                          signed_at=signed_at, intact=intact, covers_whole_file=covers,
-                         trusted=trusted, trust=trust)
+                         trusted=trusted, trust=trust, cert_sha256=cert_sha)
     return info, problems
 
 
@@ -367,6 +372,57 @@ def _certs_from(item: bytes | bytearray | str | Path) -> list[asn1_x509.Certific
     if not certs:
         raise SigningError(f"{label} holds no certificate")
     return certs
+
+
+# --------------------------------------------------------------------------- the manifest
+
+def sign_detached(data: bytes, signer: Signer, when: dt.datetime) -> bytes:
+    """A detached CMS signature (DER) of ``data`` by ``signer`` at ``when``: manifest.json.sig,
+    which covers every file of the folder through the manifest's hashes."""
+    import asyncio
+
+    from asn1crypto import cms
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+    when = _aware(when, "when").astimezone(dt.timezone.utc).replace(microsecond=0)
+    signer.check_valid_at(when)
+    content = cms.ContentInfo({"content_type": "data", "content": data})
+    try:
+        with _quiet_pyhanko():
+            out = asyncio.run(signer._signer.async_sign_general_data(
+                content, "sha256", detached=True,
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=when)))
+    except Exception as exc:
+        raise SigningError(f"the manifest could not be signed: {_brief(exc)}") from None
+    return out.dump()
+
+
+def check_detached(data: bytes, signature: bytes) -> tuple[str, list[str]]:
+    """(the signer certificate's SHA-256, problems) for a detached CMS signature of ``data``."""
+    import asyncio
+
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+    try:
+        info = cms.ContentInfo.load(signature)
+        signed = info["content"]
+        if info["content_type"].native != "signed_data":
+            raise ValueError("not CMS signed data")
+        cert = signed["signer_infos"][0]["sid"]   # parsed now, so a damaged file is named here
+        del cert
+    except Exception:
+        return "", ["it is not a CMS signature"]
+    try:
+        context = ValidationContext(trust_roots=[], allow_fetching=False, revocation_mode="soft-fail")
+        with _quiet_pyhanko():
+            status = asyncio.run(async_validate_detached_cms(data, signed, signer_validation_context=context))
+    except Exception as exc:
+        return "", [f"the signature cannot be checked ({_brief(exc)})"]
+    cert_sha = status.signing_cert.sha256.hex() if status.signing_cert is not None else ""
+    if not status.intact:
+        return cert_sha, ["manifest.json was changed after signing"]
+    if not status.valid:
+        return cert_sha, ["the signature value does not verify with the signer's certificate"]
+    return cert_sha, []
 
 
 # --------------------------------------------------------------------------- small helpers

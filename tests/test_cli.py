@@ -388,7 +388,11 @@ def test_resume_on_a_manifest_listing_no_files_produces_the_client_again(tmp_pat
     r = cli("run", "--config", str(cfg), "--period", "2026-10", "--jobs", "2", "--resume")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert "producing good-bank again: earlier output's manifest does not list results.json" in r.stderr
+    # a folder whose state cannot be read (no results.json) counts as final: kept, and --force keeps a copy
+    assert "cannot be read" in r.stderr and (folder / "manifest.json").read_text() == '{"files": []}'
+    r = cli("run", "--config", str(cfg), "--period", "2026-10", "--jobs", "2", "--resume", "--force")
+    assert r.returncode == 0, r.stderr
+    assert list((folder.parent / ".superseded").iterdir())
     for slug in ("good-bank", "other-bank"):
         assert cli("verify", str(folder.parent / slug)).returncode == 0
 

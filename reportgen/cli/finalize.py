@@ -8,7 +8,6 @@ finalized folder verifies.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, UsageError, config_vocabulary, parse_period
+from reportgen.display import terminal
 from reportgen.vocab import count
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -47,7 +47,7 @@ def add(sub) -> None:
 
 
 def _fail(folder: Path, message: str) -> int:
-    print(f"cannot finalize {folder}: {message}", file=sys.stderr)
+    print(terminal(f"cannot finalize {folder}: {message}"), file=sys.stderr)
     return EXIT_FAILED
 
 
@@ -70,7 +70,7 @@ def handle(args) -> int:
     problems = verify(folder)
     if problems:
         for p in problems:
-            print(f"{folder}/{p}")
+            print(terminal(f"{folder}/{p}"))
         return _fail(folder, f"it does not verify ({count(len(problems), 'problem')} above); re-run the client instead")
     review = stored_review(folder)
     if review is None:
@@ -79,27 +79,23 @@ def handle(args) -> int:
         who = f"reviewed by {review.reviewer}" if review.reviewer else "issued without a separate review"
         return _fail(folder, f"it is already final (version {review.version}, {who}); "
                              "run the client again with --force for a new draft")
+    from reportgen.readback import ReadBackError, stored_logo, stored_record
     try:
-        record = json.loads((folder / "client.json").read_text(encoding="utf-8"))
+        record = stored_record(folder)   # bounded, plain file; the logo it names stays inside the folder
         client = Client.model_validate(record["client"], context=config_vocabulary())
         period = parse_period(record["period"])
         firm, defaults = dict(record["firm"]), record["defaults"]
-    except (OSError, ValueError, KeyError, TypeError, UsageError) as e:
-        return _fail(folder, f"client.json is not usable ({type(e).__name__}: {str(e)[:200]})")
+        stored_logo(folder, firm)
+    except ReadBackError as e:
+        return _fail(folder, f"client.json is not usable ({e})")
+    except (ValueError, KeyError, TypeError, UsageError) as e:
+        return _fail(folder, f"client.json is not usable ({type(e).__name__}: {terminal(str(e), 200)})")
 
     now = datetime.now(timezone.utc).replace(microsecond=0)
     signing = firm.get("signing") if isinstance(firm.get("signing"), dict) else None
-    signer = None
-    if signing:
-        from reportgen.signing import SigningError, load_signer
-        env = signing.get("password_env")
-        password = os.environ.get(env) if env else None
-        if env and password is None:
-            return _fail(folder, f"firm.signing needs the signing password in the environment variable {env}")
-        try:
-            signer = load_signer(Path(signing["pkcs12"]), password, at=now)
-        except SigningError as e:
-            return _fail(folder, str(e))
+    signer, why = _signer(signing, now) if signing else (None, None)
+    if why:
+        return _fail(folder, why)
 
     held = contextlib.ExitStack()   # one writer per period folder: a batch there would replace this folder
     held.enter_context(period_lock(folder.parent))
@@ -108,13 +104,14 @@ def handle(args) -> int:
         # evaluate from a snapshot: the folder itself is replaced once the final one is complete
         copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
         src = snap / "src"
-        firm["logo"] = str(src / firm["logo"]) if firm.get("logo") else None
+        firm["logo"] = stored_logo(src, firm)   # checked again in the snapshot that is rendered
         final = next_review(review, final=True, issued_on=now.date().isoformat(), by=reviewer,
                             finalized_at=iso_z(now), signed_by=signer.common_name if signer else None)
         job = Job(client=client, firm=firm, defaults=defaults, period=period, out_root=folder.parent.parent,
                   evidence_from=src, target=folder, review=final)
-        run_client(job, after_render=_signing_step(signer, firm, signing, reviewer, now) if signer else None)
-    except (ClientError, EvidenceError) as e:
+        run_client(job, after_render=_signing_step(signer, firm, signing, reviewer, now) if signer else None,
+                   after_manifest=_manifest_step(signer, now) if signer else None)
+    except (ClientError, EvidenceError, ReadBackError) as e:
         return _fail(folder, str(e))
     except Exception as e:  # signing or rendering: say what, never a traceback
         return _fail(folder, f"{type(e).__name__}: {str(e)[:300]}")
@@ -139,3 +136,29 @@ def _signing_step(signer, firm: dict, signing: dict, reviewer: str, now: datetim
                           contact=firm.get("contact") or "", when=now)
         write_bytes(pdf, signed)
     return sign
+
+
+def _manifest_step(signer, now: datetime):
+    from reportgen.package import MANIFEST, MANIFEST_SIG, write_bytes
+    from reportgen.signing import sign_detached
+
+    def sign(staging: Path) -> None:
+        # the manifest hashes every file: its signature covers results.json and the workbook too
+        write_bytes(staging / MANIFEST_SIG, sign_detached((staging / MANIFEST).read_bytes(), signer, now))
+    return sign
+
+
+def _signer(signing: dict, now: datetime):
+    """(the firm's signer, None) or (None, why it cannot sign a final report now)."""
+    from reportgen.signcheck import key_problems
+    from reportgen.signing import SigningError, load_signer
+    env = signing.get("password_env")
+    password = os.environ.get(env) if env else None
+    if env and password is None:
+        return None, f"firm.signing needs the signing password in the environment variable {env}"
+    try:
+        signer = load_signer(Path(signing["pkcs12"]), password, at=now)
+    except SigningError as e:
+        return None, str(e)
+    unfit = key_problems(signer.certificate, now)
+    return (None, "; ".join(unfit)) if unfit else (signer, None)

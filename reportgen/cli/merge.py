@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+from reportgen.display import terminal
 from reportgen.vocab import count
 
 
@@ -31,12 +32,12 @@ def handle(args) -> int:
         try:
             merged = merge(period_dir)
         except MergeError as e:
-            raise UsageError(str(e)) from None
+            raise UsageError(terminal(str(e))) from None
         doc = batch_doc(merged.period, merged.clients, merged.duration,
                         shards={"count": merged.count, "complete": not merged.problems, "parts": merged.shards})
         publish_batch(period_dir, doc)
     for prob in merged.problems:
-        print(f"merge: {prob}", file=sys.stderr)
+        print(terminal(f"merge: {prob}"), file=sys.stderr)
     state = "incomplete" if merged.problems else "complete"
     print(f"merged {len(merged.shards):,} of {count(merged.count, 'shard')}, {doc['ok']:,} ok, {doc['failed']:,} failed "
           f"({state}) -> {period_dir / 'batch.json'}, {period_dir / 'portfolio.xlsx'}", file=sys.stderr)

@@ -14,6 +14,7 @@ from reportgen.cli import signin
 from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, HelpFormatter, add_config_argument, choose_clients,
                                   config_path, load_or_report, parse_period)
 from reportgen.display import terminal
+from reportgen.signcheck import signing_lines
 from reportgen.vocab import count
 
 DESCRIPTION = ("Validate the configuration without writing anything: the YAML and every client file, the catalogs, "
@@ -74,6 +75,7 @@ def handle(args) -> int:
     print(f"configuration {path}: valid ({count(len(cfg.clients), 'client')}); catalogs valid")
     if cfg.firm.logo is not None:
         print(f"  ok    firm logo {cfg.firm.logo}")
+    failed_signing = signing_lines(cfg.firm.signing)   # key fit to sign, days to expiry, font subsetter
     failed: list[str] = []
     for client in chosen:
         rep = Report()
@@ -92,6 +94,7 @@ def handle(args) -> int:
             print(terminal(line, 400))
         if rep.problems:
             failed.append(client.slug)
+    failed += failed_signing
     if failed:
         print(f"check: {count(len(chosen) - len(failed), 'client')} ok; {len(failed):,} cannot be collected as "
               f"configured: {', '.join(failed)}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """``reportgen render``: evaluate and render again from a client's stored folder, without network."""
 from __future__ import annotations
 
-import json
+import os
 import shutil
 import sys
 import tempfile
@@ -30,46 +30,14 @@ MAX_CLIENT_JSON = 1024 * 1024   # client.json holds one client's settings: a few
 
 
 def _stored_record(folder: Path) -> dict:
-    """client.json of a stored folder, bounded and shaped like the one the pipeline writes."""
-    path = folder / "client.json"
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        raise UsageError(f"{path} is not a plain file")
+    """client.json of a stored folder, through the read-back module (bounded, plain file, shaped)."""
+    from reportgen.readback import ReadBackError, stored_record
+    if not os.path.lexists(folder / "client.json"):
+        raise UsageError(f"{folder} has no client.json: point --evidence at a client's output folder")
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CLIENT_JSON + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{folder} has no client.json: point --evidence at a client's output folder") from None
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {describe_os_error(e)}") from None
-    if len(raw) > MAX_CLIENT_JSON:
-        raise UsageError(f"{path} is larger than {MAX_CLIENT_JSON:,} bytes: not a client.json reportgen wrote")
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise UsageError(f"{path} is not valid JSON ({type(e).__name__})") from None
-    if not isinstance(record, dict) or not all(isinstance(record.get(k), dict)
-                                               for k in ("client", "firm", "defaults")):
-        raise UsageError(f"{path} is not usable: it must hold the client, firm and defaults sections")
-    return record
-
-
-def contained(folder: Path, rel: object, what: str) -> Path:
-    """A path named inside a stored folder, as a plain file inside that folder; UsageError otherwise.
-    Absolute paths, '..' and symbolic links (anywhere on the way) are refused."""
-    where = f"{folder}/client.json: {what}"
-    if not isinstance(rel, str) or not rel or "\x00" in rel:
-        raise UsageError(f"{where} must be a path inside the folder")
-    parts = Path(rel).parts
-    if Path(rel).is_absolute() or "\\" in rel or ".." in parts:
-        raise UsageError(f"{where} {terminal(rel, 80)!r} points outside the folder; refused")
-    path = folder
-    for part in parts:
-        path = path / part
-        if path.is_symlink():
-            raise UsageError(f"{where} {terminal(rel, 80)!r} goes through a symbolic link; refused")
-    if not path.is_file():
-        raise UsageError(f"{where} {terminal(rel, 80)!r} is not a file in the folder")
-    return path
+        return stored_record(folder)
+    except ReadBackError as e:
+        raise UsageError(str(e)) from None
 
 
 def _stored_firm(folder: Path, record: dict) -> dict:
@@ -77,17 +45,16 @@ def _stored_firm(folder: Path, record: dict) -> dict:
     from pydantic import ValidationError
 
     from reportgen.config import FirmSettings
-    from reportgen.images import logo_problem
     firm = dict(record["firm"])
     try:
         FirmSettings.model_validate({**firm, "logo": None})
     except ValidationError as e:
         raise UsageError(f"{folder}/client.json is not usable: {_first_error(e, 'firm')}") from None
-    if firm.get("logo") is not None:
-        logo = contained(folder, firm["logo"], "firm.logo")
-        problem = logo_problem(logo, follow_links=False)
-        if problem:
-            raise UsageError(f"{folder}/client.json: firm.logo: {problem}")
+    from reportgen.readback import ReadBackError, stored_logo
+    try:
+        stored_logo(folder, firm)
+    except ReadBackError as e:
+        raise UsageError(str(e)) from None
     return firm
 
 
@@ -137,23 +104,21 @@ def handle(args) -> int:
         return EXIT_FAILED
     # one writer per period folder at a time (a batch on that period would tidy our staging away)
     with Stop().installed() as stop, period_lock(job.final_dir.parent):
-        snap = None
-        if target is not None:
-            # in place: evaluate from a snapshot, since the folder is replaced when the new one is complete
-            snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
-            try:
-                copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
-            except EvidenceError as e:
-                shutil.rmtree(snap, ignore_errors=True)
-                print(f"FAILED  {client.slug}: {e}", file=sys.stderr)
-                return EXIT_FAILED
-            job.evidence_from = snap / "src"
-            job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
+        # always evaluate from a plain snapshot: in place, the folder is replaced when the new one is
+        # complete; and no link or device in the stored folder (a client logo, say) is ever followed
+        snap = Path(tempfile.mkdtemp(prefix="reportgen-render-"))
+        try:
+            copy_plain_folder(folder, snap / "src")   # no links, devices or fifos: nothing local comes along
+        except EvidenceError as e:
+            shutil.rmtree(snap, ignore_errors=True)
+            print(terminal(f"FAILED  {client.slug}: {e}"), file=sys.stderr)
+            return EXIT_FAILED
+        job.evidence_from = snap / "src"
+        job.firm["logo"] = str(snap / "src" / record["firm"]["logo"]) if record["firm"].get("logo") else None
         try:
             entries = run_batch([job], job.final_dir.parent, workers=1, stop=stop)
         finally:
-            if snap is not None:
-                shutil.rmtree(snap, ignore_errors=True)
+            shutil.rmtree(snap, ignore_errors=True)
         failed = [e for e in entries if e["status"] != "ok"]
         if target is None:
             try:

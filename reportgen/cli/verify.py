@@ -14,8 +14,10 @@ DESCRIPTION = ("Re-hash one client's output folder (OUT/<period>/<slug>/) agains
 
 EPILOG = """\
 exit status:
-  0  every file matches the manifest
-  1  a file is missing, added or changed (each is named)
+  0  every file matches the manifest (and, for a signed final report, the PDF's signature covers
+     the whole file and manifest.json.sig verifies with the same certificate)
+  1  a file is missing, added or changed, or a signature does not hold (each is named);
+     operating-system litter (~$*.xlsx, .DS_Store, Thumbs.db) is named but does not fail
   2  usage error (not a folder, or a period folder)"""
 
 
@@ -32,7 +34,7 @@ def _client_folders(folder: Path) -> list[Path]:
 
 
 def handle(args) -> int:
-    from reportgen.package import MANIFEST, verify
+    from reportgen.package import MANIFEST, verify_report
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
@@ -41,11 +43,21 @@ def handle(args) -> int:
         if clients or (folder / "batch.json").is_file():
             listed = "".join(f"\n  reportgen verify {c}" for c in clients) or " (it holds no client folder)"
             raise UsageError(f"{folder} is a period folder; verify a client folder:{listed}")
-    problems = verify(folder)
+    problems, litter = verify_report(folder)
+    for note in litter:
+        print(terminal(f"{folder}/{note}"))
     for prob in problems:
         print(terminal(f"{folder}/{prob}"))
     if problems:
         print(f"FAILED: {count(len(problems), 'problem')} in {folder}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"OK: every file of {folder} matches its manifest")
+    print(terminal(f"OK: every file of {folder} matches its manifest{_signed(folder)}"))
     return EXIT_OK
+
+
+def _signed(folder: Path) -> str:
+    from reportgen.package import MANIFEST_SIG, _claimed_signer
+    signer = _claimed_signer(folder)
+    if signer and (folder / MANIFEST_SIG).is_file():
+        return f"; the PDF and the manifest are signed by {signer}"
+    return ""

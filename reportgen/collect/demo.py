@@ -13,7 +13,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from reportgen import model as m
@@ -74,15 +74,12 @@ _iso = iso_z
 
 
 def collection_time(period: str, now: datetime | None = None) -> datetime:
-    """When demo data is 'collected': now (``clock()``), but never after the period has ended.
-
-    A past period is collected in its last second, the current one now, so that every date a demo
-    report shows (cover, PDF and workbook metadata, batch.json, portfolio) reconciles with the day it
-    was produced; SOURCE_DATE_EPOCH pins "now" for reproducible runs."""
-    y, mo = map(int, period.split("-"))
-    y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
-    period_end = datetime(y, mo, 1, tzinfo=timezone.utc) - timedelta(seconds=1)
-    return min(now or clock(), period_end)
+    """When demo data is 'collected': now (``clock()``; SOURCE_DATE_EPOCH pins it for reproducible
+    runs), whatever the period. The period only names the month reported on: capping the time at
+    the period's end made a November report produced on 7 December claim it was prepared on
+    30 November while its signature said 7 December."""
+    del period   # kept in the signature: callers name the month they report on
+    return now or clock()
 
 
 METHOD_TYPES = {

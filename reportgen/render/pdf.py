@@ -23,6 +23,7 @@ from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import path2url
 
+from ..fontpin import pin_font_timestamps
 from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
@@ -33,6 +34,8 @@ from .pdftext import clip_text, ident, safe_color, short_date, short_time, text
 
 __all__ = ["render", "render_pdf", "render_html", "render_pdf_bytes", "warm", "ASSETS_DIR", "AssetOnlyFetcher",
            "FetchRefused", "safe_color", "clip_text", "ident"]
+
+pin_font_timestamps()   # byte-identical output with or without libharfbuzz-subset0
 
 TEMPLATE_NAME = "report.html.j2"
 

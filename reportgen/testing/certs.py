@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 
 def make_test_pkcs12(path: Path, password: str | None, *, common_name: str, days: int = 30,
                      not_before: dt.datetime | None = None, organization: str | None = None,
-                     key_size: int = 2048) -> Path:
+                     key_size: int = 2048, ekus: list | None = None) -> Path:
     """Write a self-signed document-signing certificate and its key to ``path`` as PKCS#12.
 
     The certificate is valid from ``not_before`` (default: one hour ago) for ``days`` days and
@@ -40,8 +40,10 @@ def make_test_pkcs12(path: Path, password: str | None, *, common_name: str, days
                                      key_agreement=False, key_cert_sign=False, crl_sign=False,
                                      encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
+    if ekus:   # extended key usages (ExtendedKeyUsageOID values), e.g. a web server's serverAuth only
+        cert = cert.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+    cert = cert.sign(key, hashes.SHA256())
     encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if password
                   else serialization.NoEncryption())
     data = pkcs12.serialize_key_and_certificates(common_name.encode("utf-8"), key, cert, None,

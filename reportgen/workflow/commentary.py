@@ -6,6 +6,7 @@ clickable. Headings are shifted down so that commentary cannot start a report ch
 """
 from __future__ import annotations
 
+import html
 import re
 
 from markdown_it import MarkdownIt
@@ -16,6 +17,9 @@ MAX_CHARS = 20_000
 _HEADINGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h6", "h5": "h6", "h6": "h6"}
 _HTTPS = re.compile(r"https://[^\s\"'<>\\]+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Markdown decodes character references itself (&#x202E; becomes U+202E), so they are decoded here
+# first and those naming a control or bidi character are dropped before rendering.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def _parser() -> MarkdownIt:
@@ -59,8 +63,14 @@ def render_markdown(text: str | None) -> Markup | None:
     """Commentary as HTML that is safe to place in the report; None for no commentary."""
     if not text or not text.strip():
         return None
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _ENTITY.sub(_entity, text))
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS] + "\n\n*[commentary shortened]*"
     # markdown-it escapes all text and attribute values itself; with html off no tag passes through
-    return Markup(_MD.render(text, {}))
+    # and once more on the output: whatever Markdown decoded, no control reaches the report
+    return Markup(_CONTROL.sub("", _MD.render(text, {})))
+
+
+def _entity(m: re.Match) -> str:
+    decoded = html.unescape(m.group(0))
+    return "" if _CONTROL.search(decoded) or "\x00" in decoded else m.group(0)

@@ -7,7 +7,7 @@ re-render the same report from the folder alone.
 """
 from __future__ import annotations
 
-import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.checks.rootcause import RootCause
+from reportgen.readback import MAX_JSON, ReadBackError, read_bytes, read_json
 from reportgen.results import Adjustment, Results, Review
 from reportgen.workflow.actions import Action, Answer, build_plan, carried_answers, plan_answers
 from reportgen.workflow.responses import read_responses
 
 WORKFLOW_FILE = "workflow.json"
+MAX_COMMENTARY_BYTES = 1024 * 1024   # commentary is cut at 20,000 characters anyway
 CLIENT_LOGO = "client-logo"          # stored as branding/client-logo.<ext>
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -76,20 +78,23 @@ def gather(client: Any, out_root: Path, period: str) -> WorkflowInputs:
         inp.returned, inp.problems = read_responses(Path(client.action_plan))
     if client.commentary is not None:
         try:
-            inp.commentary = Path(client.commentary).read_text(encoding="utf-8", errors="replace")
-        except OSError as e:   # checked at configuration time; gone since: the report goes out without it
-            inp.problems.append(f"commentary {Path(client.commentary).name} cannot be read "
-                                f"({e.strerror or type(e).__name__}); the report has no commentary")
+            raw = read_bytes(Path(client.commentary), MAX_COMMENTARY_BYTES, f"commentary {Path(client.commentary).name}")
+            inp.commentary = raw.decode("utf-8", errors="replace")
+        except ReadBackError as e:   # checked at configuration time; changed since: the report goes out without it
+            inp.problems.append(f"{e}; the report has no commentary")
     inp.previous_period, inp.previous = _previous_plan(Path(out_root), client.slug, period)
     return inp
 
 
 def load(folder: Path) -> WorkflowInputs:
     """The inputs a stored client folder was rendered with."""
-    try:
-        return WorkflowInputs.from_json(json.loads((Path(folder) / WORKFLOW_FILE).read_text(encoding="utf-8")))
-    except (FileNotFoundError, ValueError):
+    path = Path(folder) / WORKFLOW_FILE
+    if not os.path.lexists(path):
         return WorkflowInputs()
+    try:
+        return WorkflowInputs.from_json(read_json(path, MAX_JSON, WORKFLOW_FILE))
+    except ReadBackError as e:
+        return WorkflowInputs(problems=[f"{e}; the stored commentary and answers are not used"])
 
 
 def store_logo(logo: Path | None, folder: Path) -> str | None:
@@ -110,8 +115,8 @@ def _previous_plan(out_root: Path, slug: str, period: str) -> tuple[str | None, 
                      reverse=True)
     for name in earlier:
         try:
-            doc = json.loads((out_root / name / slug / "results.json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError, OSError):
+            doc = read_json(out_root / name / slug / "results.json", MAX_JSON)
+        except ReadBackError:
             continue
         if isinstance(doc, dict) and isinstance(doc.get("action_plan"), list):
             return name, plan_answers(doc["action_plan"])

@@ -7,14 +7,12 @@ and only the four columns the client fills are read.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from reportgen.readback import BadCell, ErrorCell, FormulaCell, ReadBackError, csv_rows, xlsx_rows
 from reportgen.workflow.actions import KEY_RE, STATUS_LABELS, STATUSES, Answer
 
 SHEET = "Action plan"
@@ -43,64 +41,16 @@ _KNOWN = {_norm(h): f for h, f in COLUMNS.items()} | _ALIASES
 
 
 def read_responses(path: Path) -> tuple[dict[str, Answer], list[str]]:
-    """The client's answers by finding key, and the problems found (each names row and column)."""
+    """The client's answers by finding key, and the problems found (each names row and column).
+    The file is read through the read-back module: bounded before parsing, one line per problem."""
     path = Path(path)
     try:
-        rows = _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path)
+        rows = xlsx_rows(path, SHEET) if path.suffix.lower() == ".xlsx" else csv_rows(path)
         return _parse(rows, path.name)
     except ResponsesError as e:
         return {}, [f"{path.name}: {e}"]
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-    try:
-        wb = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
-        raise ResponsesError(f"not a readable Excel workbook ({type(e).__name__})") from None
-    except Exception as e:  # openpyxl raises many kinds on a damaged file
-        raise ResponsesError(f"not a readable Excel workbook ({type(e).__name__})") from None
-    try:
-        name = next((n for n in wb.sheetnames if n.strip().lower() == SHEET.lower()), None)
-        if name is None:
-            raise ResponsesError(f"no sheet named {SHEET!r} (sheets: {', '.join(wb.sheetnames[:10])})")
-        for i, row in enumerate(wb[name].iter_rows(), 1):
-            yield i, [_cell(c) for c in row]
-    finally:
-        wb.close()
-
-
-class _Formula(str):
-    """A cell that held a formula: refused with a message."""
-
-
-class _Error(str):
-    """A cell that held an Excel error value such as #REF!."""
-
-
-def _cell(c: Any) -> Any:
-    kind = getattr(c, "data_type", None)
-    if kind == "f":
-        return _Formula(str(c.value))
-    if kind == "e":
-        return _Error(str(c.value))
-    return c.value
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ResponsesError(f"cannot be read ({e.strerror or e})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ResponsesError("is not UTF-8 text (save it as 'CSV UTF-8')") from None
-    try:
-        for i, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
-            yield i, list(row)
-    except csv.Error as e:
-        raise ResponsesError(f"is not valid CSV ({e})") from None
+    except ReadBackError as e:
+        return {}, [str(e)]
 
 
 def _parse(rows: Iterator[tuple[int, list[Any]]], name: str) -> tuple[dict[str, Answer], list[str]]:
@@ -163,11 +113,13 @@ def _show(v: Any) -> str:
 def _row(cells: dict[str, Any]) -> tuple[str | None, Answer | None, list[str]]:
     problems = []
     for f, v in cells.items():
-        if isinstance(v, _Formula) and (f in CLIENT_FIELDS or f == "finding_key"):
+        if isinstance(v, FormulaCell) and (f in CLIENT_FIELDS or f == "finding_key"):
             problems.append(f"{_label(f)}: a formula is not accepted, type the value itself; cell ignored")
-        elif isinstance(v, _Error) and (f in CLIENT_FIELDS or f == "finding_key"):
+        elif isinstance(v, ErrorCell) and (f in CLIENT_FIELDS or f == "finding_key"):
             problems.append(f"{_label(f)}: the cell holds the error {_show(v)}; cell ignored")
-    bad = {f for f, v in cells.items() if isinstance(v, (_Formula, _Error))}
+        elif isinstance(v, BadCell) and (f in CLIENT_FIELDS or f == "finding_key"):
+            problems.append(f"{_label(f)}: {v}; cell ignored")
+    bad = {f for f, v in cells.items() if isinstance(v, (FormulaCell, ErrorCell, BadCell))}
     raw_key = cells.get("finding_key")
     key = _clean(raw_key).upper() if isinstance(raw_key, str) and "finding_key" not in bad else ""
     if not key:
@@ -208,9 +160,8 @@ def _row(cells: dict[str, Any]) -> tuple[str | None, Answer | None, list[str]]:
             problems.append(f"Status: {_show(status)} is not one of {', '.join(STATUS_LABELS.values())}; cell ignored")
         else:
             values["status"] = s
-    since = cells.get("open_since")
-    if isinstance(since, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", since.strip()):
-        values["open_since"] = since.strip()
+    # Open since, severity and the other columns this tool wrote are never read back: the client
+    # could otherwise rewrite how long a finding has been open
     if not any(k in values for k in CLIENT_FIELDS):
         return key, None, problems
     return key, Answer(**values), problems

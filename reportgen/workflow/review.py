@@ -7,7 +7,6 @@ block can show the document's history as an engagement file would.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,18 +14,22 @@ from reportgen.results import Review
 
 FINAL, DRAFT = "final", "draft"
 SUPERSEDED = ".superseded"
+# a folder whose state cannot be read: treated as a final report (compared by identity)
+UNREADABLE = Review(state=FINAL)
 
 
 def stored_review(folder: Path) -> Review | None:
-    """The review state of a client folder; None when there is no report in it."""
+    """The review state of a client folder; None when there is no report in it. A folder whose
+    results.json is missing or unreadable while it holds files counts as final: nothing final is
+    lost because its state could not be read."""
+    from reportgen.readback import ReadBackError, holds_files, review_state
     try:
-        doc = json.loads((Path(folder) / "results.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        # unreadable results: treat as a draft, so a run may replace it but never silently a final
-        return Review()
-    return Review.from_json(doc.get("review") if isinstance(doc, dict) else None)
+        review = review_state(Path(folder))
+    except ReadBackError:
+        return UNREADABLE
+    if review is None:
+        return UNREADABLE if holds_files(Path(folder)) else None
+    return Review.from_json(review)
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,17 @@ def decide(folder: Path, *, force: bool) -> Decision:
     prev = stored_review(folder)
     if prev is None:
         return Decision(None, False, False, None)
+    if prev is UNREADABLE and not force:
+        return Decision(prev, True, False, f"skipped: the state of the report in {folder} cannot be read (results.json "
+                                           "missing or damaged), so it counts as final; use --force to replace it "
+                                           "(it is kept under .superseded/)")
     if prev.final and not force:
         who = f", reviewed by {prev.reviewer}" if prev.reviewer else ""
         return Decision(prev, True, False, f"skipped: the report in {folder} is final (version {prev.version}{who}); "
                                            "use --force to replace it (it is kept under .superseded/)")
-    if prev.final:
-        return Decision(prev, False, True, f"replaced final version {prev.version}, kept under "
+    if prev.final or force:
+        # --force keeps whatever it replaces, whatever its state
+        return Decision(prev, False, True, f"replaced {prev.state} version {prev.version}, kept under "
                                            f"{folder.parent / SUPERSEDED}/")
     return Decision(prev, False, False, f"replaced draft version {prev.version} of this period")
 
