@@ -415,7 +415,8 @@ def test_methods_policy(tmp_path):
     p = posture(tmp_path, {"authenticationMethodsPolicy": [{"authenticationMethodConfigurations": [
         {"id": "Sms", "state": "enabled"}, {"id": "Voice", "state": "disabled"}, "junk", {"state": "enabled"}]}]})
     assert p.methods_policy["sms"].state == "enabled" and p.methods_policy["voice"].state == "disabled"
-    assert not p.methods_policy["sms"].enabled_for_someone   # enabled for no target: enabled for no one
+    # v3 closed world: targets not returned are unknown targets, never "enabled for nobody"
+    assert p.methods_policy["sms"].enabled_for_unknown_targets and p.methods_policy["sms"].enabled_for_someone
     p2 = posture(tmp_path / "b", {"authenticationMethodsPolicy": [{"authenticationMethodConfigurations": "x"}]})
     assert p2.methods_policy is None
 

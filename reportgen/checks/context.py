@@ -287,12 +287,16 @@ class Context:
         c = policy[config_id]
         if c.state != "enabled":
             return False
+        if not c.targets_known:
+            return None
 
         def hits(targets) -> bool | None:
             unknown = False
             for t in targets:
                 if t.kind == "all_users" or t.id == u.id:
                     return True
+                if t.kind == "unknown":
+                    unknown = True
                 if t.kind == "group":
                     members = (self.p.group_members or {}).get(t.id)
                     if members is None:
