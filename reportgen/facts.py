@@ -52,6 +52,7 @@ class Facts:
     authenticator_aaguids: frozenset[str]
     path: Path
     sha256: str
+    directory_sync: str = ""                  # role template id of Directory Synchronization Accounts
 
 
 def combination(value: str) -> str:
@@ -75,7 +76,8 @@ def load_facts(path: Path | str | None = None) -> Facts:
         return [guid(v, at + (i,), f"{what}[{i}]") for i, v in enumerate(f.text_list(value, at, what))]
 
     src = {"source": True, "checked": True}
-    roles = f.mapping(doc["roles"], ("roles",), "roles", {**src, "global_administrator": True, "privileged": True})
+    roles = f.mapping(doc["roles"], ("roles",), "roles", {**src, "global_administrator": True, "privileged": True,
+                                                           "directory_synchronization": False})
     privileged: dict[str, str] = {}
     if not isinstance(roles["privileged"], list) or not roles["privileged"]:
         raise f.err(("roles", "privileged"), "roles.privileged must be a non-empty list")
@@ -146,7 +148,9 @@ def load_facts(path: Path | str | None = None) -> Facts:
         strengths=strengths, multifactor_combinations=mfa_combos, phishing_resistant_combinations=pr_combos,
         authenticator_aaguids=frozenset(guids(pk["authenticator_aaguids"], ("passkeys", "authenticator_aaguids"),
                                               "authenticator_aaguids")),
-        path=path, sha256=f.sha256)
+        path=path, sha256=f.sha256,
+        directory_sync=guid(roles["directory_synchronization"], ("roles", "directory_synchronization"),
+                            "roles.directory_synchronization") if roles.get("directory_synchronization") else "")
 
 
 FACTS = load_facts()

@@ -16,6 +16,7 @@ from reportgen.facts import FACTS
 
 # Role template ids, most powerful first.
 GLOBAL_ADMIN = FACTS.global_admin
+DIRECTORY_SYNC = FACTS.directory_sync   # Directory Synchronization Accounts: a service exclusion
 PRIVILEGED_ROLES: dict[str, str] = dict(FACTS.privileged_roles)
 
 # Application ids

@@ -69,6 +69,7 @@ class Context:
         self.by_upn = {u.upn.lower(): u for u in p.users or []}
         self._groups_of: dict[str, set[str]] | None = None
         self._user_roles: dict[str, set[str]] | None = None
+        self._ea_ids: set[str] | None = None
 
     @property
     def timeline(self) -> Timeline:
@@ -252,7 +253,7 @@ class Context:
                     why.append(f"'{pol.name}' takes in only {scope.guest_scope_words(pol.include_guests)}")
                 continue
             paths = self.exclusion_paths(pol, u, roles)
-            if paths:
+            if paths and not self.excused(u):
                 why.append(f"excluded from '{pol.name}' {' and '.join(paths)}")
                 continue
             if pol.state != "enabled":
@@ -266,6 +267,22 @@ class Context:
                 continue
             return True, ""
         return False, "; ".join(why) or "no MFA policy applies"
+
+    def ea_ids(self) -> set[str]:
+        """Object ids of the designated emergency access accounts that exist."""
+        if self._ea_ids is None:
+            self._ea_ids = {u.id for _, u in self.emergency() if u is not None}
+        return self._ea_ids
+
+    def is_service_account(self, uid: str) -> bool:
+        """The account's only role is Directory Synchronization Accounts (a service exclusion)."""
+        roles = self.user_roles().get(uid, set())
+        return bool(roles) and roles <= {m.DIRECTORY_SYNC}
+
+    def excused(self, u: User) -> bool:
+        """An exclusion of this account narrows no coverage check: a designated emergency access
+        account (Microsoft advises excluding them) or a directory synchronization service account."""
+        return u.id in self.ea_ids() or self.is_service_account(u.id)
 
     def emergency(self) -> list[tuple[str, User | None]]:
         out, seen = [], set()

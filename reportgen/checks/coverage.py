@@ -16,6 +16,7 @@ from reportgen.checks.applicability import ALL_APPS, LEGACY_CLIENT_TYPES, REGIST
 from reportgen.checks.common import (CA_POLICIES_DS, METHODS_POLICY, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
                                      SECURITY_DEFAULTS, affected, methods_text)
 from reportgen.checks.context import Context
+from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import CAPolicy, User
 from reportgen.results import Affected
@@ -37,41 +38,34 @@ def _everyone_candidates(ctx: Context) -> list[CAPolicy]:
             and "All" in p.include_users and "All" in p.include_apps]
 
 
-def _excluded_principals(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
-    """The principals a policy excludes that reach an enabled account (or cannot be told), in words."""
-    enabled = {u.id for u in ctx.enabled}
-    out = []
-    for uid in sorted(p.exclude_users):
-        u = ctx.users_by_id.get(uid)
-        if u is not None and not u.enabled:
-            continue  # a disabled account cannot sign in
-        out.append(("emergency access account " if uid in ea_ids else "user ") + (u.upn if u else uid))
-    members = ctx.need(ctx.p.group_members, "groups/{id}/transitiveMembers") if p.exclude_groups else {}
-    for g in sorted(p.exclude_groups):
-        n = len(set(members.get(g, ())) & enabled)
-        if n:
-            name = f"'{ctx.p.group_names[g]}'" if g in ctx.p.group_names else g
-            out.append(f"group {name} ({count(n, 'enabled account')})")
-    roles = ctx.user_roles() if p.exclude_roles else {}
-    for r in sorted(p.exclude_roles):
-        n = sum(1 for uid, rs in roles.items() if r in rs and uid in enabled)
-        if n:
-            out.append(f"role {m.PRIVILEGED_ROLES.get(r, r)} ({count(n, 'enabled holder')})")
-    if p.exclude_guests:
-        out.append(scope.guest_scope_words(p.exclude_guests))
-    return out
-
-
-def _policy_faults(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
-    """What keeps an all-users/all-apps policy from requiring MFA of everyone, in words."""
+def _policy_faults(ctx: Context, p: CAPolicy) -> tuple[list[str], list[str]]:
+    """(what keeps an all-users/all-apps policy from requiring MFA of everyone, the exclusions that do
+    not narrow it), in words."""
     faults = []
     if p.conditional_mfa:
         faults.append(f"it {scope.grant_words(p)}, so it is a conditional MFA policy")
     faults += [f"it {w}" for w in ctx.narrowing(p)]
-    excluded = _excluded_principals(ctx, p, ea_ids)
-    if excluded:
-        faults.append("it excludes " + ", ".join(excluded))
-    return faults
+    ex = describe_exclusions(ctx, p)
+    if ex.narrowing:
+        faults.append("it excludes " + ", ".join(ex.narrowing))
+    return faults, ex.notes()
+
+
+def _union_policies(ctx: Context, roles: dict[str, set[str]]) -> tuple[list[CAPolicy], list]:
+    """(the MFA policies that together cover every enabled account for all apps, the accounts none
+    covers with why), judged per person."""
+    strict = [p for p in ctx.policies if p.is_mfa_policy]
+    used, uncovered = [], []
+    for u in ctx.enabled:
+        rs = roles.get(u.id, set())
+        ok, why = ctx.coverage(u, rs, ALL_APPS, policies=strict, all_apps=True)
+        if not ok:
+            uncovered.append(affected(u, f"not required to use MFA for all apps: {why}"))
+            continue
+        first = next((p for p in strict if ctx.coverage(u, rs, ALL_APPS, policies=[p], all_apps=True)[0]), None)
+        if first is not None and first not in used:
+            used.append(first)
+    return used, uncovered
 
 
 @check("MFA-01", reads=POLICY_DATA)
@@ -80,29 +74,36 @@ def mfa_required_for_everyone(ctx: Context) -> Outcome:
         return Outcome(PASS, f"{SD_ON}{SD_NOTE}.", [], {})
     ctx.users
     candidates = _everyone_candidates(ctx)
-    ea = {u.id for _, u in ctx.emergency() if u}
-    faults = {p.id: _policy_faults(ctx, p, ea) for p in candidates}
-    clean = [p for p in candidates if not faults[p.id]]
+    judged = {p.id: _policy_faults(ctx, p) for p in candidates}
+    clean = [p for p in candidates if not judged[p.id][0]]
     if clean:
-        return Outcome(PASS, f"MFA is required for all users and all cloud apps, with no exclusion or narrowing condition "
-                             f"({', '.join(repr(p.name) for p in clean)}).", [], {"policies": len(clean)})
+        notes = sorted({n for p in clean for n in judged[p.id][1]})
+        tail = f"; {'; '.join(notes)}" if notes else ", with no exclusion"
+        return Outcome(PASS, f"MFA is required for all users and all cloud apps with no narrowing condition "
+                             f"({', '.join(repr(p.name) for p in clean)}){tail}.", [], {"policies": len(clean)})
+    roles = ctx.user_roles()
+    used, uncovered = _union_policies(ctx, roles)
+    described = "; ".join(f"'{p.name}': {'; '.join(judged[p.id][0])}" for p in candidates)
+    if used and not uncovered:
+        why = f" ({described})" if candidates else ""
+        return Outcome(WARN, f"No single policy requires MFA for all users, but together "
+                             f"{', '.join(repr(p.name) for p in used)} require it of every current user for all cloud "
+                             f"apps{why}. A new account outside their groups would not be covered.", [],
+                       {"policies": len(used), "excluded_users": 0})
     if not candidates:
         return Outcome(FAIL, "No enabled Conditional Access policy requires MFA for all users and all cloud apps, and "
-                             "security defaults are off.", [], {"policies": 0})
-    roles = ctx.user_roles()
-    strict = [p for p in candidates if p.is_mfa_policy]
+                             "security defaults are off; per-user MFA (legacy), if used, is not read.",
+                       uncovered if used else [], {"policies": 0})
+    gaps = {a.object_id for a in uncovered}
     aff = []
     for u in ctx.enabled:
-        if u.id in ea:
+        if u.id not in gaps or ctx.excused(u):
             continue
         paths = sorted({f"'{p.name}' {h}" for p in candidates for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
-        if paths and not ctx.covered(u, roles.get(u.id, set()), ALL_APPS, policies=strict, all_apps=True):
+        if paths:
             aff.append(affected(u, "excluded from " + "; ".join(paths)))
-    described = "; ".join(f"'{p.name}': {'; '.join(faults[p.id])}" for p in candidates)
-    ea_note = (" Excluded emergency access accounts are reported under EA-04." if any(
-        uid in ea for p in candidates for uid in p.exclude_users) else "")
-    return Outcome(FAIL, f"The policies that require MFA for all users and all cloud apps do not reach everyone: {described}."
-                         f"{ea_note}", aff, {"policies": len(candidates), "excluded_users": len(aff)})
+    return Outcome(FAIL, f"The policies that require MFA for all users and all cloud apps do not reach everyone: "
+                         f"{described}.", aff, {"policies": len(candidates), "excluded_users": len(aff)})
 
 
 def _member(u: User) -> bool:
