@@ -512,29 +512,45 @@ class TestEA04:
     def test_pass(self):
         assert check(good(), "EA-04").status == "pass"
 
-    def test_fail_direct_exclusion(self):
+    # v3: Microsoft advises excluding emergency access accounts; EA-04 checks the exclusion is exact
+    # and that each excluded account can complete the MFA Microsoft still requires of it.
+    def test_pass_direct_exclusion_of_accounts_with_keys(self):
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[EA1])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA1] and "directly" in r.affected[0].detail
+        assert r.status == "pass" and "as Microsoft advises" in r.reason and r.metrics["excluded_accounts"] == 1
 
-    def test_fail_transitive_group_exclusion(self):
-        # EA2 sits in g-inner, which is a member of g-outer; the policy excludes g-outer.
+    def test_fail_direct_exclusion_of_account_without_emergency_method(self):
+        b = PostureBuilder()
+        b.user(EA1, methods=[AUTHENTICATOR]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2).user(ALICE)
+        b.policy(mfa_policy(exclude_users=[EA1]))
+        r = check(b, "EA-04")
+        assert r.status == "fail" and upns(r) == [EA1] and "no FIDO2 security key" in r.affected[0].detail
+
+    def test_fail_transitive_group_exclusion_that_also_reaches_another_user(self):
+        # EA2 sits in g-inner, which is a member of g-outer; the policy excludes g-outer, which holds Bob too.
         b = good().group("g-inner", EA2).group("g-outer", "g-inner", BOB)
         b._policies[0] = mfa_policy(exclude_groups=["g-outer"])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA2]
-        assert "through group g-outer" in r.affected[0].detail
+        assert r.status == "fail" and upns(r) == [BOB]
+        assert "through group 'g-outer'" in r.affected[0].detail or "through group g-outer" in r.affected[0].detail
 
-    def test_fail_role_exclusion(self):
+    def test_pass_group_of_only_emergency_accounts(self):
+        b = good().group("g-inner", EA2).group("g-bg", "g-inner", EA1)
+        b._policies[0] = mfa_policy(exclude_groups=["g-bg"])
+        assert check(b, "EA-04").status == "pass"
+
+    def test_fail_role_exclusion_that_others_hold(self):
         b = good()
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA1, EA2]
+        assert r.status == "fail" and upns(r) == [ADMIN]
         assert "through role Global Administrator" in r.affected[0].detail
 
     def test_fail_exclusion_from_authentication_strength_policy(self):
-        b = good().policy(phishing_resistant_admin_policy(exclude_users=[EA1]))
+        b = PostureBuilder()
+        b.user(EA1, methods=["windowsHelloForBusiness"]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2)
+        b.policy(mfa_policy(), phishing_resistant_admin_policy(exclude_users=[EA1]))
         assert check(b, "EA-04").status == "fail"
 
     def test_exclusion_from_report_only_policy_is_not_an_ea04_failure(self):
@@ -576,7 +592,7 @@ class TestEA04:
         assert_not_evaluated(check(b, "EA-04"))
 
     def test_not_evaluated_when_role_assignable_group_members_unknown(self):
-        b = good().group("g-breakglass", EA1).role("g-breakglass", SECURITY_ADMIN)
+        b = good().group("g-breakglass", EA1, BOB).role("g-breakglass", SECURITY_ADMIN)
         b._policies[0] = mfa_policy(exclude_roles=[SECURITY_ADMIN])
         assert check(b, "EA-04").status == "fail"
         b._groups.pop("g-breakglass")
@@ -596,11 +612,12 @@ class TestMFA01:
         b = good().security_defaults(True).missing("ca_policies")
         assert check(b, "MFA-01").status == "pass"
 
-    def test_excluded_emergency_accounts_fail_but_are_reported_under_ea04(self):
+    def test_excluded_emergency_accounts_narrow_nothing(self):
+        # v3: Microsoft advises the exclusion; the reason names it (EA-04 checks it is exact)
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[EA1, EA2])
         r = check(b, "MFA-01")
-        assert r.status == "fail" and r.affected == [] and "EA-04" in r.reason and EA1 in r.reason
+        assert r.status == "pass" and "excludes the 2 emergency access accounts, as Microsoft advises" in r.reason
 
     def test_pass_modern_clients_only_is_not_narrowed(self):
         b = good()
@@ -752,7 +769,7 @@ class TestMFA03:
         b = good()
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "MFA-03")
-        assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
+        assert r.status == "fail" and upns(r) == [ADMIN]   # v3: the emergency access accounts are excused
         assert all("through role Global Administrator" in a.detail for a in r.affected)
 
     def test_fail_admin_portals_policy_does_not_cover_admins(self):
@@ -1132,9 +1149,9 @@ def _failing(cid: str) -> tuple[PostureBuilder, list[str]]:
         b.registration(EA1, registered=True, methods=[AUTHENTICATOR]).registration(EA2, registered=True,
                                                                                    methods=["mobilePhone"])
         return b, [EA1, EA2]
-    elif cid == "EA-04":
-        b._policies[0] = mfa_policy(exclude_users=[EA1, EA2])
-        return b, [EA1, EA2]
+    elif cid == "EA-04":   # v3: an exclusion meant for an emergency access account that reaches others
+        b.group("g-bg", EA1, ALICE, BOB)
+        b._policies[0] = mfa_policy(exclude_groups=["g-bg"])
     elif cid == "MFA-02":
         b.registration(ALICE, registered=False).registration(BOB, registered=False)
     elif cid == "MFA-03":
