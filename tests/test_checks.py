@@ -929,16 +929,18 @@ class TestMFA06:
         b = good().user("carol@bank.com", methods=["mobilePhone"], enabled=False)
         assert check(b, "MFA-06").status == "pass"
 
+    # v3: the methods policy is MFA-11's business
     @pytest.mark.parametrize("method", ["sms", "voice"])
-    def test_warn_methods_policy_enables_sms_or_voice(self, method):
-        r = check(good().methods_policy(**{method: "enabled"}), "MFA-06")
-        assert r.status == "warn"
+    def test_methods_policy_enabling_sms_or_voice_fails_mfa11_not_mfa06(self, method):
+        b = good().methods_policy(**{method: "enabled"})
+        assert check(b, "MFA-06").status == "pass" and check(b, "MFA-11").status == "fail"
 
     def test_not_evaluated_without_registrations(self):
         assert_not_evaluated(check(good().missing("registrations"), "MFA-06"))
 
-    def test_not_evaluated_without_methods_policy(self):
-        assert_not_evaluated(check(good().missing("methods_policy"), "MFA-06"))
+    def test_mfa11_not_evaluated_without_methods_policy(self):
+        assert check(good().missing("methods_policy"), "MFA-06").status == "pass"
+        assert_not_evaluated(check(good().missing("methods_policy"), "MFA-11"))
 
     def test_fail_does_not_need_methods_policy(self):
         b = good().user("carol@bank.com", methods=["mobilePhone"]).missing("methods_policy")

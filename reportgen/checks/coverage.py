@@ -8,18 +8,16 @@ A missing registration record means "registration unknown", never "not registere
 """
 from __future__ import annotations
 
-from datetime import timedelta
 
 from reportgen import model as m
 from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS, LEGACY_CLIENT_TYPES, REGISTER_SECURITY_INFO
-from reportgen.checks.common import (CA_POLICIES_DS, METHODS_POLICY, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
+from reportgen.checks.common import (CA_POLICIES_DS, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
                                      SECURITY_DEFAULTS, affected, methods_text)
 from reportgen.checks.context import Context
 from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import CAPolicy, User
-from reportgen.results import Affected
 from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
@@ -266,42 +264,6 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
     return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(repr(p.name) for p in blocks)}).", [], {})
 
 
-WEAK_CONFIGS = (("sms", "SMS"), ("voice", "voice call"), ("email", "email one-time passcode"))
-
-
-@check("MFA-06", reads=REGISTRATION_DATA + (METHODS_POLICY,))
-def no_user_relies_on_weak_methods(ctx: Context) -> Outcome:
-    regs = ctx.registrations()
-    aff, unknown = [], []
-    for u in ctx.enabled:
-        r = regs.get(u.id)
-        if r is None:
-            unknown.append(affected(u, ctx.unknown_registration(u)))
-            continue
-        mfa = set(r.methods) - {"temporaryAccessPass", "securityQuestion", "password"}
-        if mfa and mfa <= m.WEAK_METHODS:
-            aff.append(affected(u, f"only {methods_text(sorted(mfa))}"))
-    if aff:
-        return Outcome(FAIL, f"{count(len(aff), 'user')} {verb(len(aff), 'relies', 'rely')} only on SMS, voice or email "
-                             "for MFA.", aff + unknown, {"weak_only_users": len(aff), "unknown_users": len(unknown)})
-    if unknown:
-        return Outcome(NOT_EVALUATED, f"The authentication methods of {count(len(unknown), 'enabled user')} are unknown.",
-                       unknown, {"unknown_users": len(unknown)}, Cause.NOT_COLLECTED)
-    policy = ctx.need(ctx.p.methods_policy, "policies/authenticationMethodsPolicy")
-    missing = [label for key, label in WEAK_CONFIGS if key not in policy]
-    on = [f"{label} (for {ctx.target_words(key)})" for key, label in WEAK_CONFIGS
-          if key in policy and policy[key].enabled_for_someone]
-    if on:
-        return Outcome(WARN, f"No user relies only on weak methods, but the authentication methods policy still enables "
-                             f"{'; '.join(on)}.", [], {"weak_only_users": 0})
-    if missing:
-        return Outcome(NOT_EVALUATED, f"No user relies only on weak methods, but the authentication methods policy as read "
-                                      f"does not list {', '.join(missing)}, so whether they are enabled is unknown.", [],
-                       {"weak_only_users": 0}, Cause.NOT_COLLECTED)
-    return Outcome(PASS, "No user relies only on SMS, voice or email, and the authentication methods policy enables none "
-                         "of them for members.", [], {"weak_only_users": 0})
-
-
 def _guest_scope(p: CAPolicy) -> m.GuestScope | None:
     """The guests a policy takes in: every guest for an all-users policy without a guest exclusion."""
     if "All" in p.include_users:
@@ -343,74 +305,6 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
         return Outcome(WARN, f"MFA policies cover only some guests and external users: {left}.", [], metrics)
     return Outcome(PASS, f"Guests and external users of every type and tenant are covered by an MFA policy "
                          f"({', '.join(repr(p.name) for p in full)}; {count(len(guests), 'guest account')}).", [], metrics)
-
-
-def _targets_something(p: CAPolicy) -> bool:
-    """A policy that names no user or no app covers nothing there is to leave unenforced."""
-    return p.targets_people and bool(p.include_apps - {"None"} or p.include_user_actions or p.include_auth_contexts)
-
-
-@check("MFA-08", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS))
-def no_idle_mfa_policies(ctx: Context) -> Outcome:
-    if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
-        return Outcome(PASS, f"{SD_ON}; there are no Conditional Access policies to leave unenforced.", [], {})
-    pols = ctx.policies
-    enabled = [p for p in pols if p.is_mfa_policy and not p.conditions]
-    idle = [p for p in pols if p.requires_mfa and not p.workload and _targets_something(p)
-            and p.state in ("disabled", "enabledForReportingButNotEnforced")]
-
-    def covered_by_enabled(p: CAPolicy) -> bool:
-        for e in enabled:
-            users_ok = "All" in e.include_users or (p.include_users <= e.include_users and p.include_groups <= e.include_groups
-                                                    and p.include_roles <= e.include_roles)
-            apps_ok = ("All" in e.include_apps and not e.exclude_apps) or p.include_apps <= e.include_apps
-            if users_ok and apps_ok and not (e.exclude_users | e.exclude_groups | e.exclude_roles) - (
-                    p.exclude_users | p.exclude_groups | p.exclude_roles):
-                return True
-        return False
-    lone = [p for p in idle if not covered_by_enabled(p)]
-    if lone:
-        return Outcome(WARN, f"{count(len(lone), 'MFA policy', 'MFA policies')} {verb(len(lone), 'is', 'are')} not "
-                             "enforced and no enabled policy covers the same users and apps: "
-                             f"{', '.join(repr(p.name) for p in lone)}.",
-                       [Affected(upn=p.name, display_name=p.name,
-                                 detail=f"policy {scope.STATE_WORDS.get(p.state, p.state)}") for p in lone],
-                       {"policies": len(lone)})
-    return Outcome(PASS, "Every MFA policy is enforced, or an enabled policy covers the same users and apps.", [], {"policies": 0})
-
-
-@check("MFA-09", reads=REGISTRATION_DATA)
-def no_dormant_unregistered_accounts(ctx: Context) -> Outcome:
-    users = ctx.enabled
-    if any(not u.sign_in_activity_known for u in ctx.users):
-        ctx.need(None, "users.signInActivity")
-    regs = ctx.registrations()
-    cutoff = ctx.p.collected_at - timedelta(days=ctx.inp.dormant_days)
-    aff, unknown = [], []
-    for u in users:
-        if u.last_sign_in is not None and u.last_sign_in >= cutoff:
-            continue
-        r = regs.get(u.id)
-        if r is None:
-            unknown.append(affected(u, f"{ctx.unknown_registration(u)}; last successful sign-in {_when(u)}"))
-        elif not r.mfa_registered:
-            aff.append(affected(u, f"not MFA-registered; last successful sign-in {_when(u)}"))
-    if aff:
-        return Outcome(FAIL, f"{count(len(aff), 'enabled account')} {verb(len(aff), 'has', 'have')} no MFA registered and "
-                             f"no successful sign-in for {ctx.inp.dormant_days} days or more: anyone holding the password "
-                             "could register their own MFA.", aff + unknown, {"accounts": len(aff)})
-    if unknown:
-        n = len(unknown)
-        return Outcome(NOT_EVALUATED, f"{count(n, 'dormant enabled account')} {verb(n, 'has', 'have')} no registration "
-                                      f"record, so whether {verb(n, 'it is', 'they are')} protected by MFA is unknown.",
-                       unknown, {"accounts": 0}, Cause.NOT_COLLECTED)
-    return Outcome(PASS, f"No enabled account is both unregistered for MFA and dormant for {ctx.inp.dormant_days} days.", [],
-                   {"accounts": 0})
-
-
-def _when(u: User) -> str:
-    from reportgen.checks.common import when
-    return when(u.last_sign_in)
 
 
 def _protects_registration(p: CAPolicy) -> bool:
