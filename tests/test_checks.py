@@ -39,7 +39,7 @@ def good(**kw) -> PostureBuilder:
     b.user(EA1, methods=[FIDO2]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2)
     b.user(ADMIN, methods=[FIDO2, "windowsHelloForBusiness"]).ga(ADMIN)
     b.user(ALICE).user(BOB).user(GUEST, guest=True)
-    b.policy(mfa_policy(), block_legacy_policy(), register_info_policy())
+    b.policy(mfa_policy(), block_legacy_policy(), register_info_policy(), phishing_resistant_admin_policy())
     b.sign_in(ADMIN, m.APP_AZURE_PORTAL).sign_in(ALICE, m.APP_AZURE_CLI).sign_in(BOB, m.APP_AZURE_POWERSHELL)
     return b
 
@@ -662,12 +662,22 @@ class TestMFA01:
 
     def test_fail_excluded_through_role(self):
         b = good().role(BOB, HELPDESK_ADMIN)
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
         r = check(b, "MFA-01")
         assert r.status == "fail" and upns(r) == [BOB] and "Helpdesk Administrator" in r.affected[0].detail
 
+    def test_warn_where_only_a_union_of_policies_covers_everyone(self):
+        # v3: persona designs: the all-users policy excludes the helpdesk role, whose holders the
+        # phishing-resistant admin policy covers; a new account outside the groups would not be
+        b = good().role(BOB, HELPDESK_ADMIN)
+        b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
+        r = check(b, "MFA-01")
+        assert r.status == "warn" and "Phishing-resistant MFA for admins" in r.reason and "new account" in r.reason
+
     def test_fail_excluded_through_eligible_role(self):
         b = good().role(BOB, HELPDESK_ADMIN, kind="eligible")
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
         assert check(b, "MFA-01").status == "fail"
 
@@ -767,6 +777,7 @@ class TestMFA03:
 
     def test_fail_admin_role_excluded_from_policy(self):
         b = good()
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "MFA-03")
         assert r.status == "fail" and upns(r) == [ADMIN]   # v3: the emergency access accounts are excused
@@ -774,6 +785,7 @@ class TestMFA03:
 
     def test_fail_admin_portals_policy_does_not_cover_admins(self):
         b = good()
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(apps=["MicrosoftAdminPortals"])
         r = check(b, "MFA-03")
         assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
@@ -811,39 +823,49 @@ class TestMFA03:
 # =========================================================================== MFA-04 phishing-resistant admins
 
 class TestMFA04:
-    def test_pass_phishing_resistant_methods_only(self):
+    # v3: judged by policy; holders without a phishing-resistant method are named (lock-out)
+    def test_pass(self):
         assert check(good(), "MFA-04").status == "pass"
 
-    def test_pass_phishing_resistant_policy_for_roles(self):
+    def test_warn_without_policy_even_where_every_admin_holds_phishing_resistant_methods(self):
+        b = good()
+        b._policies = b._policies[:3]
+        r = check(b, "MFA-04")
+        assert r.status == "warn" and "nothing holds them to it" in r.reason
+
+    def test_warn_holder_without_phishing_resistant_method(self):
         b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
-        assert check(b, "MFA-04").status == "warn"
-        b.policy(phishing_resistant_admin_policy())
         r = check(b, "MFA-04")   # the policy applies, but helpdesk has no phishing-resistant method
         assert r.status == "warn" and upns(r) == ["helpdesk@bank.com"] and "locked out" in r.reason
         b.registration("helpdesk@bank.com", registered=True, methods=[FIDO2])
         assert check(b, "MFA-04").status == "pass"
 
-    def test_pass_policy_even_without_registrations(self):
-        b = good().policy(phishing_resistant_admin_policy()).missing("registrations")
+    def test_not_evaluated_without_registrations(self):
+        assert_not_evaluated(check(good().missing("registrations"), "MFA-04"))
+
+    def test_not_evaluated_without_policies(self):
+        assert_not_evaluated(check(good().missing("ca_policies"), "MFA-04"))
+
+    def test_pass_soft_methods_beside_a_key_under_the_policy(self):
+        b = good().user("helpdesk@bank.com", methods=[FIDO2, AUTHENTICATOR]).role("helpdesk@bank.com", HELPDESK_ADMIN)
         assert check(b, "MFA-04").status == "pass"
 
-    def test_pass_methods_even_without_policies(self):
-        assert check(good().missing("ca_policies"), "MFA-04").status == "pass"
-
-    def test_warn_soft_methods(self):
-        b = good().user("helpdesk@bank.com", methods=[FIDO2, AUTHENTICATOR]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+    def test_warn_names_roles_left_out_and_excluded_apps(self):
+        b = good()
+        b._policies[3] = phishing_resistant_admin_policy(roles=(m.GLOBAL_ADMIN,), exclude_apps=[m.APP_AZURE_PORTAL])
         r = check(b, "MFA-04")
-        assert r.status == "warn" and upns(r) == ["helpdesk@bank.com"]
+        assert r.status == "warn" and "Helpdesk Administrator" in r.reason and "Azure portal" in r.reason, r.reason
 
     def test_warn_policy_that_is_report_only_or_mfa_strength(self):
-        b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b = good().user("helpdesk@bank.com", methods=[FIDO2]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b._policies = b._policies[:3]
         b.policy(phishing_resistant_admin_policy(state="enabledForReportingButNotEnforced"),
                  phishing_resistant_admin_policy("MFA strength", strength=m.STRENGTH_MFA))
         assert check(b, "MFA-04").status == "warn"
 
     def test_warn_policy_excluding_the_admin(self):
-        b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
-        b.policy(phishing_resistant_admin_policy(exclude_users=["helpdesk@bank.com"]))
+        b = good().user("helpdesk@bank.com", methods=[FIDO2]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b._policies[3] = phishing_resistant_admin_policy(exclude_users=["helpdesk@bank.com"])
         assert check(b, "MFA-04").status == "warn"
 
     def test_warn_is_never_excepted(self):
@@ -851,9 +873,6 @@ class TestMFA04:
         results = run_checks(b.build(), Inputs(**INPUTS))
         apply_exceptions(results, [exception("MFA-04", "helpdesk@bank.com")], TODAY)
         assert {r.id: r.status for r in results}["MFA-04"] == "warn"
-
-    def test_not_evaluated_without_registrations_and_policy(self):
-        assert_not_evaluated(check(good().missing("registrations"), "MFA-04"))
 
     def test_not_evaluated_without_registrations_or_policies(self):
         assert_not_evaluated(check(good().missing("registrations", "ca_policies"), "MFA-04"))
@@ -998,7 +1017,8 @@ class TestMFA08:
 
     @pytest.mark.parametrize("state", ["enabledForReportingButNotEnforced", "disabled"])
     def test_warn_idle_policy_without_enabled_counterpart(self, state):
-        b = good().policy(phishing_resistant_admin_policy(state=state))
+        b = good()
+        b._policies[3] = phishing_resistant_admin_policy(state=state)
         b._policies[0] = mfa_policy(apps=["Office365"])
         r = check(b, "MFA-08")
         assert r.status == "warn" and upns(r) == ["Phishing-resistant MFA for admins"]

@@ -182,86 +182,116 @@ def privileged_users_registered_and_covered(ctx: Context) -> Outcome:
     return Outcome(PASS, f"All {len(priv):,} privileged users are MFA-registered, and {how}.", [], metrics)
 
 
-def _pr_policies(ctx: Context) -> list[CAPolicy]:
-    return [p for p in (ctx.p.ca_policies or []) if p.is_mfa_policy and p.grant.phishing_resistant
-            and not p.conditions and scope.covers_all_apps(p)]
+def _policy_roles(p: CAPolicy) -> set[str]:
+    """The privileged roles a policy takes in (every one, for an all-users policy)."""
+    return set(m.PRIVILEGED_ROLES) if "All" in p.include_users else set(p.include_roles) & set(m.PRIVILEGED_ROLES)
+
+
+def _pr_policy_faults(ctx: Context, p: CAPolicy) -> list[str]:
+    """What keeps a phishing-resistant policy from holding its roles to it everywhere, in words."""
+    faults = [w for w in ctx.narrowing(p) if not w.startswith("skips ")]
+    if "All" not in p.include_apps:
+        faults.append(f"covers only {', '.join(scope.app_words(a) for a in sorted(p.include_apps))}")
+    if p.exclude_apps:
+        faults.append("excludes " + ", ".join(scope.app_words(a) for a in sorted(p.exclude_apps)))
+    ex = describe_exclusions(ctx, p)
+    if ex.narrowing:
+        faults.append("excludes " + ", ".join(ex.narrowing))
+    return faults
+
+
+def _pr_holders(ctx: Context) -> tuple[list, list]:
+    """(privileged holders with no phishing-resistant method, holders whose methods are unknown)."""
+    lockout, unknown = [], []
+    regs = ctx.p.registrations
+    for uid, roles in sorted(ctx.privileged().items(), key=lambda kv: ctx.users_by_id[kv[0]].upn):
+        u = ctx.users_by_id[uid]
+        if not u.enabled:
+            continue
+        r = regs.get(uid) if regs is not None else None
+        if r is None:
+            unknown.append(affected(u, f"{_roles_text(roles)}: " + (ctx.unknown_registration(u) if regs is not None
+                                                                     else "registration not collected")))
+        elif not set(r.methods) & m.PHISHING_RESISTANT_METHODS:
+            mfa = sorted(set(r.methods) - m.NON_MFA_METHODS)
+            lockout.append(affected(u, f"{_roles_text(roles)}: no phishing-resistant method registered (methods: "
+                                       f"{methods_text(mfa)})"))
+    return lockout, unknown
 
 
 @check("MFA-04", reads=POLICY_DATA + REGISTRATION_DATA)
 def privileged_users_use_phishing_resistant_mfa(ctx: Context) -> Outcome:
-    priv = ctx.privileged()
-    if not priv:
-        return Outcome(NOT_EVALUATED, "No privileged role holder was found among the collected role assignments.", [], {},
-                       Cause.NO_SUBJECTS)
-    pr_policies = _pr_policies(ctx)
-    if ctx.p.ca_policies is None and ctx.p.registrations is None:
-        ctx.need(None, "identity/conditionalAccess/policies")
-    weak, lockout, unknown = [], [], []
-    for uid, roles in priv.items():
-        u = ctx.users_by_id[uid]
-        if not u.enabled:
-            continue
-        covered = [p for p in pr_policies if ctx.applies(p, u, ctx.user_roles().get(uid, roles))]
-        r = ctx.registration(uid) if ctx.p.registrations is not None else None
-        mfa_methods = set(r.methods) - m.NON_MFA_METHODS if r else set()
-        pr_methods = mfa_methods & m.PHISHING_RESISTANT_METHODS
-        if covered:
-            if r is not None and not pr_methods:
-                lockout.append(affected(u, f"{_roles_text(roles)}: '{covered[0].name}' requires phishing-resistant MFA, "
-                                           f"but no such method is registered (methods: {methods_text(sorted(mfa_methods))})"))
-            elif r is None and ctx.p.registrations is not None:
-                unknown.append(affected(u, f"{_roles_text(roles)}: {ctx.unknown_registration(u)}"))
-            continue
-        if r is not None and mfa_methods and mfa_methods <= m.PHISHING_RESISTANT_METHODS:
-            continue
-        weak.append(affected(u, f"{_roles_text(roles)}; methods: {methods_text(sorted(mfa_methods)) if r else 'unknown'}"))
-    metrics = {"privileged_users": len(priv), "policies": len(pr_policies)}
-    if weak and ctx.p.registrations is None:
-        ctx.need(None, "reports/authenticationMethods/userRegistrationDetails")
-    if weak or lockout:
-        parts = []
-        if weak:
-            parts.append(f"{count(len(weak), 'privileged user')} can still sign in with MFA that is not phishing-resistant")
-        if lockout:
-            n = len(lockout)
-            parts.append(f"{count(n, 'privileged user')} must use phishing-resistant MFA but {verb(n, 'has', 'have')} no "
-                         "such method registered: they will be locked out when they next sign in or activate the role")
-        return Outcome(WARN, "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".",
-                       sorted(weak + lockout + unknown, key=lambda a: a.upn), metrics)
+    pr = [p for p in ctx.policies if p.is_mfa_policy and p.grant.phishing_resistant and _policy_roles(p)]
+    faults = {p.id: _pr_policy_faults(ctx, p) for p in pr}
+    lockout, unknown = _pr_holders(ctx)
+    metrics = {"policies": len(pr), "without_method": len(lockout), "unknown": len(unknown)}
+    if not pr:
+        return Outcome(WARN, "No enabled Conditional Access policy requires phishing-resistant MFA for privileged roles; "
+                             "even where administrators hold phishing-resistant methods, nothing holds them to it.",
+                       lockout, metrics)
+    parts = []
+    left = [m.PRIVILEGED_ROLES[r] for r in m.PRIVILEGED_ROLES if not any(r in _policy_roles(p) for p in pr)]
+    if left:
+        parts.append(f"no policy requires phishing-resistant MFA for {', '.join(left)}")
+    parts += [f"'{p.name}' {'; '.join(faults[p.id])}" for p in pr if faults[p.id]]
+    if lockout:
+        n = len(lockout)
+        parts.append(f"{count(n, 'privileged user')} {verb(n, 'has', 'have')} no phishing-resistant method registered "
+                     "and will be locked out when they next sign in or activate the role")
+    names = ", ".join(repr(p.name) for p in pr)
+    if parts:
+        text = "; ".join(parts)
+        return Outcome(WARN, f"Phishing-resistant MFA is required by {names}, but {text}.", lockout + unknown, metrics)
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The registration of {count(len(unknown), 'privileged user')} held to "
-                                      "phishing-resistant MFA is unknown.", unknown, metrics, Cause.NOT_COLLECTED)
-    return Outcome(PASS, "Privileged users are held to phishing-resistant MFA and can meet it.", [], metrics)
+        return Outcome(NOT_EVALUATED, f"Phishing-resistant MFA is required for every privileged role by {names}, but "
+                                      f"whether {count(len(unknown), 'privileged user')} can meet it is unknown.",
+                       unknown, metrics, Cause.NOT_COLLECTED)
+    notes = sorted({n for p in pr for n in describe_exclusions(ctx, p).notes()})
+    tail = f"; {'; '.join(notes)}" if notes else ""
+    return Outcome(PASS, f"Phishing-resistant MFA is required for every privileged role for all cloud apps ({names}), and "
+                         f"every privileged user has such a method{tail}.", [], metrics)
+
+
+LEGACY_KINDS = (("Exchange ActiveSync", frozenset({"exchangeActiveSync", "easSupported", "easUnsupported"})),
+                ("other legacy clients", frozenset({"other"})))
+
+
+def _legacy_blocks(ctx: Context, types: frozenset[str]) -> list[CAPolicy]:
+    return [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
+            and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
+            and "All" in p.include_apps and (types & p.client_app_types or "all" in p.client_app_types)]
 
 
 @check("MFA-05", reads=POLICY_DATA)
 def legacy_authentication_blocked(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
         return Outcome(PASS, f"{SD_ON}; they block legacy authentication.", [], {})
-    blocks = [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
-              and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
-              and ({"exchangeActiveSync", "easSupported", "easUnsupported"} & p.client_app_types
-                   or "all" in p.client_app_types)
-              and ("other" in p.client_app_types or "all" in p.client_app_types) and "All" in p.include_apps]
-    idle = [p.name for p in ctx.policies if p.blocks and p.state != "enabled" and not p.workload
-            and LEGACY_CLIENT_TYPES & p.client_app_types]
-    if not blocks:
-        extra = f" ({', '.join(repr(x) for x in idle)} is not enforced)" if idle else ""
-        return Outcome(FAIL, f"No enabled policy blocks legacy authentication (Exchange ActiveSync and other clients) for "
-                             f"all apps{extra}; legacy protocols cannot do MFA.", [], {})
-    ea = {u.id for _, u in ctx.emergency() if u}
+    blocks = {label: _legacy_blocks(ctx, types) for label, types in LEGACY_KINDS}
+    missing = [label for label, pols in blocks.items() if not pols]
+    if missing:
+        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p, except_kinds=('clientAppTypes',))) or scope.STATE_WORDS.get(p.state, 'is not enforced')}"
+                for p in ctx.policies if p.blocks and not p.workload and LEGACY_CLIENT_TYPES & p.client_app_types
+                and p not in [x for v in blocks.values() for x in v]]
+        extra = f" ({'; '.join(near)})" if near else ""
+        return Outcome(FAIL, f"No enabled, un-narrowed policy blocks {' or '.join(missing)} for all users and all apps"
+                             f"{extra}; legacy protocols cannot do MFA.", [], {})
     roles = ctx.user_roles()
     aff = []
     for u in ctx.enabled:
-        if u.id in ea:
+        rs = roles.get(u.id, set())
+        gaps = [label for label, pols in blocks.items() if not any(ctx.applies(p, u, rs) for p in pols)]
+        if not gaps or (ctx.excused(u) and all(ctx.included(p, u, rs) for pols in blocks.values() for p in pols)):
             continue
-        if not any(ctx.applies(p, u, roles.get(u.id, set())) for p in blocks):
-            paths = sorted({f"'{p.name}' {h}" for p in blocks for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
-            aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not included in the block"))
+        paths = sorted({f"'{p.name}' {h}" for pols in blocks.values() for p in pols for h in ctx.exclusion_paths(p, u, rs)})
+        aff.append(affected(u, f"{' and '.join(gaps)} not blocked: " + ("excluded from " + "; ".join(paths) if paths
+                                                                        else "not included in the block")))
+    names = ", ".join(sorted({repr(p.name) for pols in blocks.values() for p in pols}))
     if aff:
-        return Outcome(FAIL, f"Legacy authentication is blocked, but {count(len(aff), 'user')} "
-                             f"{verb(len(aff), 'is', 'are')} excluded from the block.", aff, {})
-    return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(repr(p.name) for p in blocks)}).", [], {})
+        return Outcome(FAIL, f"Legacy authentication is blocked ({names}), but {count(len(aff), 'user')} "
+                             f"{verb(len(aff), 'is', 'are')} left out of the block.", aff, {})
+    notes = sorted({n for pols in blocks.values() for p in pols for n in describe_exclusions(ctx, p).notes()})
+    tail = f"; {'; '.join(notes)}" if notes else ""
+    return Outcome(PASS, f"Legacy authentication is blocked for all users ({names}){tail}.", [], {})
 
 
 def _guest_scope(p: CAPolicy) -> m.GuestScope | None:
