@@ -319,20 +319,24 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
                 for p in ctx.policies if p.state == "enabled" and not p.workload and p.grant.offers_mfa
                 and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa)]
         extra = f" ({'; '.join(near)})" if near else ""
-        return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers guests and external users for all "
-                             f"cloud apps{extra}.",
+        return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers any guest or external user type "
+                             f"for all cloud apps{extra}.",
                        [affected(u, "guest or external user not covered by an MFA policy") for u in guests], metrics)
     aff = []
     for u in guests:
         ok, why = ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, policies=full + partial, all_apps=True)
         if not ok:
-            aff.append(affected(u, f"not covered: {why}"))
-    if aff:
-        return Outcome(FAIL, f"{len(aff):,} of {len(guests):,} guests and external users {verb(len(aff), 'is', 'are')} not "
-                             "covered by an MFA policy for all cloud apps.", aff, metrics)
-    if not full:
-        left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
-        return Outcome(WARN, f"MFA policies cover only some guests and external users: {left}.", [], metrics)
+            aff.append(affected(u, f"possibly left out: {why}"))
+    covering = ", ".join(repr(p.name) for p in full + partial)
+    left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
+    if not full or aff:
+        parts = [left] if left and not full else []
+        if aff:
+            n = len(aff)
+            parts.append(f"{n:,} of {count(len(guests), 'guest and external user', 'guests and external users')} "
+                         f"{verb(n, 'is', 'are')} not covered")
+        return Outcome(WARN, f"MFA policies cover guests and external users only in part ({covering}): "
+                             f"{'; '.join(parts)}.", aff, metrics)
     return Outcome(PASS, f"Guests and external users of every type and tenant are covered by an MFA policy "
                          f"({', '.join(repr(p.name) for p in full)}; {count(len(guests), 'guest account')}).", [], metrics)
 
@@ -343,11 +347,13 @@ def _protects_registration(p: CAPolicy) -> bool:
     if p.state != "enabled" or p.workload or REGISTER_SECURITY_INFO not in p.include_user_actions:
         return False
     g = p.grant
+    # Microsoft's template: all locations but trusted ones; nothing else may narrow it
+    trusted_only = (len(p.conditions) == 1 and p.conditions[0].kind == "locations"
+                    and p.conditions[0].exclude == ("AllTrusted",) and not p.conditions[0].include)
     if g.requires_mfa or (g.controls and g.controls <= {"mfa", "compliantDevice", "domainJoinedDevice"}
-                          and not g.terms_of_use and not g.custom_factors):
-        return not p.conditions
-    locs = [c for c in p.conditions if c.kind == "locations"]
-    return g.blocks and len(p.conditions) == 1 and len(locs) == 1 and "AllTrusted" in locs[0].exclude
+                          and not g.terms_of_use and not g.custom_factors and not g.unknown):
+        return not p.conditions or trusted_only
+    return g.blocks and trusted_only
 
 
 @check("MFA-10", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS))
@@ -363,11 +369,10 @@ def security_info_registration_protected(ctx: Context) -> Outcome:
     if not everyone:
         return Outcome(WARN, f"Registering security information is protected only for some users "
                              f"({', '.join(repr(p.name) for p in pols)} does not include all users).", [], {})
-    ea = {u.id for _, u in ctx.emergency() if u}
     roles = ctx.user_roles()
     aff = []
     for u in ctx.enabled:
-        if u.id in ea or any(ctx.applies(p, u, roles.get(u.id, set())) for p in everyone):
+        if ctx.excused(u) or any(ctx.applies(p, u, roles.get(u.id, set())) for p in everyone):
             continue
         paths = sorted({f"'{p.name}' {h}" for p in everyone for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
         aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not covered"))
