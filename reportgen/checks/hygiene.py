@@ -54,8 +54,8 @@ def weak_methods_disabled(ctx: Context) -> Outcome:
         elif c.enabled_for_someone:
             on.append(f"{label} (for {ctx.target_words(key) or 'unnamed targets'})")
         elif key == "email" and c.external_only:
-            notes.append("email one-time passcode is offered to external users only "
-                         "(allowExternalIdToUseEmailOtp), which this check does not fail")
+            notes.append("email one-time passcode is offered to external users only, through "
+                         "allowExternalIdToUseEmailOtp, which this check does not fail")
     tail = f" ({'; '.join(notes)})" if notes else ""
     metrics = {"weak_methods_enabled": len(on), "unknown": len(unknown)}
     if on:
