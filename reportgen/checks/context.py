@@ -243,7 +243,7 @@ class Context:
             if not (scope.covers_all_apps(pol) if all_apps else scope.covers_app(pol, apps)):
                 if not self.included(pol, u, roles) or not pol.include_apps - {"None"}:
                     continue
-                if "All" in pol.include_apps and pol.exclude_apps:
+                if pol.exclude_apps and ("All" in pol.include_apps or scope.app_ids(apps) & scope.app_ids(pol.exclude_apps)):
                     why.append(f"'{pol.name}' excludes {', '.join(scope.app_words(a) for a in sorted(pol.exclude_apps))}")
                 elif all_apps:
                     why.append(f"'{pol.name}' covers only {', '.join(scope.app_words(a) for a in sorted(pol.include_apps))}")

@@ -315,13 +315,14 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
     metrics = {"guests": len(guests)}
     roles = ctx.user_roles()
     if not full and not partial:
-        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p)) if p.conditions else scope.grant_words(p)}"
+        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p)) if p.conditions or p.exclude_apps else scope.grant_words(p)}"
                 for p in ctx.policies if p.state == "enabled" and not p.workload and p.grant.offers_mfa
-                and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa)]
+                and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa or p.exclude_apps)]
         extra = f" ({'; '.join(near)})" if near else ""
         return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers any guest or external user type "
                              f"for all cloud apps{extra}.",
-                       [affected(u, "guest or external user not covered by an MFA policy") for u in guests], metrics)
+                       [affected(u, "not covered: " + ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, all_apps=True)[1])
+                        for u in guests], metrics)
     aff = []
     for u in guests:
         ok, why = ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, policies=full + partial, all_apps=True)
