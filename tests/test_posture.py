@@ -564,4 +564,4 @@ def test_any_json_yields_a_posture_or_an_evidence_error(tmp_path_factory, datase
     except EvidenceError:
         return
     results = run(p, emergency_accounts=["alice@bank.com", U1])
-    assert len(results) == 21
+    assert len(results) == 22   # v3 adds MFA-11
