@@ -345,7 +345,8 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
 def _protects_registration(p: CAPolicy) -> bool:
     """Requires MFA or a compliant device for registering security info, or blocks it outside
     trusted locations."""
-    if p.state != "enabled" or p.workload or REGISTER_SECURITY_INFO not in p.include_user_actions:
+    if p.state != "enabled" or p.workload or not (REGISTER_SECURITY_INFO in p.include_user_actions
+                                                  or scope.covers_all_apps(p)):
         return False
     g = p.grant
     # Microsoft's template: all locations but trusted ones; nothing else may narrow it
