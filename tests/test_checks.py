@@ -1104,17 +1104,25 @@ class TestMFA10:
 
     def test_warn_policy_for_one_user(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies[2] = register_info_policy(users=[ALICE])
         r = check(b, "MFA-10")
         assert r.status == "warn" and "only for some users" in r.reason
 
+    def test_pass_all_apps_mfa_policy_protects_registration(self):
+        b = good()
+        b._policies.pop(2)
+        assert check(b, "MFA-10").status == "pass"
+
     def test_warn_no_policy(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies.pop(2)
         assert check(b, "MFA-10").status == "warn"
 
     def test_warn_report_only(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies[2] = register_info_policy(state="enabledForReportingButNotEnforced")
         assert check(b, "MFA-10").status == "warn"
 
