@@ -14,7 +14,7 @@ import json
 import sys
 import tempfile
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -113,7 +113,7 @@ def _set(policy: dict, where: str, value) -> None:
         node[last] = value
 
 
-@lru_cache(maxsize=None)
+@cache
 def tenants() -> list[tuple[str, object, Inputs, list[dict]]]:
     """(name, posture, inputs, raw policies) of every verdict fixture and demo client."""
     out = []
@@ -137,7 +137,7 @@ def tenants() -> list[tuple[str, object, Inputs, list[dict]]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def passing() -> list[tuple[str, str]]:
     """(tenant, check) pairs where the check passes before any mutation."""
     out = []

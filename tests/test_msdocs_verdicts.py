@@ -132,7 +132,7 @@ def test_4_a_policy_for_service_principals_covers_and_excludes_no_person(tmp_pat
     p = posture(tmp_path, d)
     assert p.ca_policies[0].workload
     r = run(p)[0]["MFA-05"]
-    assert r.status == "fail" and r.affected == [] and "No enabled policy blocks legacy authentication" in r.reason
+    assert r.status == "fail" and r.affected == [] and "No enabled, un-narrowed policy blocks" in r.reason
 
 
 # --------------------------------------------------------------------------- 5. methods-policy targets

@@ -8,12 +8,22 @@ A missing registration record means "registration unknown", never "not registere
 """
 from __future__ import annotations
 
-
 from reportgen import model as m
 from reportgen.checks import applicability as scope
-from reportgen.checks.applicability import ALL_APPS, LEGACY_CLIENT_TYPES, REGISTER_SECURITY_INFO
-from reportgen.checks.common import (CA_POLICIES_DS, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
-                                     SECURITY_DEFAULTS, affected, methods_text)
+from reportgen.checks.applicability import (
+    ALL_APPS,
+    LEGACY_CLIENT_TYPES,
+    REGISTER_SECURITY_INFO,
+)
+from reportgen.checks.common import (
+    CA_POLICIES_DS,
+    NAMED_LOCATIONS,
+    POLICY_DATA,
+    REGISTRATION_DATA,
+    SECURITY_DEFAULTS,
+    affected,
+    methods_text,
+)
 from reportgen.checks.context import Context
 from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from reportgen.checks import applicability as scope
-from reportgen.checks.common import (CA_POLICIES_DS, METHODS_POLICY, REGISTRATION_DATA, ROLE_DATA, SECURITY_DEFAULTS,
-                                     affected, methods_text, when)
+from reportgen.checks.common import (
+    CA_POLICIES_DS,
+    METHODS_POLICY,
+    REGISTRATION_DATA,
+    ROLE_DATA,
+    SECURITY_DEFAULTS,
+    affected,
+    methods_text,
+    when,
+)
 from reportgen.checks.context import Context
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import WEAK_METHODS, CAPolicy, User
@@ -79,9 +87,11 @@ def _reach_covered(ctx: Context, idle: CAPolicy, enabled: list[CAPolicy], u: Use
     """Every app, user action and authentication context ``idle`` would require MFA for is required of
     ``u`` by some enabled, un-narrowed MFA policy."""
     apps = idle.include_apps - {"None"}
-    if apps and not ("All" in apps and ctx.covered(u, roles, frozenset({"All"}), policies=enabled, all_apps=True)):
-        if "All" in apps or not all(ctx.covered(u, roles, frozenset({a}), policies=enabled) for a in apps):
+    if "All" in apps:
+        if not ctx.covered(u, roles, frozenset({"All"}), policies=enabled, all_apps=True):
             return False
+    elif not all(ctx.covered(u, roles, frozenset({a}), policies=enabled) for a in apps):
+        return False
     for attr in ("include_user_actions", "include_auth_contexts"):
         wanted = getattr(idle, attr)
         if wanted and not any(wanted <= getattr(e, attr) and ctx.applies(e, u, roles) for e in enabled):
