@@ -185,20 +185,21 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
                          "Windows Hello for Business method.", [], {})
 
 
-def _ea04_excluded(ctx: Context, existing: list[User]) -> tuple[list[Affected], set[str]]:
-    """(other users that an exclusion reaching an emergency access account also reaches, the ids of the
-    emergency access accounts excluded from some MFA policy)."""
+def _ea04_excluded(ctx: Context, existing: list[User]) -> tuple[list[Affected], dict[str, list[str]]]:
+    """(other users that an exclusion reaching an emergency access account also reaches, the emergency
+    access accounts excluded from some MFA policy with how)."""
     ea = {u.id for u in existing}
     enabled = {u.id for u in ctx.enabled}
     roles = ctx.user_roles()
     members = ctx.p.group_members or {}
     others: dict[str, list[str]] = {}
-    excluded: set[str] = set()
+    excluded: dict[str, list[str]] = {}
     for pol in (p for p in ctx.policies if p.is_mfa_policy):
         for u in existing:
-            if not ctx.exclusion_paths(pol, u, roles.get(u.id, set())):
+            paths = ctx.exclusion_paths(pol, u, roles.get(u.id, set()))
+            if not paths:
                 continue
-            excluded.add(u.id)
+            excluded.setdefault(u.id, []).append(f"excluded from '{pol.name}' {' and '.join(paths)}")
             for g in sorted(ctx.groups_of(u.id) & pol.exclude_groups):
                 name = ctx.p.group_names.get(g, g)
                 for x in sorted((set(members.get(g, ())) & enabled) - ea):
@@ -225,18 +226,18 @@ def emergency_access_exclusions_are_exact(ctx: Context) -> Outcome:
         if u.id not in excluded:
             continue
         if ctx.p.registrations is None:
-            unknown.append(affected(u, "excluded from MFA policies; its methods were not collected"))
+            unknown.append(affected(u, f"{'; '.join(excluded[u.id])}; its methods were not collected"))
             continue
         reg = ctx.p.registrations.get(u.id)
         if reg is None:
-            unknown.append(affected(u, f"excluded from MFA policies; {ctx.unknown_registration(u)}"))
+            unknown.append(affected(u, f"{'; '.join(excluded[u.id])}; {ctx.unknown_registration(u)}"))
             continue
         grade, cba, note = _emergency_methods(ctx, u, reg.methods)   # EA-02's test
         if not grade:
-            (unknown if cba is None else weak).append(affected(u, "excluded from MFA policies, but has no FIDO2 security "
-                                                                  "key, device-bound passkey or certificate-based "
-                                                                  f"authentication (methods: {methods_text(reg.methods)})"
-                                                                  + (f"; {note}" if note else "")))
+            how = "; ".join(excluded[u.id])
+            (unknown if cba is None else weak).append(affected(u, f"{how}, but has no FIDO2 security key, device-bound "
+                                                                  "passkey or certificate-based authentication (methods: "
+                                                                  f"{methods_text(reg.methods)})" + (f"; {note}" if note else "")))
     metrics = {"excluded_accounts": len(excluded), "other_users_reached": len(others)}
     if others or weak:
         parts = []
