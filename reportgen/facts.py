@@ -59,6 +59,7 @@ class Facts:
     mfa_required_errors: frozenset[int]       # sign-in error codes that say MFA was required
     path: Path
     sha256: str
+    directory_sync: str = ""                  # role template id of Directory Synchronization Accounts
 
 
 def combination(value: str) -> str:
@@ -111,7 +112,8 @@ def load_facts(path: Path | str | None = None) -> Facts:
         return [guid(v, at + (i,), f"{what}[{i}]") for i, v in enumerate(f.text_list(value, at, what))]
 
     src = {"source": True, "checked": True}
-    roles = f.mapping(doc["roles"], ("roles",), "roles", {**src, "global_administrator": True, "privileged": True})
+    roles = f.mapping(doc["roles"], ("roles",), "roles", {**src, "global_administrator": True, "privileged": True,
+                                                           "directory_synchronization": False})
     privileged: dict[str, str] = {}
     if not isinstance(roles["privileged"], list) or not roles["privileged"]:
         raise f.err(("roles", "privileged"), "roles.privileged must be a non-empty list")
@@ -164,7 +166,9 @@ def load_facts(path: Path | str | None = None) -> Facts:
         strengths=strengths, multifactor_combinations=mfa_combos, phishing_resistant_combinations=pr_combos,
         authenticator_aaguids=frozenset(guids(pk["authenticator_aaguids"], ("passkeys", "authenticator_aaguids"),
                                               "authenticator_aaguids")),
-        fido2_kinds=kinds, mfa_required_errors=_error_codes(f, doc["sign_in_errors"]), path=path, sha256=f.sha256)
+        fido2_kinds=kinds, mfa_required_errors=_error_codes(f, doc["sign_in_errors"]), path=path, sha256=f.sha256,
+        directory_sync=guid(roles["directory_synchronization"], ("roles", "directory_synchronization"),
+                            "roles.directory_synchronization") if roles.get("directory_synchronization") else "")
 
 
 def _fido2_kinds(f: ValidatedFile, pk: dict, guid) -> dict[str, tuple[str, str]]:

@@ -16,6 +16,7 @@ from reportgen.facts import FACTS
 
 # Role template ids, most powerful first.
 GLOBAL_ADMIN = FACTS.global_admin
+DIRECTORY_SYNC = FACTS.directory_sync   # Directory Synchronization Accounts: a service exclusion
 PRIVILEGED_ROLES: dict[str, str] = dict(FACTS.privileged_roles)
 
 # Application ids
@@ -121,8 +122,9 @@ ALL_GUESTS = GuestScope(frozenset(GUEST_TYPES))
 @dataclass(frozen=True)
 class Condition:
     """A condition that narrows where a policy applies (kind: locations, platforms, clientAppTypes,
-    userRisk, signInRisk, insiderRisk, servicePrincipalRisk, devices, authenticationFlows, or an
-    unrecognised condition's name), with the values it includes and excludes."""
+    userRisk, signInRisk, insiderRisk, servicePrincipalRisk, devices, authenticationFlows,
+    applicationFilter (mode, rule), times, or ``unrecognised`` with (Graph path, value)), with the
+    values it includes and excludes."""
     kind: str
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -143,11 +145,12 @@ class Grant:
     terms_of_use: tuple[str, ...] = ()
     custom_factors: tuple[str, ...] = ()
     strength: Strength | None = None
+    unknown: tuple[str, ...] = ()            # grant properties this report does not know: not MFA
 
     def _mfa_parts(self) -> list[bool]:
         """One flag per control of the grant: does it require MFA."""
         parts = [c == "mfa" for c in sorted(self.controls - {"block"})]
-        parts += [False] * (len(self.terms_of_use) + len(self.custom_factors))
+        parts += [False] * (len(self.terms_of_use) + len(self.custom_factors) + len(self.unknown))
         if self.strength is not None:
             parts.append(self.strength.mfa)
         return parts
@@ -171,7 +174,8 @@ class Grant:
     @property
     def phishing_resistant(self) -> bool:
         return self.strength is not None and self.strength.phishing_resistant and (
-            self.operator == "AND" or not (self.controls - {"block"} or self.terms_of_use or self.custom_factors))
+            self.operator == "AND" or not (self.controls - {"block"} or self.terms_of_use or self.custom_factors
+                                           or self.unknown))
 
 
 NO_GRANT = Grant(operator="OR")
@@ -271,10 +275,16 @@ class MethodConfig:
     exclude: tuple[MethodTarget, ...] = ()
     multifactor_default: bool | None = None   # X.509: default binding mode is multifactor
     multifactor_rules: bool = False           # X.509: some binding rule gives multifactor
+    targets_known: bool = True                # False: Graph did not return includeTargets
+    external_only: bool = False               # email OTP: offered to external users only
 
     @property
     def enabled_for_someone(self) -> bool:
-        return self.state == "enabled" and bool(self.include)
+        return self.state == "enabled" and (bool(self.include) or not self.targets_known)
+
+    @property
+    def enabled_for_unknown_targets(self) -> bool:
+        return self.state == "enabled" and not self.targets_known
 
     @property
     def for_all_users(self) -> bool:

@@ -14,12 +14,24 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Iterable
 
+from reportgen import closedworld as cw
 from reportgen import model as m
 from reportgen.dates import parse_iso
 from reportgen.evidence import EvidenceReader, source_of
-from reportgen.facts import FACTS, combination
-from reportgen.model import (CAPolicy, Condition, Gap, Grant, GuestScope, MethodConfig, MethodTarget, Note, Posture,
-                             Registration, RoleAssignment, SignIn, Strength, User)
+from reportgen.facts import FACTS
+from reportgen.model import (
+    CAPolicy,
+    Gap,
+    MethodConfig,
+    MethodTarget,
+    Note,
+    Posture,
+    Registration,
+    RoleAssignment,
+    SignIn,
+    User,
+)
+from reportgen.policyread import PolicyReading, _dict, _s, _strs, _type_name
 from reportgen.vocab import count, verb
 
 # @odata.type of an authentication method -> normalised (registration-details) name
@@ -43,18 +55,6 @@ METHOD_ALIASES = {"fido2": "fido2SecurityKey"}
 
 KNOWN_MFA_METHODS = frozenset(METHOD_NAMES.values()) - m.NON_MFA_METHODS
 
-CLIENT_APP_TYPES = frozenset({"all", "browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "easSupported",
-                              "easUnsupported", "other"})
-BUILTIN_CONTROLS = frozenset({"block", "mfa", "compliantDevice", "domainJoinedDevice", "approvedApplication",
-                              "compliantApplication", "passwordChange", "riskRemediation"})
-POLICY_STATES = frozenset({"enabled", "disabled", "enabledForReportingButNotEnforced"})
-APP_NAMES = frozenset({"All", "None", "Office365", "MicrosoftAdminPortals"})
-TRANSFER_METHODS = frozenset({"deviceCodeFlow", "authenticationTransfer"})
-RISK_CONDITIONS = {"userRiskLevels": "userRisk", "signInRiskLevels": "signInRisk", "insiderRiskLevels": "insiderRisk",
-                   "servicePrincipalRiskLevels": "servicePrincipalRisk"}
-HANDLED_CONDITIONS = frozenset({"users", "applications", "clientAppTypes", "clientApplications", "locations",
-                                "platforms", "devices", "deviceStates", "authenticationFlows", "times",
-                                "@odata.type", *RISK_CONDITIONS})
 REQUIREMENTS = ("multiFactorAuthentication", "singleFactorAuthentication")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -63,42 +63,8 @@ class PostureError(Exception):
     pass
 
 
-def _s(v: Any) -> str:
-    return v if isinstance(v, str) else ("" if v is None else str(v))
-
-
-def _strs(v: Any) -> frozenset[str]:
-    return frozenset(x for x in v if isinstance(x, str)) if isinstance(v, list) else frozenset()
-
-
-def _multi(v: Any) -> tuple[str, ...]:
-    """A Graph multi-valued enum: a list, or one string of comma-separated values."""
-    if isinstance(v, str):
-        return tuple(x.strip() for x in v.split(",") if x.strip())
-    return tuple(sorted(_strs(v)))
-
-
-def _narrowed(kind: str, section: dict[str, Any], name: str, everything: str) -> list[Condition]:
-    """``include<name>``/``exclude<name>`` of one condition: a narrowing unless it includes everything
-    and excludes nothing."""
-    inc, exc = _multi(section.get(f"include{name}")), _multi(section.get(f"exclude{name}"))
-    if exc or (inc and everything not in inc):
-        return [Condition(kind, tuple(x for x in inc if x != everything), exc)]
-    return []
-
-
 def _list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
-
-
-def _dict(v: Any) -> dict[str, Any]:
-    return v if isinstance(v, dict) else {}
-
-
-def _type_name(o: dict[str, Any]) -> str:
-    """The short @odata.type of an object (Microsoft's examples sometimes spell the key "odata.type")."""
-    t = o.get("@odata.type", o.get("odata.type"))
-    return _s(t).rsplit(".", 1)[-1]
 
 
 def _dedupe(items: Iterable[Any], key) -> list[Any]:
@@ -113,7 +79,7 @@ def _dedupe(items: Iterable[Any], key) -> list[Any]:
     return out
 
 
-class _Reader:
+class _Reader(PolicyReading):
     """Reads one evidence folder; collects the gaps and notes it finds on the way."""
 
     def __init__(self, ev: EvidenceReader):
@@ -281,170 +247,6 @@ class _Reader:
         return {o["id"]: _s(o.get("displayName")) or o["id"] for o in self.ev.values("namedLocations")
                 if isinstance(o.get("id"), str)}
 
-    def policies(self) -> list[CAPolicy] | None:
-        if not self.have("conditionalAccessPolicies"):
-            return None
-        return _dedupe((self._policy(o) for o in self.ev.values("conditionalAccessPolicies")), lambda p: p.id)
-
-    def _policy(self, o: dict[str, Any]) -> CAPolicy | None:
-        pid = o.get("id")
-        if not isinstance(pid, str):
-            return None
-        ds = "conditionalAccessPolicies"
-        cond = _dict(o.get("conditions"))
-        users = _dict(cond.get("users"))
-        apps = _dict(cond.get("applications"))
-        state = _s(o.get("state"))
-        if state not in POLICY_STATES:
-            self.unknown(ds, "policy state", state, "such a policy is read as not enforced")
-        inc_users, exc_users = _strs(users.get("includeUsers")), _strs(users.get("excludeUsers"))
-        include_apps = self._apps(apps.get("includeApplications"))
-        exclude_apps = self._apps(apps.get("excludeApplications"))
-        client_types = _strs(cond.get("clientAppTypes")) or frozenset({"all"})
-        for t in client_types - CLIENT_APP_TYPES:
-            self.unknown(ds, "client app type", t, "it is read as neither legacy nor modern authentication")
-        workload = self._workload(cond.get("clientApplications"), inc_users, users)
-        return CAPolicy(
-            id=pid, name=_s(o.get("displayName")) or pid, state=state,
-            include_users=inc_users - {"GuestsOrExternalUsers"}, exclude_users=exc_users - {"GuestsOrExternalUsers"},
-            include_groups=_strs(users.get("includeGroups")), exclude_groups=_strs(users.get("excludeGroups")),
-            include_roles=frozenset(r.lower() for r in _strs(users.get("includeRoles"))),
-            exclude_roles=frozenset(r.lower() for r in _strs(users.get("excludeRoles"))),
-            include_guests=self._guests(users.get("includeGuestsOrExternalUsers"), "GuestsOrExternalUsers" in inc_users,
-                                        include=True),
-            exclude_guests=self._guests(users.get("excludeGuestsOrExternalUsers"), "GuestsOrExternalUsers" in exc_users,
-                                        include=False),
-            include_apps=include_apps, exclude_apps=exclude_apps,
-            include_user_actions=_strs(apps.get("includeUserActions")),
-            include_auth_contexts=_strs(apps.get("includeAuthenticationContextClassReferences")),
-            client_app_types=client_types, grant=self._grant(o.get("grantControls"), _s(o.get("displayName")) or pid),
-            conditions=self._conditions(cond, client_types), workload=workload,
-        )
-
-    def _apps(self, v: Any) -> frozenset[str]:
-        out = set()
-        for a in _strs(v):
-            if _GUID.match(a):
-                out.add(a.lower())
-            else:
-                if a not in APP_NAMES:
-                    self.unknown("conditionalAccessPolicies", "application", a,
-                                 "it is read as one application that is neither all apps nor the admin portals")
-                out.add(a)
-        return frozenset(out)
-
-    @staticmethod
-    def _workload(client_apps: Any, inc_users: frozenset[str], users: dict[str, Any]) -> bool:
-        """A policy for service principals (clientApplications) covers and excludes no person."""
-        sps = _dict(client_apps)
-        targets_sps = bool(_strs(sps.get("includeServicePrincipals")) or _strs(sps.get("includeAgentIdServicePrincipals"))
-                           or _dict(sps.get("servicePrincipalFilter")))
-        return targets_sps and (not inc_users or inc_users == {"None"}) and not (
-            _strs(users.get("includeGroups")) or _strs(users.get("includeRoles")) or users.get("includeGuestsOrExternalUsers"))
-
-    def _guests(self, v: Any, legacy: bool, *, include: bool) -> GuestScope | None:
-        if legacy:
-            return m.ALL_GUESTS
-        if not isinstance(v, dict):
-            return None
-        types = set()
-        for t in _multi(v.get("guestOrExternalUserTypes")):
-            if t in m.GUEST_TYPES:
-                types.add(t)
-            elif t not in ("none", "unknownFutureValue"):
-                self.unknown("conditionalAccessPolicies", "guest or external user type", t,
-                             "it is not counted as covering any guest")
-        if not types:
-            return None
-        tenants = _dict(v.get("externalTenants"))
-        kind = _s(tenants.get("membershipKind"))
-        if kind == "all" or ("AllExternalTenants" in _type_name(tenants) and kind != "enumerated"):
-            scope = None
-        elif kind == "enumerated" or "Enumerated" in _type_name(tenants):
-            scope = frozenset(x.lower() for x in _strs(tenants.get("members")))
-        else:
-            # not readable: an inclusion then covers no named tenant, an exclusion excludes every one
-            scope = frozenset() if include else None
-        return GuestScope(frozenset(types), scope)
-
-    def _grant(self, v: Any, policy: str) -> Grant:
-        g = _dict(v)
-        if not g:
-            return m.NO_GRANT
-        operator = _s(g.get("operator")).upper()
-        if operator not in ("AND", "OR"):
-            self.unknown("conditionalAccessPolicies", "grant operator", g.get("operator"),
-                         "it is read as OR (any one control is enough)")
-            operator = "OR"
-        controls = _strs(g.get("builtInControls"))
-        for c in controls - BUILTIN_CONTROLS:
-            self.unknown("conditionalAccessPolicies", "grant control", c,
-                         "it is read as a way through without MFA")
-        return Grant(operator=operator, controls=controls,
-                     terms_of_use=tuple(sorted(_strs(g.get("termsOfUse")))),
-                     custom_factors=tuple(sorted(_strs(g.get("customAuthenticationFactors")))),
-                     strength=self._strength(g.get("authenticationStrength"), policy))
-
-    def _strength(self, v: Any, policy: str) -> Strength | None:
-        s = _dict(v)
-        sid = _s(s.get("id")).lower()
-        if not sid:
-            return None
-        builtin = FACTS.strengths.get(sid)
-        if builtin is not None:
-            return Strength(sid, builtin.name, True, builtin.phishing_resistant)
-        name = _s(s.get("displayName")) or sid
-        combos = [combination(c) for c in _strs(s.get("allowedCombinations"))]
-        if not combos:
-            self.note("conditionalAccessPolicies", f"Policy '{policy}': the authentication strength '{name}' came "
-                                                   "without its allowed combinations; it is not counted as MFA.")
-            return Strength(sid, name, False, False)
-        for c in combos:
-            if c not in FACTS.multifactor_combinations and c not in ("password", "sms", "federatedSingleFactor",
-                                                                     "x509CertificateSingleFactor", "voice", "email"):
-                self.unknown("conditionalAccessPolicies", "authentication strength combination", c,
-                             "it is read as single-factor")
-        return Strength(sid, name, all(c in FACTS.multifactor_combinations for c in combos),
-                        all(c in FACTS.phishing_resistant_combinations for c in combos))
-
-    def _conditions(self, cond: dict[str, Any], client_types: frozenset[str]) -> tuple[Condition, ...]:
-        out = []
-        out += _narrowed("locations", _dict(cond.get("locations")), "Locations", "All")
-        out += _narrowed("platforms", _dict(cond.get("platforms")), "Platforms", "all")
-        if "all" not in client_types and not {"browser", "mobileAppsAndDesktopClients"} <= client_types:
-            out.append(Condition("clientAppTypes", tuple(sorted(client_types))))
-        for key, kind in RISK_CONDITIONS.items():
-            levels = tuple(x for x in _multi(cond.get(key)) if x not in ("none", "unknownFutureValue"))
-            if levels:
-                out.append(Condition(kind, levels))
-        out += self._device_conditions(cond)
-        flows = _multi(_dict(cond.get("authenticationFlows")).get("transferMethods"))
-        flows = tuple(x for x in flows if x not in ("none",))
-        for f in set(flows) - TRANSFER_METHODS:
-            self.unknown("conditionalAccessPolicies", "authentication flow", f, "the policy is read as narrowed by it")
-        if flows:
-            out.append(Condition("authenticationFlows", flows))
-        if cond.get("times"):
-            out.append(Condition("times", ("a time-of-day condition",)))
-        for key, value in cond.items():
-            if key not in HANDLED_CONDITIONS and value not in (None, [], {}, ""):
-                self.unknown("conditionalAccessPolicies", "policy condition", key, "the policy is read as narrowed by it")
-                out.append(Condition(key, (key,)))
-        return tuple(out)
-
-    @staticmethod
-    def _device_conditions(cond: dict[str, Any]) -> list[Condition]:
-        out = []
-        dev = _dict(cond.get("devices"))
-        flt = _dict(dev.get("deviceFilter"))
-        if _s(flt.get("rule")).strip():
-            rule = _s(flt.get("rule")).strip()
-            out.append(Condition("devices", (rule,), ()) if _s(flt.get("mode")) == "include"
-                       else Condition("devices", (), (rule,)))
-        out += _narrowed("devices", dev, "Devices", "All")
-        out += _narrowed("devices", _dict(cond.get("deviceStates")), "States", "All")
-        return out
-
     def security_defaults(self) -> bool | None:
         sd = self.ev.single("securityDefaults") if self.have("securityDefaults") else None
         return sd.get("isEnabled") if isinstance(sd, dict) and isinstance(sd.get("isEnabled"), bool) else None
@@ -463,8 +265,16 @@ class _Reader:
             mode = _dict(c.get("authenticationModeConfiguration"))
             default = _s(mode.get("x509CertificateAuthenticationDefaultMode"))
             rules = [r for r in _list(mode.get("rules")) if isinstance(r, dict)]
+            kind = cw.METHOD_CONFIGS.get(_type_name(c))
+            if _type_name(c) and kind is None:
+                self.unknown("authenticationMethodsPolicy", "method configuration type", _type_name(c),
+                             "such a method is not counted as MFA")
+            otp = _s(c.get("allowExternalIdToUseEmailOtp"))
             out[_s(c["id"]).lower()] = MethodConfig(
                 id=_s(c["id"]).lower(), state=state, include=self._targets(c.get("includeTargets")),
+                # targets not returned: enabled for unknown targets, never "for nobody"
+                targets_known=isinstance(c.get("includeTargets"), list),
+                external_only=cw.member("externalEmailOtpState", otp) == "external" if otp else False,
                 exclude=self._targets(c.get("excludeTargets")),
                 multifactor_default=(default == "x509CertificateMultiFactor") if default else None,
                 multifactor_rules=any(_s(r.get("x509CertificateAuthenticationMode")) == "x509CertificateMultiFactor"
@@ -477,6 +287,8 @@ class _Reader:
         for t in _list(v):
             if isinstance(t, dict) and isinstance(t.get("id"), str):
                 kind = "all_users" if t["id"] == "all_users" else (_s(t.get("targetType")) or "group")
+                if kind not in ("all_users", "user", "group"):
+                    kind = "unknown"   # a target type this report does not know: who it reaches is unknown
                 out.append(MethodTarget(kind, t["id"]))
         return tuple(out)
 

@@ -39,7 +39,7 @@ def good(**kw) -> PostureBuilder:
     b.user(EA1, methods=[FIDO2]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2)
     b.user(ADMIN, methods=[FIDO2, "windowsHelloForBusiness"]).ga(ADMIN)
     b.user(ALICE).user(BOB).user(GUEST, guest=True)
-    b.policy(mfa_policy(), block_legacy_policy(), register_info_policy())
+    b.policy(mfa_policy(), block_legacy_policy(), register_info_policy(), phishing_resistant_admin_policy())
     b.sign_in(ADMIN, m.APP_AZURE_PORTAL).sign_in(ALICE, m.APP_AZURE_CLI).sign_in(BOB, m.APP_AZURE_POWERSHELL)
     return b
 
@@ -521,29 +521,45 @@ class TestEA04:
     def test_pass(self):
         assert check(good(), "EA-04").status == "pass"
 
-    def test_fail_direct_exclusion(self):
+    # v3: Microsoft advises excluding emergency access accounts; EA-04 checks the exclusion is exact
+    # and that each excluded account can complete the MFA Microsoft still requires of it.
+    def test_pass_direct_exclusion_of_accounts_with_keys(self):
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[EA1])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA1] and "directly" in r.affected[0].detail
+        assert r.status == "pass" and "as Microsoft advises" in r.reason and r.metrics["excluded_accounts"] == 1
 
-    def test_fail_transitive_group_exclusion(self):
-        # EA2 sits in g-inner, which is a member of g-outer; the policy excludes g-outer.
+    def test_fail_direct_exclusion_of_account_without_emergency_method(self):
+        b = PostureBuilder()
+        b.user(EA1, methods=[AUTHENTICATOR]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2).user(ALICE)
+        b.policy(mfa_policy(exclude_users=[EA1]))
+        r = check(b, "EA-04")
+        assert r.status == "fail" and upns(r) == [EA1] and "no FIDO2 security key" in r.affected[0].detail
+
+    def test_fail_transitive_group_exclusion_that_also_reaches_another_user(self):
+        # EA2 sits in g-inner, which is a member of g-outer; the policy excludes g-outer, which holds Bob too.
         b = good().group("g-inner", EA2).group("g-outer", "g-inner", BOB)
         b._policies[0] = mfa_policy(exclude_groups=["g-outer"])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA2]
-        assert "through group g-outer" in r.affected[0].detail
+        assert r.status == "fail" and upns(r) == [BOB]
+        assert "through group 'g-outer'" in r.affected[0].detail or "through group g-outer" in r.affected[0].detail
 
-    def test_fail_role_exclusion(self):
+    def test_pass_group_of_only_emergency_accounts(self):
+        b = good().group("g-inner", EA2).group("g-bg", "g-inner", EA1)
+        b._policies[0] = mfa_policy(exclude_groups=["g-bg"])
+        assert check(b, "EA-04").status == "pass"
+
+    def test_fail_role_exclusion_that_others_hold(self):
         b = good()
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "EA-04")
-        assert r.status == "fail" and upns(r) == [EA1, EA2]
+        assert r.status == "fail" and upns(r) == [ADMIN]
         assert "through role Global Administrator" in r.affected[0].detail
 
     def test_fail_exclusion_from_authentication_strength_policy(self):
-        b = good().policy(phishing_resistant_admin_policy(exclude_users=[EA1]))
+        b = PostureBuilder()
+        b.user(EA1, methods=["windowsHelloForBusiness"]).ga(EA1).user(EA2, methods=[FIDO2]).ga(EA2)
+        b.policy(mfa_policy(), phishing_resistant_admin_policy(exclude_users=[EA1]))
         assert check(b, "EA-04").status == "fail"
 
     def test_exclusion_from_report_only_policy_is_not_an_ea04_failure(self):
@@ -585,7 +601,7 @@ class TestEA04:
         assert_not_evaluated(check(b, "EA-04"))
 
     def test_not_evaluated_when_role_assignable_group_members_unknown(self):
-        b = good().group("g-breakglass", EA1).role("g-breakglass", SECURITY_ADMIN)
+        b = good().group("g-breakglass", EA1, BOB).role("g-breakglass", SECURITY_ADMIN)
         b._policies[0] = mfa_policy(exclude_roles=[SECURITY_ADMIN])
         assert check(b, "EA-04").status == "fail"
         b._groups.pop("g-breakglass")
@@ -605,11 +621,12 @@ class TestMFA01:
         b = good().security_defaults(True).missing("ca_policies")
         assert check(b, "MFA-01").status == "pass"
 
-    def test_excluded_emergency_accounts_fail_but_are_reported_under_ea04(self):
+    def test_excluded_emergency_accounts_narrow_nothing(self):
+        # v3: Microsoft advises the exclusion; the reason names it (EA-04 checks it is exact)
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[EA1, EA2])
         r = check(b, "MFA-01")
-        assert r.status == "fail" and r.affected == [] and "EA-04" in r.reason and EA1 in r.reason
+        assert r.status == "pass" and "excludes the 2 emergency access accounts, as Microsoft advises" in r.reason
 
     def test_pass_modern_clients_only_is_not_narrowed(self):
         b = good()
@@ -654,12 +671,22 @@ class TestMFA01:
 
     def test_fail_excluded_through_role(self):
         b = good().role(BOB, HELPDESK_ADMIN)
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
         r = check(b, "MFA-01")
         assert r.status == "fail" and upns(r) == [BOB] and "Helpdesk Administrator" in r.affected[0].detail
 
+    def test_warn_where_only_a_union_of_policies_covers_everyone(self):
+        # v3: persona designs: the all-users policy excludes the helpdesk role, whose holders the
+        # phishing-resistant admin policy covers; a new account outside the groups would not be
+        b = good().role(BOB, HELPDESK_ADMIN)
+        b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
+        r = check(b, "MFA-01")
+        assert r.status == "warn" and "Phishing-resistant MFA for admins" in r.reason and "new account" in r.reason
+
     def test_fail_excluded_through_eligible_role(self):
         b = good().role(BOB, HELPDESK_ADMIN, kind="eligible")
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[HELPDESK_ADMIN])
         assert check(b, "MFA-01").status == "fail"
 
@@ -759,13 +786,15 @@ class TestMFA03:
 
     def test_fail_admin_role_excluded_from_policy(self):
         b = good()
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(exclude_roles=[m.GLOBAL_ADMIN])
         r = check(b, "MFA-03")
-        assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
+        assert r.status == "fail" and upns(r) == [ADMIN]   # v3: the emergency access accounts are excused
         assert all("through role Global Administrator" in a.detail for a in r.affected)
 
     def test_fail_admin_portals_policy_does_not_cover_admins(self):
         b = good()
+        b._policies = b._policies[:3]   # without the phishing-resistant admin policy
         b._policies[0] = mfa_policy(apps=["MicrosoftAdminPortals"])
         r = check(b, "MFA-03")
         assert r.status == "fail" and upns(r) == [ADMIN, EA1, EA2]
@@ -803,39 +832,49 @@ class TestMFA03:
 # =========================================================================== MFA-04 phishing-resistant admins
 
 class TestMFA04:
-    def test_pass_phishing_resistant_methods_only(self):
+    # v3: judged by policy; holders without a phishing-resistant method are named (lock-out)
+    def test_pass(self):
         assert check(good(), "MFA-04").status == "pass"
 
-    def test_pass_phishing_resistant_policy_for_roles(self):
+    def test_warn_without_policy_even_where_every_admin_holds_phishing_resistant_methods(self):
+        b = good()
+        b._policies = b._policies[:3]
+        r = check(b, "MFA-04")
+        assert r.status == "warn" and "nothing holds them to it" in r.reason
+
+    def test_warn_holder_without_phishing_resistant_method(self):
         b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
-        assert check(b, "MFA-04").status == "warn"
-        b.policy(phishing_resistant_admin_policy())
         r = check(b, "MFA-04")   # the policy applies, but helpdesk has no phishing-resistant method
         assert r.status == "warn" and upns(r) == ["helpdesk@bank.com"] and "locked out" in r.reason
         b.registration("helpdesk@bank.com", registered=True, methods=[FIDO2])
         assert check(b, "MFA-04").status == "pass"
 
-    def test_pass_policy_even_without_registrations(self):
-        b = good().policy(phishing_resistant_admin_policy()).missing("registrations")
+    def test_not_evaluated_without_registrations(self):
+        assert_not_evaluated(check(good().missing("registrations"), "MFA-04"))
+
+    def test_not_evaluated_without_policies(self):
+        assert_not_evaluated(check(good().missing("ca_policies"), "MFA-04"))
+
+    def test_pass_soft_methods_beside_a_key_under_the_policy(self):
+        b = good().user("helpdesk@bank.com", methods=[FIDO2, AUTHENTICATOR]).role("helpdesk@bank.com", HELPDESK_ADMIN)
         assert check(b, "MFA-04").status == "pass"
 
-    def test_pass_methods_even_without_policies(self):
-        assert check(good().missing("ca_policies"), "MFA-04").status == "pass"
-
-    def test_warn_soft_methods(self):
-        b = good().user("helpdesk@bank.com", methods=[FIDO2, AUTHENTICATOR]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+    def test_warn_names_roles_left_out_and_excluded_apps(self):
+        b = good()
+        b._policies[3] = phishing_resistant_admin_policy(roles=(m.GLOBAL_ADMIN,), exclude_apps=[m.APP_AZURE_PORTAL])
         r = check(b, "MFA-04")
-        assert r.status == "warn" and upns(r) == ["helpdesk@bank.com"]
+        assert r.status == "warn" and "Helpdesk Administrator" in r.reason and "Azure portal" in r.reason, r.reason
 
     def test_warn_policy_that_is_report_only_or_mfa_strength(self):
-        b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b = good().user("helpdesk@bank.com", methods=[FIDO2]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b._policies = b._policies[:3]
         b.policy(phishing_resistant_admin_policy(state="enabledForReportingButNotEnforced"),
                  phishing_resistant_admin_policy("MFA strength", strength=m.STRENGTH_MFA))
         assert check(b, "MFA-04").status == "warn"
 
     def test_warn_policy_excluding_the_admin(self):
-        b = good().user("helpdesk@bank.com").role("helpdesk@bank.com", HELPDESK_ADMIN)
-        b.policy(phishing_resistant_admin_policy(exclude_users=["helpdesk@bank.com"]))
+        b = good().user("helpdesk@bank.com", methods=[FIDO2]).role("helpdesk@bank.com", HELPDESK_ADMIN)
+        b._policies[3] = phishing_resistant_admin_policy(exclude_users=["helpdesk@bank.com"])
         assert check(b, "MFA-04").status == "warn"
 
     def test_warn_is_never_excepted(self):
@@ -843,9 +882,6 @@ class TestMFA04:
         results = run_checks(b.build(), Inputs(**INPUTS))
         apply_exceptions(results, [exception("MFA-04", "helpdesk@bank.com")], TODAY)
         assert {r.id: r.status for r in results}["MFA-04"] == "warn"
-
-    def test_not_evaluated_without_registrations_and_policy(self):
-        assert_not_evaluated(check(good().missing("registrations"), "MFA-04"))
 
     def test_not_evaluated_without_registrations_or_policies(self):
         assert_not_evaluated(check(good().missing("registrations", "ca_policies"), "MFA-04"))
@@ -921,16 +957,18 @@ class TestMFA06:
         b = good().user("carol@bank.com", methods=["mobilePhone"], enabled=False)
         assert check(b, "MFA-06").status == "pass"
 
+    # v3: the methods policy is MFA-11's business
     @pytest.mark.parametrize("method", ["sms", "voice"])
-    def test_warn_methods_policy_enables_sms_or_voice(self, method):
-        r = check(good().methods_policy(**{method: "enabled"}), "MFA-06")
-        assert r.status == "warn"
+    def test_methods_policy_enabling_sms_or_voice_fails_mfa11_not_mfa06(self, method):
+        b = good().methods_policy(**{method: "enabled"})
+        assert check(b, "MFA-06").status == "pass" and check(b, "MFA-11").status == "fail"
 
     def test_not_evaluated_without_registrations(self):
         assert_not_evaluated(check(good().missing("registrations"), "MFA-06"))
 
-    def test_not_evaluated_without_methods_policy(self):
-        assert_not_evaluated(check(good().missing("methods_policy"), "MFA-06"))
+    def test_mfa11_not_evaluated_without_methods_policy(self):
+        assert check(good().missing("methods_policy"), "MFA-06").status == "pass"
+        assert_not_evaluated(check(good().missing("methods_policy"), "MFA-11"))
 
     def test_fail_does_not_need_methods_policy(self):
         b = good().user("carol@bank.com", methods=["mobilePhone"]).missing("methods_policy")
@@ -970,11 +1008,12 @@ class TestMFA07:
         r = check(b, "MFA-07")
         assert r.status == "fail" and upns(r) == [GUEST]
 
-    def test_fail_guest_excluded_by_id(self):
+    def test_warn_guest_excluded_by_id(self):
+        # v3: partial scope warns (naming who is left out); only "no policy covers any guest type" fails
         b = good()
         b._policies[0] = mfa_policy(exclude_users=[GUEST])
         r = check(b, "MFA-07")
-        assert r.status == "fail" and upns(r) == [GUEST]
+        assert r.status == "warn" and upns(r) == [GUEST]
 
     def test_not_evaluated_without_policies(self):
         assert_not_evaluated(check(good().missing("ca_policies"), "MFA-07"))
@@ -988,7 +1027,8 @@ class TestMFA08:
 
     @pytest.mark.parametrize("state", ["enabledForReportingButNotEnforced", "disabled"])
     def test_warn_idle_policy_without_enabled_counterpart(self, state):
-        b = good().policy(phishing_resistant_admin_policy(state=state))
+        b = good()
+        b._policies[3] = phishing_resistant_admin_policy(state=state)
         b._policies[0] = mfa_policy(apps=["Office365"])
         r = check(b, "MFA-08")
         assert r.status == "warn" and upns(r) == ["Phishing-resistant MFA for admins"]
@@ -1073,17 +1113,25 @@ class TestMFA10:
 
     def test_warn_policy_for_one_user(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies[2] = register_info_policy(users=[ALICE])
         r = check(b, "MFA-10")
         assert r.status == "warn" and "only for some users" in r.reason
 
+    def test_pass_all_apps_mfa_policy_protects_registration(self):
+        b = good()
+        b._policies.pop(2)
+        assert check(b, "MFA-10").status == "pass"
+
     def test_warn_no_policy(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies.pop(2)
         assert check(b, "MFA-10").status == "warn"
 
     def test_warn_report_only(self):
         b = good()
+        b._policies[0] = mfa_policy(apps=["Office365"])   # v3: an all-apps MFA policy would protect it
         b._policies[2] = register_info_policy(state="enabledForReportingButNotEnforced")
         assert check(b, "MFA-10").status == "warn"
 
@@ -1141,9 +1189,9 @@ def _failing(cid: str) -> tuple[PostureBuilder, list[str]]:
         b.registration(EA1, registered=True, methods=[AUTHENTICATOR]).registration(EA2, registered=True,
                                                                                    methods=["mobilePhone"])
         return b, [EA1, EA2]
-    elif cid == "EA-04":
-        b._policies[0] = mfa_policy(exclude_users=[EA1, EA2])
-        return b, [EA1, EA2]
+    elif cid == "EA-04":   # v3: an exclusion meant for an emergency access account that reaches others
+        b.group("g-bg", EA1, ALICE, BOB)
+        b._policies[0] = mfa_policy(exclude_groups=["g-bg"])
     elif cid == "MFA-02":
         b.registration(ALICE, registered=False).registration(BOB, registered=False)
     elif cid == "MFA-03":

@@ -132,7 +132,7 @@ def test_4_a_policy_for_service_principals_covers_and_excludes_no_person(tmp_pat
     p = posture(tmp_path, d)
     assert p.ca_policies[0].workload
     r = run(p)[0]["MFA-05"]
-    assert r.status == "fail" and r.affected == [] and "No enabled policy blocks legacy authentication" in r.reason
+    assert r.status == "fail" and r.affected == [] and "No enabled, un-narrowed policy blocks" in r.reason
 
 
 # --------------------------------------------------------------------------- 5. methods-policy targets
@@ -141,8 +141,9 @@ def test_5_a_method_enabled_for_no_one_is_not_enabled_and_sms_names_its_targets(
     p = posture(tmp_path, {"users": [], "userRegistrationDetails": [],
                            "authenticationMethodsPolicy": load("methods-policy/v1-get-authenticationmethodspolicy")})
     assert not p.methods_policy["email"].enabled_for_someone and p.methods_policy["sms"].for_all_users
-    r = run(p)[0]["MFA-06"]
-    assert r.status == "warn" and "SMS (for all users)" in r.reason and "email" not in r.reason.lower(), r.reason
+    r = run(p)[0]["MFA-11"]   # v3: the methods policy is MFA-11
+    assert r.status == "fail" and "SMS (for all users)" in r.reason and "email one-time passcode (for" not in r.reason, r.reason
+    assert "external users only" in r.reason   # v3: email OTP offered to external users only is named
 
 
 def test_5_sms_for_a_pilot_group_names_the_group(tmp_path):
@@ -151,8 +152,8 @@ def test_5_sms_for_a_pilot_group_names_the_group(tmp_path):
     sms["includeTargets"][0]["id"] = DOCUMENTED_GROUP   # edit: no page shows SMS for a group
     p = posture(tmp_path, {"users": [], "userRegistrationDetails": [], "authenticationMethodsPolicy": amp,
                            "groups": [{"id": DOCUMENTED_GROUP, "displayName": "SMS pilot"}]})
-    r = run(p)[0]["MFA-06"]
-    assert r.status == "warn" and "SMS (for group 'SMS pilot')" in r.reason, r.reason
+    r = run(p)[0]["MFA-11"]   # v3: the methods policy is MFA-11
+    assert r.status == "fail" and "SMS (for group 'SMS pilot')" in r.reason, r.reason
 
 
 def test_5_methods_left_out_of_the_policy_are_unknown_not_disabled(tmp_path):
@@ -160,7 +161,7 @@ def test_5_methods_left_out_of_the_policy_are_unknown_not_disabled(tmp_path):
     for c in amp["authenticationMethodConfigurations"]:
         c["state"] = "disabled"   # edit: nothing enabled, so only the missing Voice entry is in doubt
     p = posture(tmp_path, {"users": [], "userRegistrationDetails": [], "authenticationMethodsPolicy": amp})
-    r = run(p)[0]["MFA-06"]
+    r = run(p)[0]["MFA-11"]   # v3: the methods policy is MFA-11
     assert r.status == "not_evaluated" and "voice call" in r.reason, r.reason
 
 

@@ -168,7 +168,6 @@ def data_needed(p: Posture, inp: Inputs) -> dict[str, bool]:
     mfa_pols = [pl for pl in pols if pl.is_mfa_policy and not pl.has_conditions]
     ea_pols = [pl for pl in pols if pl.is_mfa_policy]  # an "MFA policy" is an enabled one
     block_pols = [pl for pl in pols if pl.blocks and pl.state == "enabled" and not pl.has_conditions]
-    pr_pols = [pl for pl in mfa_pols if pl.auth_strength_id == m.STRENGTH_PHISHING_RESISTANT]
     not_ea = [u for u in enabled if u.id not in ea]
     ca_users = ca and users and membership_ok(p, enabled, mfa_pols)
     return {
@@ -185,10 +184,10 @@ def data_needed(p: Posture, inp: Inputs) -> dict[str, bool]:
         "MFA-01": sd or (ca and users and membership_ok(p, not_ea, mfa_pols)),
         "MFA-02": users and regs,
         "MFA-03": users and regs and roles_ok(p, eligible=True) and (sd or (ca and membership_ok(p, privileged, mfa_pols))),
-        "MFA-04": users and roles_ok(p, eligible=True) and (regs or (ca and membership_ok(p, privileged, pr_pols))),
+        "MFA-04": users and roles_ok(p, eligible=True) and ca and regs,   # v3: by policy, and holders can meet it
         "MFA-05": sd or (ca and users and membership_ok(p, not_ea, block_pols)),
-        "MFA-06": users and regs and p.methods_policy is not None
-                  and all(u.id in p.registrations for u in p.users if u.enabled),
+        "MFA-06": users and regs and all(u.id in p.registrations for u in p.users if u.enabled),
+        "MFA-11": p.methods_policy is not None,   # v3: the methods policy is judged on its own
         "MFA-07": sd or (ca and users and membership_ok(p, [u for u in enabled if u.user_type == "Guest"], mfa_pols)),
         "MFA-08": sd or ca,
         "MFA-09": users and regs and all(u.sign_in_activity_known for u in p.users),

@@ -140,6 +140,8 @@ _CLIENT_WORDS = {"browser": "browser", "mobileAppsAndDesktopClients": "mobile ap
                  "easUnsupported": "Exchange ActiveSync", "other": "other (legacy)"}
 _RISK_WORDS = {"userRisk": "user risk", "signInRisk": "sign-in risk", "insiderRisk": "insider risk",
                "servicePrincipalRisk": "service principal risk"}
+_RISK_KEYS = {"userRisk": "userRiskLevels", "signInRisk": "signInRiskLevels", "insiderRisk": "insiderRiskLevels",
+              "servicePrincipalRisk": "servicePrincipalRiskLevels"}
 _FLOW_WORDS = {"deviceCodeFlow": "device code flow", "authenticationTransfer": "authentication transfer"}
 _ALT_WORDS = {"compliantDevice": "a compliant device", "domainJoinedDevice": "a hybrid-joined device",
               "approvedApplication": "an approved client app", "compliantApplication": "an app protection policy",
@@ -170,7 +172,7 @@ def condition_words(c: Condition, names: dict[str, str] | None) -> str:
     if c.kind == "clientAppTypes":
         return "applies only to " + ", ".join(sorted({_CLIENT_WORDS.get(x, x) for x in c.include})) + " clients"
     if c.kind in _RISK_WORDS:
-        return f"applies only at {_RISK_WORDS[c.kind]} {', '.join(c.include)}"
+        return f"applies only at {_RISK_WORDS[c.kind]} {', '.join(c.include)} (`{_RISK_KEYS[c.kind]}`)"
     if c.kind == "devices":
         return both(f"applies only to devices matching {', '.join(repr(x) for x in c.include)}",
                     f"skips devices matching {', '.join(repr(x) for x in c.exclude)}")
@@ -178,7 +180,14 @@ def condition_words(c: Condition, names: dict[str, str] | None) -> str:
         return "applies only to " + ", ".join(_FLOW_WORDS.get(x, x) for x in c.include) + " sign-ins"
     if c.kind == "times":
         return "applies only at certain times"
-    return f"applies only under the condition '{c.kind}', which this report does not read"
+    if c.kind == "applicationFilter":
+        mode, rule = (tuple(c.include) + ("", ""))[:2]
+        how = "skips apps" if mode == "exclude" else "applies only to apps"
+        return f"{how} matching an application filter (`applications.applicationFilter`: {mode}, rule {rule})"
+    if c.kind == "unrecognised":
+        path, value = (tuple(c.include) + ("", ""))[:2]
+        return f"is narrowed by a condition this report does not recognise: `{path}` ({value})"
+    return f"is narrowed by a condition this report does not recognise: `{c.kind}`"
 
 
 def narrowing_words(pol: CAPolicy, names: dict[str, str] | None, *, except_kinds: Iterable[str] = ()) -> list[str]:
@@ -209,6 +218,7 @@ def alternatives_words(pol: CAPolicy) -> list[str]:
         out.append("a custom control")
     if g.strength is not None and not g.strength.mfa:
         out.append(f"the authentication strength '{g.strength.name}'")
+    out += [f"a grant control this report does not recognise: `{x}`" for x in g.unknown]
     return out
 
 

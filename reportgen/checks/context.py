@@ -70,6 +70,7 @@ class Context:
         self.by_upn = {u.upn.lower(): u for u in p.users or []}
         self._groups_of: dict[str, set[str]] | None = None
         self._user_roles: dict[str, set[str]] | None = None
+        self._ea_ids: set[str] | None = None
 
     @property
     def timeline(self) -> Timeline:
@@ -243,7 +244,7 @@ class Context:
             if not (scope.covers_all_apps(pol) if all_apps else scope.covers_app(pol, apps)):
                 if not self.included(pol, u, roles) or not pol.include_apps - {"None"}:
                     continue
-                if "All" in pol.include_apps and pol.exclude_apps:
+                if pol.exclude_apps and ("All" in pol.include_apps or scope.app_ids(apps) & scope.app_ids(pol.exclude_apps)):
                     why.append(f"'{pol.name}' excludes {', '.join(scope.app_words(a) for a in sorted(pol.exclude_apps))}")
                 elif all_apps:
                     why.append(f"'{pol.name}' covers only {', '.join(scope.app_words(a) for a in sorted(pol.include_apps))}")
@@ -253,7 +254,7 @@ class Context:
                     why.append(f"'{pol.name}' takes in only {scope.guest_scope_words(pol.include_guests)}")
                 continue
             paths = self.exclusion_paths(pol, u, roles)
-            if paths:
+            if paths and not self.excused(u):
                 why.append(f"excluded from '{pol.name}' {' and '.join(paths)}")
                 continue
             if pol.state != "enabled":
@@ -267,6 +268,22 @@ class Context:
                 continue
             return True, ""
         return False, "; ".join(why) or "no MFA policy applies"
+
+    def ea_ids(self) -> set[str]:
+        """Object ids of the designated emergency access accounts that exist."""
+        if self._ea_ids is None:
+            self._ea_ids = {u.id for _, u in self.emergency() if u is not None}
+        return self._ea_ids
+
+    def is_service_account(self, uid: str) -> bool:
+        """The account's only role is Directory Synchronization Accounts (a service exclusion)."""
+        roles = self.user_roles().get(uid, set())
+        return bool(roles) and roles <= {m.DIRECTORY_SYNC}
+
+    def excused(self, u: User) -> bool:
+        """An exclusion of this account narrows no coverage check: a designated emergency access
+        account (Microsoft advises excluding them) or a directory synchronization service account."""
+        return u.id in self.ea_ids() or self.is_service_account(u.id)
 
     def emergency(self) -> list[tuple[str, User | None]]:
         out, seen = [], set()
@@ -288,12 +305,16 @@ class Context:
         c = policy[config_id]
         if c.state != "enabled":
             return False
+        if not c.targets_known:
+            return None
 
         def hits(targets) -> bool | None:
             unknown = False
             for t in targets:
                 if t.kind == "all_users" or t.id == u.id:
                     return True
+                if t.kind == "unknown":
+                    unknown = True
                 if t.kind == "group":
                     members = (self.p.group_members or {}).get(t.id)
                     if members is None:

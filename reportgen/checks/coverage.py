@@ -8,17 +8,26 @@ A missing registration record means "registration unknown", never "not registere
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from reportgen import model as m
 from reportgen.checks import applicability as scope
-from reportgen.checks.applicability import ALL_APPS, LEGACY_CLIENT_TYPES, REGISTER_SECURITY_INFO
-from reportgen.checks.common import (CA_POLICIES_DS, METHODS_POLICY, NAMED_LOCATIONS, POLICY_DATA, REGISTRATION_DATA,
-                                     SECURITY_DEFAULTS, affected, methods_text)
+from reportgen.checks.applicability import (
+    ALL_APPS,
+    LEGACY_CLIENT_TYPES,
+    REGISTER_SECURITY_INFO,
+)
+from reportgen.checks.common import (
+    CA_POLICIES_DS,
+    NAMED_LOCATIONS,
+    POLICY_DATA,
+    REGISTRATION_DATA,
+    SECURITY_DEFAULTS,
+    affected,
+    methods_text,
+)
 from reportgen.checks.context import Context
+from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check
 from reportgen.model import CAPolicy, User
-from reportgen.results import Affected
 from reportgen.vocab import Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED
@@ -37,41 +46,34 @@ def _everyone_candidates(ctx: Context) -> list[CAPolicy]:
             and "All" in p.include_users and "All" in p.include_apps]
 
 
-def _excluded_principals(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
-    """The principals a policy excludes that reach an enabled account (or cannot be told), in words."""
-    enabled = {u.id for u in ctx.enabled}
-    out = []
-    for uid in sorted(p.exclude_users):
-        u = ctx.users_by_id.get(uid)
-        if u is not None and not u.enabled:
-            continue  # a disabled account cannot sign in
-        out.append(("emergency access account " if uid in ea_ids else "user ") + (u.upn if u else uid))
-    members = ctx.need(ctx.p.group_members, "groups/{id}/transitiveMembers") if p.exclude_groups else {}
-    for g in sorted(p.exclude_groups):
-        n = len(set(members.get(g, ())) & enabled)
-        if n:
-            name = f"'{ctx.p.group_names[g]}'" if g in ctx.p.group_names else g
-            out.append(f"group {name} ({count(n, 'enabled account')})")
-    roles = ctx.user_roles() if p.exclude_roles else {}
-    for r in sorted(p.exclude_roles):
-        n = sum(1 for uid, rs in roles.items() if r in rs and uid in enabled)
-        if n:
-            out.append(f"role {m.PRIVILEGED_ROLES.get(r, r)} ({count(n, 'enabled holder')})")
-    if p.exclude_guests:
-        out.append(scope.guest_scope_words(p.exclude_guests))
-    return out
-
-
-def _policy_faults(ctx: Context, p: CAPolicy, ea_ids: set[str]) -> list[str]:
-    """What keeps an all-users/all-apps policy from requiring MFA of everyone, in words."""
+def _policy_faults(ctx: Context, p: CAPolicy) -> tuple[list[str], list[str]]:
+    """(what keeps an all-users/all-apps policy from requiring MFA of everyone, the exclusions that do
+    not narrow it), in words."""
     faults = []
     if p.conditional_mfa:
         faults.append(f"it {scope.grant_words(p)}, so it is a conditional MFA policy")
     faults += [f"it {w}" for w in ctx.narrowing(p)]
-    excluded = _excluded_principals(ctx, p, ea_ids)
-    if excluded:
-        faults.append("it excludes " + ", ".join(excluded))
-    return faults
+    ex = describe_exclusions(ctx, p)
+    if ex.narrowing:
+        faults.append("it excludes " + ", ".join(ex.narrowing))
+    return faults, ex.notes()
+
+
+def _union_policies(ctx: Context, roles: dict[str, set[str]]) -> tuple[list[CAPolicy], list]:
+    """(the MFA policies that together cover every enabled account for all apps, the accounts none
+    covers with why), judged per person."""
+    strict = [p for p in ctx.policies if p.is_mfa_policy]
+    used, uncovered = [], []
+    for u in ctx.enabled:
+        rs = roles.get(u.id, set())
+        ok, why = ctx.coverage(u, rs, ALL_APPS, policies=strict, all_apps=True)
+        if not ok:
+            uncovered.append(affected(u, f"not required to use MFA for all apps: {why}"))
+            continue
+        first = next((p for p in strict if ctx.coverage(u, rs, ALL_APPS, policies=[p], all_apps=True)[0]), None)
+        if first is not None and first not in used:
+            used.append(first)
+    return used, uncovered
 
 
 @check("MFA-01", reads=POLICY_DATA)
@@ -80,29 +82,36 @@ def mfa_required_for_everyone(ctx: Context) -> Outcome:
         return Outcome(PASS, f"{SD_ON}{SD_NOTE}.", [], {})
     ctx.users
     candidates = _everyone_candidates(ctx)
-    ea = {u.id for _, u in ctx.emergency() if u}
-    faults = {p.id: _policy_faults(ctx, p, ea) for p in candidates}
-    clean = [p for p in candidates if not faults[p.id]]
+    judged = {p.id: _policy_faults(ctx, p) for p in candidates}
+    clean = [p for p in candidates if not judged[p.id][0]]
     if clean:
-        return Outcome(PASS, f"MFA is required for all users and all cloud apps, with no exclusion or narrowing condition "
-                             f"({', '.join(repr(p.name) for p in clean)}).", [], {"policies": len(clean)})
+        notes = sorted({n for p in clean for n in judged[p.id][1]})
+        tail = f"; {'; '.join(notes)}" if notes else ", with no exclusion"
+        return Outcome(PASS, f"MFA is required for all users and all cloud apps with no narrowing condition "
+                             f"({', '.join(repr(p.name) for p in clean)}){tail}.", [], {"policies": len(clean)})
+    roles = ctx.user_roles()
+    used, uncovered = _union_policies(ctx, roles)
+    described = "; ".join(f"'{p.name}': {'; '.join(judged[p.id][0])}" for p in candidates)
+    if used and not uncovered:
+        why = f" ({described})" if candidates else ""
+        return Outcome(WARN, f"No single policy requires MFA for all users, but together "
+                             f"{', '.join(repr(p.name) for p in used)} require it of every current user for all cloud "
+                             f"apps{why}. A new account outside their groups would not be covered.", [],
+                       {"policies": len(used), "excluded_users": 0})
     if not candidates:
         return Outcome(FAIL, "No enabled Conditional Access policy requires MFA for all users and all cloud apps, and "
-                             "security defaults are off.", [], {"policies": 0})
-    roles = ctx.user_roles()
-    strict = [p for p in candidates if p.is_mfa_policy]
+                             "security defaults are off; per-user MFA (legacy), if used, is not read.",
+                       uncovered if used else [], {"policies": 0})
+    gaps = {a.object_id for a in uncovered}
     aff = []
     for u in ctx.enabled:
-        if u.id in ea:
+        if u.id not in gaps or ctx.excused(u):
             continue
         paths = sorted({f"'{p.name}' {h}" for p in candidates for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
-        if paths and not ctx.covered(u, roles.get(u.id, set()), ALL_APPS, policies=strict, all_apps=True):
+        if paths:
             aff.append(affected(u, "excluded from " + "; ".join(paths)))
-    described = "; ".join(f"'{p.name}': {'; '.join(faults[p.id])}" for p in candidates)
-    ea_note = (" Excluded emergency access accounts are reported under EA-04." if any(
-        uid in ea for p in candidates for uid in p.exclude_users) else "")
-    return Outcome(FAIL, f"The policies that require MFA for all users and all cloud apps do not reach everyone: {described}."
-                         f"{ea_note}", aff, {"policies": len(candidates), "excluded_users": len(aff)})
+    return Outcome(FAIL, f"The policies that require MFA for all users and all cloud apps do not reach everyone: "
+                         f"{described}.", aff, {"policies": len(candidates), "excluded_users": len(aff)})
 
 
 def _member(u: User) -> bool:
@@ -183,122 +192,116 @@ def privileged_users_registered_and_covered(ctx: Context) -> Outcome:
     return Outcome(PASS, f"All {len(priv):,} privileged users are MFA-registered, and {how}.", [], metrics)
 
 
-def _pr_policies(ctx: Context) -> list[CAPolicy]:
-    return [p for p in (ctx.p.ca_policies or []) if p.is_mfa_policy and p.grant.phishing_resistant
-            and not p.conditions and scope.covers_all_apps(p)]
+def _policy_roles(p: CAPolicy) -> set[str]:
+    """The privileged roles a policy takes in (every one, for an all-users policy)."""
+    return set(m.PRIVILEGED_ROLES) if "All" in p.include_users else set(p.include_roles) & set(m.PRIVILEGED_ROLES)
+
+
+def _pr_policy_faults(ctx: Context, p: CAPolicy) -> list[str]:
+    """What keeps a phishing-resistant policy from holding its roles to it everywhere, in words."""
+    faults = [w for w in ctx.narrowing(p) if not w.startswith("skips ")]
+    if "All" not in p.include_apps:
+        faults.append(f"covers only {', '.join(scope.app_words(a) for a in sorted(p.include_apps))}")
+    if p.exclude_apps:
+        faults.append("excludes " + ", ".join(scope.app_words(a) for a in sorted(p.exclude_apps)))
+    ex = describe_exclusions(ctx, p)
+    if ex.narrowing:
+        faults.append("excludes " + ", ".join(ex.narrowing))
+    return faults
+
+
+def _pr_holders(ctx: Context) -> tuple[list, list]:
+    """(privileged holders with no phishing-resistant method, holders whose methods are unknown)."""
+    lockout, unknown = [], []
+    regs = ctx.p.registrations
+    for uid, roles in sorted(ctx.privileged().items(), key=lambda kv: ctx.users_by_id[kv[0]].upn):
+        u = ctx.users_by_id[uid]
+        if not u.enabled:
+            continue
+        r = regs.get(uid) if regs is not None else None
+        if r is None:
+            unknown.append(affected(u, f"{_roles_text(roles)}: " + (ctx.unknown_registration(u) if regs is not None
+                                                                     else "registration not collected")))
+        elif not set(r.methods) & m.PHISHING_RESISTANT_METHODS:
+            mfa = sorted(set(r.methods) - m.NON_MFA_METHODS)
+            lockout.append(affected(u, f"{_roles_text(roles)}: no phishing-resistant method registered (methods: "
+                                       f"{methods_text(mfa)})"))
+    return lockout, unknown
 
 
 @check("MFA-04", reads=POLICY_DATA + REGISTRATION_DATA)
 def privileged_users_use_phishing_resistant_mfa(ctx: Context) -> Outcome:
-    priv = ctx.privileged()
-    if not priv:
-        return Outcome(NOT_EVALUATED, "No privileged role holder was found among the collected role assignments.", [], {},
-                       Cause.NO_SUBJECTS)
-    pr_policies = _pr_policies(ctx)
-    if ctx.p.ca_policies is None and ctx.p.registrations is None:
-        ctx.need(None, "identity/conditionalAccess/policies")
-    weak, lockout, unknown = [], [], []
-    for uid, roles in priv.items():
-        u = ctx.users_by_id[uid]
-        if not u.enabled:
-            continue
-        covered = [p for p in pr_policies if ctx.applies(p, u, ctx.user_roles().get(uid, roles))]
-        r = ctx.registration(uid) if ctx.p.registrations is not None else None
-        mfa_methods = set(r.methods) - m.NON_MFA_METHODS if r else set()
-        pr_methods = mfa_methods & m.PHISHING_RESISTANT_METHODS
-        if covered:
-            if r is not None and not pr_methods:
-                lockout.append(affected(u, f"{_roles_text(roles)}: '{covered[0].name}' requires phishing-resistant MFA, "
-                                           f"but no such method is registered (methods: {methods_text(sorted(mfa_methods))})"))
-            elif r is None and ctx.p.registrations is not None:
-                unknown.append(affected(u, f"{_roles_text(roles)}: {ctx.unknown_registration(u)}"))
-            continue
-        if r is not None and mfa_methods and mfa_methods <= m.PHISHING_RESISTANT_METHODS:
-            continue
-        weak.append(affected(u, f"{_roles_text(roles)}; methods: {methods_text(sorted(mfa_methods)) if r else 'unknown'}"))
-    metrics = {"privileged_users": len(priv), "policies": len(pr_policies)}
-    if weak and ctx.p.registrations is None:
-        ctx.need(None, "reports/authenticationMethods/userRegistrationDetails")
-    if weak or lockout:
-        parts = []
-        if weak:
-            parts.append(f"{count(len(weak), 'privileged user')} can still sign in with MFA that is not phishing-resistant")
-        if lockout:
-            n = len(lockout)
-            parts.append(f"{count(n, 'privileged user')} must use phishing-resistant MFA but {verb(n, 'has', 'have')} no "
-                         "such method registered: they will be locked out when they next sign in or activate the role")
-        return Outcome(WARN, "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".",
-                       sorted(weak + lockout + unknown, key=lambda a: a.upn), metrics)
+    pr = [p for p in ctx.policies if p.is_mfa_policy and p.grant.phishing_resistant and _policy_roles(p)]
+    faults = {p.id: _pr_policy_faults(ctx, p) for p in pr}
+    lockout, unknown = _pr_holders(ctx)
+    metrics = {"policies": len(pr), "without_method": len(lockout), "unknown": len(unknown)}
+    if not pr:
+        return Outcome(WARN, "No enabled Conditional Access policy requires phishing-resistant MFA for privileged roles; "
+                             "even where administrators hold phishing-resistant methods, nothing holds them to it.",
+                       lockout, metrics)
+    parts = []
+    left = [m.PRIVILEGED_ROLES[r] for r in m.PRIVILEGED_ROLES if not any(r in _policy_roles(p) for p in pr)]
+    if left:
+        parts.append(f"no policy requires phishing-resistant MFA for {', '.join(left)}")
+    parts += [f"'{p.name}' {'; '.join(faults[p.id])}" for p in pr if faults[p.id]]
+    if lockout:
+        n = len(lockout)
+        parts.append(f"{count(n, 'privileged user')} {verb(n, 'has', 'have')} no phishing-resistant method registered "
+                     "and will be locked out when they next sign in or activate the role")
+    names = ", ".join(repr(p.name) for p in pr)
+    if parts:
+        text = "; ".join(parts)
+        return Outcome(WARN, f"Phishing-resistant MFA is required by {names}, but {text}.", lockout + unknown, metrics)
     if unknown:
-        return Outcome(NOT_EVALUATED, f"The registration of {count(len(unknown), 'privileged user')} held to "
-                                      "phishing-resistant MFA is unknown.", unknown, metrics, Cause.NOT_COLLECTED)
-    return Outcome(PASS, "Privileged users are held to phishing-resistant MFA and can meet it.", [], metrics)
+        return Outcome(NOT_EVALUATED, f"Phishing-resistant MFA is required for every privileged role by {names}, but "
+                                      f"whether {count(len(unknown), 'privileged user')} can meet it is unknown.",
+                       unknown, metrics, Cause.NOT_COLLECTED)
+    notes = sorted({n for p in pr for n in describe_exclusions(ctx, p).notes()})
+    tail = f"; {'; '.join(notes)}" if notes else ""
+    return Outcome(PASS, f"Phishing-resistant MFA is required for every privileged role for all cloud apps ({names}), and "
+                         f"every privileged user has such a method{tail}.", [], metrics)
+
+
+LEGACY_KINDS = (("Exchange ActiveSync", frozenset({"exchangeActiveSync", "easSupported", "easUnsupported"})),
+                ("other legacy clients", frozenset({"other"})))
+
+
+def _legacy_blocks(ctx: Context, types: frozenset[str]) -> list[CAPolicy]:
+    return [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
+            and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
+            and "All" in p.include_apps and (types & p.client_app_types or "all" in p.client_app_types)]
 
 
 @check("MFA-05", reads=POLICY_DATA)
 def legacy_authentication_blocked(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
         return Outcome(PASS, f"{SD_ON}; they block legacy authentication.", [], {})
-    blocks = [p for p in ctx.policies if p.blocks and p.state == "enabled" and not p.workload
-              and not [c for c in p.conditions if c.kind != "clientAppTypes"] and not p.exclude_apps
-              and ({"exchangeActiveSync", "easSupported", "easUnsupported"} & p.client_app_types
-                   or "all" in p.client_app_types)
-              and ("other" in p.client_app_types or "all" in p.client_app_types) and "All" in p.include_apps]
-    idle = [p.name for p in ctx.policies if p.blocks and p.state != "enabled" and not p.workload
-            and LEGACY_CLIENT_TYPES & p.client_app_types]
-    if not blocks:
-        extra = f" ({', '.join(repr(x) for x in idle)} is not enforced)" if idle else ""
-        return Outcome(FAIL, f"No enabled policy blocks legacy authentication (Exchange ActiveSync and other clients) for "
-                             f"all apps{extra}; legacy protocols cannot do MFA.", [], {})
-    ea = {u.id for _, u in ctx.emergency() if u}
+    blocks = {label: _legacy_blocks(ctx, types) for label, types in LEGACY_KINDS}
+    missing = [label for label, pols in blocks.items() if not pols]
+    if missing:
+        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p, except_kinds=('clientAppTypes',))) or scope.STATE_WORDS.get(p.state, 'is not enforced')}"
+                for p in ctx.policies if p.blocks and not p.workload and LEGACY_CLIENT_TYPES & p.client_app_types
+                and p not in [x for v in blocks.values() for x in v]]
+        extra = f" ({'; '.join(near)})" if near else ""
+        return Outcome(FAIL, f"No enabled, un-narrowed policy blocks {' or '.join(missing)} for all users and all apps"
+                             f"{extra}; legacy protocols cannot do MFA.", [], {})
     roles = ctx.user_roles()
     aff = []
     for u in ctx.enabled:
-        if u.id in ea:
+        rs = roles.get(u.id, set())
+        gaps = [label for label, pols in blocks.items() if not any(ctx.applies(p, u, rs) for p in pols)]
+        if not gaps or (ctx.excused(u) and all(ctx.included(p, u, rs) for pols in blocks.values() for p in pols)):
             continue
-        if not any(ctx.applies(p, u, roles.get(u.id, set())) for p in blocks):
-            paths = sorted({f"'{p.name}' {h}" for p in blocks for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
-            aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not included in the block"))
+        paths = sorted({f"'{p.name}' {h}" for pols in blocks.values() for p in pols for h in ctx.exclusion_paths(p, u, rs)})
+        aff.append(affected(u, f"{' and '.join(gaps)} not blocked: " + ("excluded from " + "; ".join(paths) if paths
+                                                                        else "not included in the block")))
+    names = ", ".join(sorted({repr(p.name) for pols in blocks.values() for p in pols}))
     if aff:
-        return Outcome(FAIL, f"Legacy authentication is blocked, but {count(len(aff), 'user')} "
-                             f"{verb(len(aff), 'is', 'are')} excluded from the block.", aff, {})
-    return Outcome(PASS, f"Legacy authentication is blocked for all users ({', '.join(repr(p.name) for p in blocks)}).", [], {})
-
-
-WEAK_CONFIGS = (("sms", "SMS"), ("voice", "voice call"), ("email", "email one-time passcode"))
-
-
-@check("MFA-06", reads=REGISTRATION_DATA + (METHODS_POLICY,))
-def no_user_relies_on_weak_methods(ctx: Context) -> Outcome:
-    regs = ctx.registrations()
-    aff, unknown = [], []
-    for u in ctx.enabled:
-        r = regs.get(u.id)
-        if r is None:
-            unknown.append(affected(u, ctx.unknown_registration(u)))
-            continue
-        mfa = set(r.methods) - {"temporaryAccessPass", "securityQuestion", "password"}
-        if mfa and mfa <= m.WEAK_METHODS:
-            aff.append(affected(u, f"only {methods_text(sorted(mfa))}"))
-    if aff:
-        return Outcome(FAIL, f"{count(len(aff), 'user')} {verb(len(aff), 'relies', 'rely')} only on SMS, voice or email "
-                             "for MFA.", aff + unknown, {"weak_only_users": len(aff), "unknown_users": len(unknown)})
-    if unknown:
-        return Outcome(NOT_EVALUATED, f"The authentication methods of {count(len(unknown), 'enabled user')} are unknown.",
-                       unknown, {"unknown_users": len(unknown)}, Cause.NOT_COLLECTED)
-    policy = ctx.need(ctx.p.methods_policy, "policies/authenticationMethodsPolicy")
-    missing = [label for key, label in WEAK_CONFIGS if key not in policy]
-    on = [f"{label} (for {ctx.target_words(key)})" for key, label in WEAK_CONFIGS
-          if key in policy and policy[key].enabled_for_someone]
-    if on:
-        return Outcome(WARN, f"No user relies only on weak methods, but the authentication methods policy still enables "
-                             f"{'; '.join(on)}.", [], {"weak_only_users": 0})
-    if missing:
-        return Outcome(NOT_EVALUATED, f"No user relies only on weak methods, but the authentication methods policy as read "
-                                      f"does not list {', '.join(missing)}, so whether they are enabled is unknown.", [],
-                       {"weak_only_users": 0}, Cause.NOT_COLLECTED)
-    return Outcome(PASS, "No user relies only on SMS, voice or email, and the authentication methods policy enables none "
-                         "of them for members.", [], {"weak_only_users": 0})
+        return Outcome(FAIL, f"Legacy authentication is blocked ({names}), but {count(len(aff), 'user')} "
+                             f"{verb(len(aff), 'is', 'are')} left out of the block.", aff, {})
+    notes = sorted({n for pols in blocks.values() for p in pols for n in describe_exclusions(ctx, p).notes()})
+    tail = f"; {'; '.join(notes)}" if notes else ""
+    return Outcome(PASS, f"Legacy authentication is blocked for all users ({names}){tail}.", [], {})
 
 
 def _guest_scope(p: CAPolicy) -> m.GuestScope | None:
@@ -322,107 +325,47 @@ def guests_covered_by_mfa(ctx: Context) -> Outcome:
     metrics = {"guests": len(guests)}
     roles = ctx.user_roles()
     if not full and not partial:
-        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p)) if p.conditions else scope.grant_words(p)}"
+        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p)) if p.conditions or p.exclude_apps else scope.grant_words(p)}"
                 for p in ctx.policies if p.state == "enabled" and not p.workload and p.grant.offers_mfa
-                and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa)]
+                and _guest_scope(p) is not None and (p.conditions or p.conditional_mfa or p.exclude_apps)]
         extra = f" ({'; '.join(near)})" if near else ""
-        return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers guests and external users for all "
-                             f"cloud apps{extra}.",
-                       [affected(u, "guest or external user not covered by an MFA policy") for u in guests], metrics)
+        return Outcome(FAIL, f"No enabled MFA policy without narrowing conditions covers any guest or external user type "
+                             f"for all cloud apps{extra}.",
+                       [affected(u, "not covered: " + ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, all_apps=True)[1])
+                        for u in guests], metrics)
     aff = []
     for u in guests:
         ok, why = ctx.coverage(u, roles.get(u.id, set()), ALL_APPS, policies=full + partial, all_apps=True)
         if not ok:
-            aff.append(affected(u, f"not covered: {why}"))
-    if aff:
-        return Outcome(FAIL, f"{len(aff):,} of {len(guests):,} guests and external users {verb(len(aff), 'is', 'are')} not "
-                             "covered by an MFA policy for all cloud apps.", aff, metrics)
-    if not full:
-        left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
-        return Outcome(WARN, f"MFA policies cover only some guests and external users: {left}.", [], metrics)
+            aff.append(affected(u, f"possibly left out: {why}"))
+    covering = ", ".join(repr(p.name) for p in full + partial)
+    left = "; ".join(f"'{p.name}' leaves out {scope.guests_left_out(_guest_scope(p))}" for p in partial)
+    if not full or aff:
+        parts = [left] if left and not full else []
+        if aff:
+            n = len(aff)
+            parts.append(f"{n:,} of {count(len(guests), 'guest and external user', 'guests and external users')} "
+                         f"{verb(n, 'is', 'are')} not covered")
+        return Outcome(WARN, f"MFA policies cover guests and external users only in part ({covering}): "
+                             f"{'; '.join(parts)}.", aff, metrics)
     return Outcome(PASS, f"Guests and external users of every type and tenant are covered by an MFA policy "
                          f"({', '.join(repr(p.name) for p in full)}; {count(len(guests), 'guest account')}).", [], metrics)
-
-
-def _targets_something(p: CAPolicy) -> bool:
-    """A policy that names no user or no app covers nothing there is to leave unenforced."""
-    return p.targets_people and bool(p.include_apps - {"None"} or p.include_user_actions or p.include_auth_contexts)
-
-
-@check("MFA-08", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS))
-def no_idle_mfa_policies(ctx: Context) -> Outcome:
-    if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
-        return Outcome(PASS, f"{SD_ON}; there are no Conditional Access policies to leave unenforced.", [], {})
-    pols = ctx.policies
-    enabled = [p for p in pols if p.is_mfa_policy and not p.conditions]
-    idle = [p for p in pols if p.requires_mfa and not p.workload and _targets_something(p)
-            and p.state in ("disabled", "enabledForReportingButNotEnforced")]
-
-    def covered_by_enabled(p: CAPolicy) -> bool:
-        for e in enabled:
-            users_ok = "All" in e.include_users or (p.include_users <= e.include_users and p.include_groups <= e.include_groups
-                                                    and p.include_roles <= e.include_roles)
-            apps_ok = ("All" in e.include_apps and not e.exclude_apps) or p.include_apps <= e.include_apps
-            if users_ok and apps_ok and not (e.exclude_users | e.exclude_groups | e.exclude_roles) - (
-                    p.exclude_users | p.exclude_groups | p.exclude_roles):
-                return True
-        return False
-    lone = [p for p in idle if not covered_by_enabled(p)]
-    if lone:
-        return Outcome(WARN, f"{count(len(lone), 'MFA policy', 'MFA policies')} {verb(len(lone), 'is', 'are')} not "
-                             "enforced and no enabled policy covers the same users and apps: "
-                             f"{', '.join(repr(p.name) for p in lone)}.",
-                       [Affected(upn=p.name, display_name=p.name,
-                                 detail=f"policy {scope.STATE_WORDS.get(p.state, p.state)}") for p in lone],
-                       {"policies": len(lone)})
-    return Outcome(PASS, "Every MFA policy is enforced, or an enabled policy covers the same users and apps.", [], {"policies": 0})
-
-
-@check("MFA-09", reads=REGISTRATION_DATA)
-def no_dormant_unregistered_accounts(ctx: Context) -> Outcome:
-    users = ctx.enabled
-    if any(not u.sign_in_activity_known for u in ctx.users):
-        ctx.need(None, "users.signInActivity")
-    regs = ctx.registrations()
-    cutoff = ctx.p.collected_at - timedelta(days=ctx.inp.dormant_days)
-    aff, unknown = [], []
-    for u in users:
-        if u.last_sign_in is not None and u.last_sign_in >= cutoff:
-            continue
-        r = regs.get(u.id)
-        if r is None:
-            unknown.append(affected(u, f"{ctx.unknown_registration(u)}; last successful sign-in {_when(u)}"))
-        elif not r.mfa_registered:
-            aff.append(affected(u, f"not MFA-registered; last successful sign-in {_when(u)}"))
-    if aff:
-        return Outcome(FAIL, f"{count(len(aff), 'enabled account')} {verb(len(aff), 'has', 'have')} no MFA registered and "
-                             f"no successful sign-in for {ctx.inp.dormant_days} days or more: anyone holding the password "
-                             "could register their own MFA.", aff + unknown, {"accounts": len(aff)})
-    if unknown:
-        n = len(unknown)
-        return Outcome(NOT_EVALUATED, f"{count(n, 'dormant enabled account')} {verb(n, 'has', 'have')} no registration "
-                                      f"record, so whether {verb(n, 'it is', 'they are')} protected by MFA is unknown.",
-                       unknown, {"accounts": 0}, Cause.NOT_COLLECTED)
-    return Outcome(PASS, f"No enabled account is both unregistered for MFA and dormant for {ctx.inp.dormant_days} days.", [],
-                   {"accounts": 0})
-
-
-def _when(u: User) -> str:
-    from reportgen.checks.common import when
-    return when(u.last_sign_in)
 
 
 def _protects_registration(p: CAPolicy) -> bool:
     """Requires MFA or a compliant device for registering security info, or blocks it outside
     trusted locations."""
-    if p.state != "enabled" or p.workload or REGISTER_SECURITY_INFO not in p.include_user_actions:
+    if p.state != "enabled" or p.workload or not (REGISTER_SECURITY_INFO in p.include_user_actions
+                                                  or scope.covers_all_apps(p)):
         return False
     g = p.grant
+    # Microsoft's template: all locations but trusted ones; nothing else may narrow it
+    trusted_only = (len(p.conditions) == 1 and p.conditions[0].kind == "locations"
+                    and p.conditions[0].exclude == ("AllTrusted",) and not p.conditions[0].include)
     if g.requires_mfa or (g.controls and g.controls <= {"mfa", "compliantDevice", "domainJoinedDevice"}
-                          and not g.terms_of_use and not g.custom_factors):
-        return not p.conditions
-    locs = [c for c in p.conditions if c.kind == "locations"]
-    return g.blocks and len(p.conditions) == 1 and len(locs) == 1 and "AllTrusted" in locs[0].exclude
+                          and not g.terms_of_use and not g.custom_factors and not g.unknown):
+        return not p.conditions or trusted_only
+    return g.blocks and trusted_only
 
 
 @check("MFA-10", reads=(CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS))
@@ -438,11 +381,10 @@ def security_info_registration_protected(ctx: Context) -> Outcome:
     if not everyone:
         return Outcome(WARN, f"Registering security information is protected only for some users "
                              f"({', '.join(repr(p.name) for p in pols)} does not include all users).", [], {})
-    ea = {u.id for _, u in ctx.emergency() if u}
     roles = ctx.user_roles()
     aff = []
     for u in ctx.enabled:
-        if u.id in ea or any(ctx.applies(p, u, roles.get(u.id, set())) for p in everyone):
+        if ctx.excused(u) or any(ctx.applies(p, u, roles.get(u.id, set())) for p in everyone):
             continue
         paths = sorted({f"'{p.name}' {h}" for p in everyone for h in ctx.exclusion_paths(p, u, roles.get(u.id, set()))})
         aff.append(affected(u, "excluded from " + "; ".join(paths) if paths else "not covered"))

@@ -247,23 +247,78 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
                          "Windows Hello method.", [], {})
 
 
-@check("EA-04", reads=POLICY_DATA)
-def emergency_accounts_not_excluded_from_mfa(ctx: Context) -> Outcome:
+def _ea04_excluded(ctx: Context, existing: list[User]) -> tuple[list[Affected], dict[str, list[str]]]:
+    """(other users that an exclusion reaching an emergency access account also reaches, the emergency
+    access accounts excluded from some MFA policy with how)."""
+    ea = {u.id for u in existing}
+    enabled = {u.id for u in ctx.enabled}
+    roles = ctx.user_roles()
+    members = ctx.p.group_members or {}
+    others: dict[str, list[str]] = {}
+    excluded: dict[str, list[str]] = {}
+    for pol in (p for p in ctx.policies if p.is_mfa_policy):
+        for u in existing:
+            paths = ctx.exclusion_paths(pol, u, roles.get(u.id, set()))
+            if not paths:
+                continue
+            excluded.setdefault(u.id, []).append(f"excluded from '{pol.name}' {' and '.join(paths)}")
+            for g in sorted(ctx.groups_of(u.id) & pol.exclude_groups):
+                name = ctx.p.group_names.get(g, g)
+                for x in sorted((set(members.get(g, ())) & enabled) - ea):
+                    others.setdefault(x, []).append(f"excluded from '{pol.name}' through group '{name}', which also "
+                                                    "holds emergency access accounts")
+            for r in sorted(roles.get(u.id, set()) & pol.exclude_roles):
+                for x in sorted(uid for uid, rs in roles.items() if r in rs and uid in enabled and uid not in ea):
+                    others.setdefault(x, []).append(f"excluded from '{pol.name}' through role "
+                                                    f"{m.PRIVILEGED_ROLES.get(r, r)}, which emergency access accounts "
+                                                    "also hold")
+    aff = [affected(ctx.users_by_id[x], "; ".join(dict.fromkeys(v))) for x, v in sorted(others.items())]
+    return aff, excluded
+
+
+@check("EA-04", reads=POLICY_DATA + REGISTRATION_DATA + (METHODS_POLICY,))
+def emergency_access_exclusions_are_exact(ctx: Context) -> Outcome:
     existing = _ea_existing(ctx)
     if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
         return Outcome(PASS, "Security defaults are on; they apply to every account and allow no exclusions.", [], {})
-    policies = [p for p in ctx.policies if p.is_mfa_policy]  # an "MFA policy" is an enabled one
-    roles = ctx.user_roles()
-    aff = []
+    ctx.policies
+    others, excluded = _ea04_excluded(ctx, existing)
+    weak, unknown = [], []
     for u in existing:
-        paths = []
-        for pol in policies:
-            for how in ctx.exclusion_paths(pol, u, roles.get(u.id, set())):
-                paths.append(f"excluded from '{pol.name}' {how}")
-        if paths:
-            aff.append(affected(u, "; ".join(paths)))
-    if aff:
-        return Outcome(FAIL, f"{count(len(aff), 'emergency access account')} {verb(len(aff), 'is', 'are')} excluded from "
-                             "MFA policies; Microsoft now advises against excluding them, and mandatory MFA applies to "
-                             "them anyway.", aff, {})
-    return Outcome(PASS, "No emergency access account is excluded from an MFA policy.", [], {})
+        if u.id not in excluded:
+            continue
+        if ctx.p.registrations is None:
+            unknown.append(affected(u, f"{'; '.join(excluded[u.id])}; its methods were not collected"))
+            continue
+        reg = ctx.p.registrations.get(u.id)
+        if reg is None:
+            unknown.append(affected(u, f"{'; '.join(excluded[u.id])}; {ctx.unknown_registration(u)}"))
+            continue
+        grade, cba, note = _emergency_methods(ctx, u, reg.methods)   # EA-02's test
+        if not grade:
+            how = "; ".join(excluded[u.id])
+            (unknown if cba is None else weak).append(affected(u, f"{how}, but has no FIDO2 security key, device-bound "
+                                                                  "passkey or certificate-based authentication (methods: "
+                                                                  f"{methods_text(reg.methods)})" + (f"; {note}" if note else "")))
+    metrics = {"excluded_accounts": len(excluded), "other_users_reached": len(others)}
+    if others or weak:
+        parts = []
+        if others:
+            parts.append(f"exclusions meant for emergency access accounts also reach {count(len(others), 'other user')}, "
+                         "who are then not required to use MFA")
+        if weak:
+            parts.append(f"{count(len(weak), 'excluded emergency access account')} {verb(len(weak), 'has', 'have')} no "
+                         "emergency-grade method, yet mandatory MFA applies to it at the Azure portals and Azure "
+                         "Resource Manager")
+        text = "; ".join(parts)
+        return Outcome(FAIL, text[:1].upper() + text[1:] + ".", others + weak + unknown, metrics)
+    if unknown:
+        return Outcome(NOT_EVALUATED, f"Emergency access exclusions are exact, but whether {count(len(unknown), 'excluded account')} "
+                                      "can complete phishing-resistant MFA could not be read.", unknown, metrics,
+                       Cause.NOT_COLLECTED)
+    if excluded:
+        return Outcome(PASS, f"{count(len(excluded), 'emergency access account')} {verb(len(excluded), 'is', 'are')} "
+                             "excluded from MFA policies, as Microsoft advises; the exclusions reach no one else, and each "
+                             "excluded account has an emergency-grade method for the MFA Microsoft still requires.", [],
+                       metrics)
+    return Outcome(PASS, "No emergency access account is excluded from an MFA policy.", [], metrics)

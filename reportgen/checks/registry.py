@@ -16,7 +16,7 @@ from reportgen.results import Affected
 from reportgen.vocab import Cause, Status
 
 # The modules that hold checks, imported once so that their decorators run.
-FAMILIES = ("mandatory_mfa", "emergency_access", "coverage", "monitoring")
+FAMILIES = ("mandatory_mfa", "emergency_access", "coverage", "hygiene", "monitoring")
 
 
 @dataclass

@@ -101,7 +101,7 @@ NO_SKU = (403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 # (name, id, state) of each method configuration in the authentication methods policy;
 # None: enabled where the tenant still allows SMS (problem and security-defaults tenants)
 METHOD_CONFIGS = [("fido2", "Fido2", "enabled"), ("microsoftAuthenticator", "MicrosoftAuthenticator", "enabled"),
-                  ("sms", "Sms", None), ("voice", "Voice", "disabled"), ("email", "Email", "enabled"),
+                  ("sms", "Sms", None), ("voice", "Voice", "disabled"), ("email", "Email", None),
                   ("softwareOath", "SoftwareOath", "enabled"), ("x509Certificate", "X509Certificate", "enabled"),
                   ("temporaryAccessPass", "TemporaryAccessPass", "enabled")]
 
@@ -390,7 +390,7 @@ def _conditional_access(b: _Build, groups: dict[str, str]) -> None:
                        users={"exclude_users": [x for x in (ids["bg1"], ids["bg2"]) if x]},
                        client_types=("exchangeActiveSync", "other"), grant=["block"]),
                _policy(rng, "CA03 Phishing-resistant MFA for administrators",
-                       users={"include_users": [], "include_roles": list(m.PRIVILEGED_ROLES)[:14]},
+                       users={"include_users": [], "include_roles": list(m.PRIVILEGED_ROLES)},
                        strength=m.STRENGTH_PHISHING_RESISTANT),
                _policy(rng, "CA04 Secure security info registration", user_actions=["urn:user:registersecurityinfo"],
                        apps=[], grant=["mfa"])]
@@ -414,7 +414,10 @@ def _tenant_policies(b: _Build) -> None:
         "@odata.context": f"{GRAPH}/v1.0/$metadata#authenticationMethodsPolicy", "id": "authenticationMethodsPolicy",
         "displayName": "Authentication Methods Policy", "policyVersion": "1.5",
         "authenticationMethodConfigurations": [
-            {"@odata.type": f"#microsoft.graph.{k}AuthenticationMethodConfiguration", "id": cid, "state": st or sms}
+            # Graph returns each method's targets; email OTP stays available to external users only
+            {"@odata.type": f"#microsoft.graph.{k}AuthenticationMethodConfiguration", "id": cid, "state": st or sms,
+             "includeTargets": [{"targetType": "group", "id": "all_users", "isRegistrationRequired": False}],
+             "excludeTargets": [], **({"allowExternalIdToUseEmailOtp": "enabled"} if k == "email" else {})}
             for k, cid, st in METHOD_CONFIGS]}
 
 
