@@ -48,10 +48,10 @@ def test_a_contradictory_list_is_refused_with_file_and_line(tmp_path, edit, expe
 
 
 @pytest.mark.parametrize("case,grade,shown", [
-    ("20-break-glass-synced-passkey-icloud", False, "passKeySynced"),
-    ("20-break-glass-windows-hello-passkey", False, "passKeyDeviceBoundWindowsHello"),
-    ("20-break-glass-unknown-aaguid", None, "fido2SecurityKey"),
-    ("20-break-glass-yubikey-by-aaguid", True, "fido2SecurityKey"),
+    ("break-glass-synced-passkey-icloud", False, "passKeySynced"),
+    ("break-glass-windows-hello-passkey", False, "passKeyDeviceBoundWindowsHello"),
+    ("break-glass-unknown-aaguid", None, "fido2SecurityKey"),
+    ("break-glass-yubikey-by-aaguid", True, "fido2SecurityKey"),
 ])
 def test_the_emergency_access_table_agrees_with_ea02(tmp_path, case, grade, shown):
     from reportgen.checks import Context, Inputs

@@ -14,7 +14,7 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 # Over a limit today, in files other branches of this round are editing; split once those are merged.
 # Each entry must still be over its limit (the test fails when one is no longer needed).
-PENDING = {("posture.py", None), ("collect/graph.py", "methods")}
+PENDING: set[tuple[str, str | None]] = set()
 
 
 def _sources() -> list[Path]:

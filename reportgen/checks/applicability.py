@@ -36,9 +36,11 @@ def app_ids(ids: Iterable[str]) -> frozenset[str]:
     return _norm_cached(ids) if isinstance(ids, frozenset) else _norm_app_ids(ids)
 
 
-def covers_app(pol: CAPolicy, apps: frozenset[str] | set[str]) -> bool:
-    """The policy targets one of ``apps`` (a set of ways to name the same resource) and excludes none."""
-    if app_ids(apps) & app_ids(pol.exclude_apps):
+def covers_app(pol: CAPolicy, apps: frozenset[str] | set[str], guard: frozenset[str] = frozenset()) -> bool:
+    """The policy targets one of ``apps`` (a set of ways to name the same resource) and excludes none
+    of them nor of ``guard`` (apps that are part of the resource, e.g. the Azure portal app of the
+    admin portals: an All-apps policy that excludes it does not cover the admin portals)."""
+    if app_ids(apps | guard) & app_ids(pol.exclude_apps):
         return False
     inc = app_ids(pol.include_apps)
     return "All" in inc or bool(app_ids(apps) & inc)

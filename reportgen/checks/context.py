@@ -233,7 +233,8 @@ class Context:
         return self.coverage(u, roles, apps, policies=policies, all_apps=all_apps)[0]
 
     def coverage(self, u: User, roles: set[str], apps: frozenset[str] | set[str], *,
-                 policies: list[CAPolicy] | None = None, all_apps: bool = False) -> tuple[bool, str]:
+                 policies: list[CAPolicy] | None = None, all_apps: bool = False,
+                 guard: frozenset[str] = frozenset()) -> tuple[bool, str]:
         """(covered, why not in words). Covered means an enabled MFA policy with no narrowing
         condition applies to ``u`` for ``apps``; otherwise the words name each policy that comes
         close and what keeps it from counting."""
@@ -241,10 +242,11 @@ class Context:
         for pol in policies if policies is not None else self.policies:
             if pol.workload or not pol.grant.offers_mfa:
                 continue
-            if not (scope.covers_all_apps(pol) if all_apps else scope.covers_app(pol, apps)):
+            if not (scope.covers_all_apps(pol) if all_apps else scope.covers_app(pol, apps, guard)):
                 if not self.included(pol, u, roles) or not pol.include_apps - {"None"}:
                     continue
-                if pol.exclude_apps and ("All" in pol.include_apps or scope.app_ids(apps) & scope.app_ids(pol.exclude_apps)):
+                if pol.exclude_apps and ("All" in pol.include_apps
+                                         or scope.app_ids(apps | guard) & scope.app_ids(pol.exclude_apps)):
                     why.append(f"'{pol.name}' excludes {', '.join(scope.app_words(a) for a in sorted(pol.exclude_apps))}")
                 elif all_apps:
                     why.append(f"'{pol.name}' covers only {', '.join(scope.app_words(a) for a in sorted(pol.include_apps))}")

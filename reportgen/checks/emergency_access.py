@@ -294,10 +294,10 @@ def emergency_access_exclusions_are_exact(ctx: Context) -> Outcome:
         if reg is None:
             unknown.append(affected(u, f"{'; '.join(excluded[u.id])}; {ctx.unknown_registration(u)}"))
             continue
-        grade, cba, note = _emergency_methods(ctx, u, reg.methods)   # EA-02's test
+        grade, cba, note, strange = _emergency_methods(ctx, u, reg)   # EA-02's test
         if not grade:
             how = "; ".join(excluded[u.id])
-            (unknown if cba is None else weak).append(affected(u, f"{how}, but has no FIDO2 security key, device-bound "
+            (unknown if cba is None or strange else weak).append(affected(u, f"{how}, but has no FIDO2 security key, device-bound "
                                                                   "passkey or certificate-based authentication (methods: "
                                                                   f"{methods_text(reg.methods)})" + (f"; {note}" if note else "")))
     metrics = {"excluded_accounts": len(excluded), "other_users_reached": len(others)}

@@ -58,11 +58,11 @@ def phase2_label(s: SignIn) -> str:
     return m.PHASE2_APPS.get(s.app_id) or f"{s.app_name or s.app_id} (Azure Resource Manager)"
 
 
-def _uncovered(ctx: Context, apps: frozenset[str], what: str) -> list[Affected]:
+def _uncovered(ctx: Context, apps: frozenset[str], what: str, guard: frozenset[str] = frozenset()) -> list[Affected]:
     roles = ctx.user_roles()
     out = []
     for u in ctx.enabled:
-        ok, why = ctx.coverage(u, roles.get(u.id, set()), apps)
+        ok, why = ctx.coverage(u, roles.get(u.id, set()), apps, guard=guard)
         if not ok:
             out.append(affected(u, f"not required to use MFA for {what}: {why}"))
     return out
@@ -114,10 +114,11 @@ def _merge(*lists: list[Affected]) -> list[Affected]:
 def _portal_gaps(ctx: Context) -> tuple[list[Affected], list[Affected]]:
     """(users no policy covers for the admin portals, users covered for the Azure portal app only).
     Only All apps or Microsoft Admin Portals reach the Microsoft 365 admin center as well."""
-    uncovered = _uncovered(ctx, ALL_APPS | ADMIN_PORTALS, "the admin portals")
+    guard = ADMIN_PORTALS | frozenset(m.PHASE1_APPS)   # excluding any admin portal app leaves it uncovered
+    uncovered = _uncovered(ctx, ALL_APPS | ADMIN_PORTALS, "the admin portals", guard)
     if not uncovered:
         return [], []
-    azure_gap = {a.upn for a in _uncovered(ctx, ALL_APPS | PORTAL_APPS, "the Azure portal")}
+    azure_gap = {a.upn for a in _uncovered(ctx, ALL_APPS | PORTAL_APPS, "the Azure portal", guard)}
     portal_only = [Affected(a.upn, a.display_name, "required to use MFA for the Azure portal app only, not for the "
                                                    "Microsoft 365 admin center", object_id=a.object_id)
                    for a in uncovered if a.upn not in azure_gap]

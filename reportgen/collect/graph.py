@@ -344,33 +344,8 @@ class _Run:
                 if not isinstance(responses, list):
                     raise DatasetGap("$batch answered without a 'responses' list (status 200)", 200)
                 self.add_page("userMethods", body, url)
-                retry, waits = [], []
-                answered = set()
-                for r in responses:
-                    if not isinstance(r, dict) or r.get("id") not in pending:
-                        continue
-                    uid, st = r["id"], r.get("status")
-                    answered.add(uid)
-                    if st == 200:
-                        with lock:
-                            ok.add(uid)
-                            failed.pop(uid, None)
-                    elif st in H.RETRY_STATUSES:
-                        retry.append(uid)
-                        hdrs = r.get("headers") if isinstance(r.get("headers"), dict) else {}
-                        ra = {k.lower(): v for k, v in hdrs.items()}.get("retry-after")
-                        try:
-                            waits.append(min(float(ra), H.RETRY_AFTER_CAP))
-                        except (TypeError, ValueError):
-                            pass
-                        with lock:
-                            failed[uid] = (st, None)
-                    else:
-                        rb = r.get("body") if isinstance(r.get("body"), dict) else {}
-                        err = rb.get("error") if isinstance(rb.get("error"), dict) else {}
-                        with lock:
-                            failed[uid] = (st if isinstance(st, int) else 0, err.get("code"))
-                retry += [u for u in pending if u not in answered]
+                with lock:
+                    retry, waits = _sort_answers(responses, pending, ok, failed)
                 if not retry or attempt >= H.MAX_ATTEMPTS:
                     with lock:
                         for u in retry:
@@ -411,6 +386,35 @@ class _Run:
             self.gap(source_of("userMethods"),
                      f"authentication methods of {len(failed):,} of {count(len(ids), 'user')} could not be read "
                      f"({', '.join(kinds[:3])})")
+
+
+def _sort_answers(responses: list, pending: list[str], ok: set[str],
+                  failed: dict[str, tuple[int, str | None]]) -> tuple[list[str], list[float]]:
+    """One $batch answer sorted into ``ok`` and ``failed`` (the caller holds their lock): the ids to
+    ask again (throttled, failed for now, or not answered) and the waits the answers asked for."""
+    retry, waits, answered = [], [], set()
+    for r in responses:
+        if not isinstance(r, dict) or r.get("id") not in pending:
+            continue
+        uid, st = r["id"], r.get("status")
+        answered.add(uid)
+        if st == 200:
+            ok.add(uid)
+            failed.pop(uid, None)
+        elif st in H.RETRY_STATUSES:
+            retry.append(uid)
+            hdrs = r.get("headers") if isinstance(r.get("headers"), dict) else {}
+            ra = {k.lower(): v for k, v in hdrs.items()}.get("retry-after")
+            try:
+                waits.append(min(float(ra), H.RETRY_AFTER_CAP))
+            except (TypeError, ValueError):
+                pass
+            failed[uid] = (st, None)
+        else:
+            rb = r.get("body") if isinstance(r.get("body"), dict) else {}
+            err = rb.get("error") if isinstance(rb.get("error"), dict) else {}
+            failed[uid] = (st if isinstance(st, int) else 0, err.get("code"))
+    return retry + [u for u in pending if u not in answered], waits
 
 
 def collect_graph(client, writer: EvidenceWriter, *, lookback_days: int, now: datetime,
