@@ -305,13 +305,19 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
 
 
 def _guest_scope(p: CAPolicy) -> m.GuestScope | None:
-    """The guests a policy takes in: every guest for an all-users policy without a guest exclusion."""
+    """The guests a policy takes in: every guest for an all-users policy without a guest exclusion.
+    An excluded guest type is left out, whichever tenants the exclusion names: a guest's home tenant
+    is not in the data, so an exclusion from some tenants cannot be told apart from one from all."""
     if "All" in p.include_users:
         if p.exclude_guests is None:
             return m.ALL_GUESTS
         left = frozenset(t for t in m.GUEST_TYPES if t not in p.exclude_guests.types)
         return m.GuestScope(left, None) if p.exclude_guests.tenants is None and left else None
-    return p.include_guests
+    inc, exc = p.include_guests, p.exclude_guests
+    if inc is None or exc is None or not inc.types & exc.types:
+        return inc
+    left = inc.types - exc.types
+    return m.GuestScope(left, inc.tenants) if left else None
 
 
 @check("MFA-07", reads=POLICY_DATA)
