@@ -145,3 +145,12 @@ def test_published_baseline(name, tmp_path):
         reason = results["MFA-01"].reason
         assert "excludes the 2 emergency access accounts, as Microsoft advises" in reason, reason
         assert "Directory Synchronization Accounts role" in reason and "reach no one today" in reason, reason
+    if name in ("j0eyv", "acme"):
+        for cid in ("MMFA-01", "MMFA-02"):
+            reason = results[cid].reason
+            assert "excludes the 2 emergency access accounts, as Microsoft advises" in reason, reason
+            assert "Directory Synchronization Accounts role (a service exclusion)" in reason, reason
+    if name == "acme":
+        reason = results["MFA-01"].reason
+        assert "'ACME - GLOBAL - GRANT - MFA - AllUsers'" in reason and "skips app" in reason, reason
+        assert "leaves out service provider users" in results["MFA-07"].reason, results["MFA-07"].reason

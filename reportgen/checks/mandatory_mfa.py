@@ -11,10 +11,12 @@ import functools
 import re
 
 from reportgen import model as m
+from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS, ARM_APPS, PORTAL_APPS
 from reportgen.checks.common import (LICENCES, POLICY_DATA, ROLE_DATA, SIGN_IN_DATA, SIGN_INS_DS, affected, sentence,
                                      when)
 from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context
+from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check
 from reportgen.facts import FACTS
 from reportgen.model import SignIn, User
@@ -66,6 +68,17 @@ def _uncovered(ctx: Context, apps: frozenset[str], what: str, guard: frozenset[s
         if not ok:
             out.append(affected(u, f"not required to use MFA for {what}: {why}"))
     return out
+
+
+def _exclusion_notes(ctx: Context, apps: frozenset[str], guard: frozenset[str] = frozenset()) -> str:
+    """The exclusions that do not narrow the MFA policies covering ``apps`` (emergency access accounts,
+    the service exclusion, exclusions that reach no one), named as MFA-01 names them: a pass must not
+    read as "no exclusion"."""
+    notes: dict[str, None] = {}   # persona designs repeat the same exclusion in each policy: once
+    for p in ctx.policies:
+        if p.is_mfa_policy and not p.workload and not p.conditions and scope.covers_app(p, apps, guard):
+            notes.update(dict.fromkeys(describe_exclusions(ctx, p).notes()))
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _attempts(ctx: Context, apps) -> tuple[list[SignIn], list[SignIn]]:
@@ -134,7 +147,8 @@ def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
     else:
         ctx.policies
         uncovered, portal_only = _portal_gaps(ctx)
-        how = "Conditional Access requires MFA for the admin portals"
+        notes = _exclusion_notes(ctx, ALL_APPS | ADMIN_PORTALS, ADMIN_PORTALS | frozenset(m.PHASE1_APPS))
+        how = f"Conditional Access requires MFA for the admin portals{notes}"
     single, unknown = _attempts(ctx, m.PHASE1_APPS)
     single_aff = _by_user(ctx, single, lambda s: m.PHASE1_APPS.get(s.app_id, s.app_name or s.app_id))
     metrics = {"uncovered_users": len(uncovered), "single_factor_sign_ins": len(single),
@@ -176,8 +190,9 @@ def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
     uncovered = _uncovered(ctx, ALL_APPS | ARM_APPS, "Azure Resource Manager")
     metrics = {"uncovered_users": len(uncovered), "enabled_users": len(ctx.enabled)}
     if not uncovered:
-        return Outcome(PASS, "Conditional Access already requires MFA for Azure Resource Manager for every enabled user: "
-                             "the phase 2 roll-out changes nothing.", [], metrics)
+        notes = _exclusion_notes(ctx, ALL_APPS | ARM_APPS)
+        return Outcome(PASS, f"Conditional Access already requires MFA for Azure Resource Manager for every enabled user"
+                             f"{notes}: the phase 2 roll-out changes nothing.", [], metrics)
     return Outcome(FAIL, f"{len(uncovered):,} of {count(len(ctx.enabled), 'enabled user')} "
                          f"{verb(len(uncovered), 'is', 'are')} not required by the tenant's own policies to use MFA for "
                          "Azure Resource Manager (CLI, PowerShell, REST, IaC); phase 2 enforcement, not the tenant, "
