@@ -48,6 +48,16 @@ def test_no_catalog_text_advises_removing_emergency_access_exclusions():
     assert "Microsoft advises excluding emergency access accounts" in " ".join(_text(meta["EA-04"].rationale).split())
 
 
+def test_ea04_describes_inexact_exclusions_and_keeps_the_accounts_excluded():
+    meta = load_catalogs().check_meta["EA-04"]
+    title, fix = meta.title.lower(), " ".join(_text(meta.remediation).split())
+    assert "reach other users" in title and "emergency-grade method" in title
+    assert "Keep the emergency access accounts excluded, as Microsoft advises" in fix
+    assert "a group that holds only them" in fix and "FIDO2 security key" in fix
+    for wrong in ("remove the emergency", "stop excluding", "include the emergency access accounts"):
+        assert wrong not in fix.lower(), wrong
+
+
 def test_mfa01_remediation_never_advises_keeping_other_exclusions():
     meta = load_catalogs().check_meta
     for cid in ("MFA-01", "MMFA-01", "MFA-05", "MFA-10"):
