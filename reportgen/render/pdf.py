@@ -45,6 +45,7 @@ from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTR
 from ..wording import ReportWording, report_wording
 from . import RenderOptions
 from .chart import trend_chart
+from .condense import group_affected
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
 
@@ -311,6 +312,7 @@ def _check_view(check: CheckResult, data: ReportData, max_rows: int) -> dict[str
         "affected": [_affected_view(a) for a in shown],
         "affected_total": len(check.affected),
         "affected_more": more,
+        "affected_groups": group_affected(check.affected, ident),
         "evidence": [{"dataset": e.dataset, "source": e.source, "pages": len(e.pages)} for e in check.evidence],
     }
 
