@@ -365,7 +365,7 @@ def _frameworks(data: ReportData, by_id: dict[str, dict[str, Any]]) -> list[dict
                  for c in rows]
         counts = {k: sum(1 for i in items if i["status"] == k) for k in CONTROL_LABELS}
         out.append({"id": fw.id, "name": fw.name, "version": fw.version,
-                    "binding": label(BINDING_LABELS, fw.binding),
+                    "binding": label(BINDING_LABELS, fw.binding), "binding_key": fw.binding,
                     "status": fw.status, "status_label": label(FRAMEWORK_STATUS_LABELS, fw.status),
                     "note": fw.note if fw.status != "active" else "",
                     "source_url": fw.source_url if _HTTPS_RE.fullmatch(fw.source_url) else "",
