@@ -53,7 +53,7 @@ _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "
                      "status": True, "source_url": True, "applies_to": True, "note": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
                    "manual_evidence": False, "admits_exceptions": False, "exception_basis": False}
-NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE)
+NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE, "engagement.yaml")   # engagement: report prose, read by render
 
 
 @dataclass(frozen=True)

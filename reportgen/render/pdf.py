@@ -46,6 +46,7 @@ from ..wording import ReportWording, report_wording
 from . import RenderOptions
 from .chart import trend_chart
 from .condense import group_affected
+from .engagement import context as engagement_context
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
 
@@ -69,8 +70,8 @@ _COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 # The report, in reading order: one template each under templates/sections/. A section added here
 # appears in the table of contents through its <h1 id> (a section may render nothing: sign-off and
 # action plan appear only when the review workflow provides them).
-SECTIONS = ("cover", "signoff", "contents", "summary", "actions", "walkthrough", "findings", "controls", "tenant",
-            "methodology", "glossary", "appendix")
+SECTIONS = ("cover", "signoff", "contents", "board", "summary", "actions", "walkthrough", "findings", "controls",
+            "tenant", "engagement", "methodology", "response", "glossary", "appendix")
 
 GRAPH_SOURCES = [
     ("Tenant and licences", "GET /v1.0/organization, /v1.0/subscribedSkus"),
@@ -511,6 +512,7 @@ def _context(data: ReportData, max_rows: int, moment: datetime,
     window_start, window_end = parse_iso(collection.window_start), parse_iso(collection.window_end)
     return {
         **workflow,
+        **engagement_context(data, workflow),
         "title": f"{'DRAFT — ' if workflow['draft'] else ''}{client_name} — MFA compliance report {period}".strip(),
         "description": f"Monthly Microsoft Entra ID MFA compliance report for {client_name}, period {period}: "
                        "Microsoft mandatory MFA for Azure readiness and GLBA access-control findings."
