@@ -57,3 +57,14 @@ def cap_names(names: list[Any], total: int, limit: int = NAMES_PER_ROW) -> tuple
     """A few names inside a sentence, and how many of ``total`` were left out."""
     shown = names[:limit]
     return shown, max(0, total - len(shown))
+
+
+def link_text(label: str) -> str:
+    """A reference printed as a bare URL reads as its site and page name ("learn.microsoft.com:
+    policy-block-legacy-authentication"); the link keeps the whole address."""
+    text = str(label)
+    if not text.startswith(("http://", "https://")):
+        return text
+    host, _, path = text.split("://", 1)[1].partition("/")
+    last = [p for p in path.split("/") if p]
+    return f"{host}: {last[-1].split('#')[0]}" if last else host

@@ -45,7 +45,7 @@ from ..vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, COLLECTION_LABELS, CONTR
 from ..wording import ReportWording, report_wording
 from . import RenderOptions
 from .chart import trend_chart
-from .condense import group_affected
+from .condense import group_affected, link_text
 from .engagement import context as engagement_context
 
 __all__ = ["render", "render_pdf", "render_html", "AssetOnlyFetcher", "safe_color", "FetchRefused"]
@@ -621,7 +621,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=clip_text)
-    env.filters.update(ident=ident, when=short_time, day=short_date)
+    env.filters.update(ident=ident, when=short_time, day=short_date, link_text=link_text)
     return env
 
 
