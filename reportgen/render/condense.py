@@ -62,7 +62,7 @@ def cap_names(names: list[Any], total: int, limit: int = NAMES_PER_ROW) -> tuple
 def link_text(label: str) -> str:
     """A reference printed as a bare URL reads as its site and page name ("learn.microsoft.com:
     policy-block-legacy-authentication"); the link keeps the whole address."""
-    text = str(label)
+    text = str(label).replace("\u200b", "")
     if not text.startswith(("http://", "https://")):
         return text
     host, _, path = text.split("://", 1)[1].partition("/")
