@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.checks import Context, Inputs, apply_exceptions, readiness, run_checks, summarize
+from reportgen.checks import Context, Inputs, apply_exceptions, headline, readiness, run_checks, summarize
 from reportgen.checks.rootcause import root_causes
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
@@ -28,6 +28,8 @@ class ClientFacts:
     tenant_id: str
     institution_type: str
     exceptions: tuple              # config.ExceptionEntry items
+    regulator: str | None = None   # names a bank's one CFR appendix (contracts v3)
+    frameworks: tuple[str, ...] = ()   # opt-in catalogs the client names, beside its type's
 
 
 # Causes that mean the data a check needed did not arrive ("nothing to judge" and "only the client can
@@ -80,12 +82,13 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
     itext = catalogs.wording.for_type(client.institution_type) if catalogs.wording else None
     applied = apply_exceptions(checks, list(client.exceptions), day, **(
         {"all_covered": itext.exception_all, "some_covered": itext.exception_some} if itext else {}))
-    frameworks = [fw.resolved(day, catalogs.timeline) for fw in frameworks_for(catalogs, client.institution_type)]
+    frameworks = [fw.resolved(day, catalogs.timeline)
+                  for fw in frameworks_for(catalogs, client.institution_type, client.frameworks)]
     phase1, phase2 = readiness(checks, posture)
     results = Results(
         tool_version=__version__,
         client=ClientInfo(slug=client.slug, name=client.name, tenant_id=client.tenant_id or posture.tenant_id,
-                          institution_type=client.institution_type),
+                          institution_type=client.institution_type, regulator=client.regulator),
         period=period, collected_at=iso_z(posture.collected_at), collection=_collection(ev, posture, inp, checks),
         phase1=phase1, phase2=phase2, summary=summarize(ctx, checks), checks=checks,
         controls=evaluate_controls(frameworks, checks))
@@ -95,8 +98,8 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                                expires_on=e.expires_on.isoformat() if e.expires_on else None,
                                compensating_control=e.compensating_control, reference=e.reference,
                                state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
-    mmfa01 = results.check("MMFA-01")
-    wording = report_wording(client.institution_type, day, phase1, phase2, mmfa01.metrics if mmfa01 else {},
+    wording = report_wording(client.institution_type, day, phase1, phase2,
+                             headline.metrics(checks, headline.PHASE1_COVERAGE),
                              institution=catalogs.wording, readiness=catalogs.readiness, timeline=catalogs.timeline)
     return ReportData(results=results, firm=firm, check_meta=words, frameworks=frameworks, wording=wording,
                       users=tables.users(), privileged=tables.privileged(), emergency=tables.emergency(),

@@ -4,7 +4,8 @@ Worker processes live for the whole batch and load once what every client needs 
 fonts, stylesheet, templates, catalogs); each runs one client at a time. A client that fails
 (bad secret, 403, a bug in rendering) is recorded in batch.json and on screen; a worker that dies
 (out of memory, native crash) or a client that runs past its time limit costs only that worker,
-which is replaced, and the batch goes on.
+which is replaced, and the batch goes on. The workers' side is ``batch_worker``; the status
+line, ``batch_progress``; batch.json and portfolio.xlsx, ``batch_outputs``.
 
 Ctrl-C and SIGTERM stop the batch (see :class:`Stop`): no new client starts, running ones are told
 to stop and killed if they do not within a few seconds, published clients stay as they are, and
@@ -13,30 +14,30 @@ the entries say which clients were interrupted.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import json
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from reportgen import __version__
-from reportgen.dates import iso_z
-from reportgen.dates import now as clock
+from reportgen.batch_outputs import batch_doc, entry_figures, publish_batch, write_batch, write_shard
+from reportgen.batch_progress import Progress
+from reportgen.batch_worker import WORKER_NAME, warm, worker_main
 from reportgen.display import terminal
-from reportgen.package import clean_leftovers, write_json
+from reportgen.package import clean_leftovers
 from reportgen.resume import reusable
 from reportgen.vocab import count
-from reportgen.workflow.portfolio import workflow_fields
 
-MAX_ERROR = 500
+# the commands' entry points; worker, progress display and batch files live in batch_worker,
+# batch_progress and batch_outputs
+__all__ = ["Stop", "run_batch", "default_workers", "time_limit", "batch_doc", "publish_batch", "write_batch",
+           "write_shard", "warm", "WORKER_NAME", "Progress"]
+
 # Live tenants collected at once beyond --jobs: collection mostly waits on Graph's pacing, so it
 # overlaps well; evaluation and rendering stay limited to --jobs by pipeline.CPU_GATE.
 COLLECT_CONCURRENCY = 8
@@ -51,10 +52,6 @@ POLL = 0.2
 # worker grows by a few hundred KB per report (allocator and library caches), which a long batch
 # would otherwise add up.
 WORKER_CLIENTS = 100
-
-
-class Interrupted(BaseException):
-    """Raised in a worker told to stop; not an Exception, so no client-level handler takes it."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -118,190 +115,13 @@ class Stop:
 # ------------------------------------------------------------------------------------------------
 # Worker side
 
-_warm: dict[str, Any] = {}
-
-
-def warm() -> Any:
-    """Load what every client needs, once per process: the output modules (WeasyPrint, openpyxl),
-    whatever each output keeps warm (its ``warm()``: fonts, stylesheet, templates), and the
-    catalogs. Returns the catalogs."""
-    if "catalogs" not in _warm:
-        from reportgen import pipeline  # noqa: F401  (the pipeline's own imports)
-        from reportgen.controls import load_catalogs
-        from reportgen.render import OUTPUTS
-        for out in OUTPUTS:
-            module = importlib.import_module(out.module)
-            if callable(getattr(module, "warm", None)):
-                module.warm()
-        _warm["catalogs"] = load_catalogs()
-    return _warm["catalogs"]
-
-
-WORKER_NAME = b"reportgen-work"   # what ps and top show for a worker (Linux: at most 15 bytes)
-
-
-def _die_with_parent(parent: int) -> None:
-    """When the batch process dies (SIGKILL, out of memory), its workers die too, instead of living
-    on as orphans that keep collecting and publishing clients behind the back of the re-run (Linux
-    only: PR_SET_PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-            libc.prctl(15, ctypes.c_char_p(WORKER_NAME))  # PR_SET_NAME
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-
-
-def _stop_worker(signum: int, frame: Any) -> None:
-    # once: the unwinding (collection abort, staging removal) must not be cut by a repeat
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # unwinding through C callbacks (lxml, cairo) would print "Exception ignored" noise
-    sys.unraisablehook = lambda unraisable: None
-    raise Interrupted()
-
-
-class _Channel:
-    """The worker's end of its pipe; collection threads report progress through it too."""
-
-    def __init__(self, conn) -> None:
-        self.conn, self.lock = conn, threading.Lock()
-
-    def send(self, *msg: Any) -> None:
-        with self.lock:
-            self.conn.send(msg)
-
-
-class _PipeGate:
-    """pipeline.CPU_GATE in a worker: ask the batch process for one of the --jobs CPU slots. The
-    batch process keeps the count, so a worker that dies holding a slot gives it back."""
-
-    def __init__(self, channel: _Channel) -> None:
-        self.channel = channel
-
-    def __enter__(self) -> None:
-        self.channel.send("cpu")
-        self.channel.conn.recv()   # the grant
-
-    def __exit__(self, *exc: Any) -> None:
-        self.channel.send("cpu-done")
-
-
-def _worker_main(conn, parent: int, gated: bool) -> None:
-    try:
-        _die_with_parent(parent)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a terminal's Ctrl-C reaches the whole group: the batch decides
-        signal.signal(signal.SIGTERM, _stop_worker)
-        channel = _Channel(conn)
-        from reportgen import pipeline
-        if gated:
-            pipeline.CPU_GATE = _PipeGate(channel)
-        catalogs = warm()
-        while True:
-            try:
-                job = conn.recv()
-            except EOFError:
-                return
-            if job is None:
-                return
-            channel.send("result", _run_one(job, channel, catalogs))
-    except (Interrupted, BrokenPipeError):
-        pass
-
-
-def _run_one(job, channel: _Channel, catalogs) -> dict[str, Any]:
-    from reportgen.pipeline import ClientError, run_client
-    slug = job.client.slug
-
-    def progress(msg: str) -> None:
-        try:
-            channel.send("progress", slug, msg)
-        except (OSError, ValueError):  # progress is best-effort; never fail a client over it
-            pass
-    try:
-        out = run_client(job, progress, catalogs=catalogs)
-    except ClientError as e:
-        return {"slug": slug, "status": "failed", "error": str(e)[:MAX_ERROR]}
-    except Exception as e:  # isolate: any bug or bad data fails this client only
-        tb = traceback.extract_tb(e.__traceback__)
-        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-        return {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}{where}"[:MAX_ERROR]}
-    doc = out["doc"]
-    return {"slug": slug, "status": "ok", "error": None, "timings": out["timings"],
-            **_portfolio_fields(doc), "direction": out["direction"], "note": out.get("note"),
-            "warnings": out.get("warnings") or []}
-
-
-def _portfolio_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    from reportgen.history import summarize
-    s = summarize(doc)
-    return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": doc["summary"]["mfa_registered_pct"], "open": s["open"],
-            "not_evaluated": s["not_evaluated"], "collection_status": doc["collection"]["status"],
-            **workflow_fields(doc)}
-
-
 # ------------------------------------------------------------------------------------------------
 # Batch side
-
-class Progress:
-    """One live status line on a terminal; plain lines otherwise: one per client, and one per
-    collection step of a live tenant (``live``), so that a log shows a slow tenant moving.
-    Every message is passed through ``display.terminal``: it may quote Graph or a proxy."""
-
-    PAGE_EVERY = 30.0   # seconds between two "page n" lines of one dataset, off a terminal
-
-    def __init__(self, total: int, stream: TextIO, live: frozenset[str] = frozenset()):
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = stream.isatty()
-        self.live = live
-        self.current: dict[str, str] = {}
-        self._paged: dict[tuple[str, str], float] = {}
-
-    def step(self, slug: str, msg: str) -> None:
-        msg = terminal(msg, 160)
-        self.current[slug] = msg
-        if self.tty:
-            active = " | ".join(f"{s}: {m}" for s, m in list(self.current.items())[-3:])
-            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {active}"[:200])
-            self.stream.flush()
-        elif slug in self.live and self._worth_a_line(slug, msg):
-            self.stream.write(f"[{self.done}/{self.total}] {slug}: {msg}\n")
-            self.stream.flush()
-
-    def _worth_a_line(self, slug: str, msg: str) -> bool:
-        dataset, sep, rest = msg.partition(": ")
-        if not (sep and rest.startswith(("page ", "batch "))):
-            return True
-        now, last = time.monotonic(), self._paged.get((slug, dataset))
-        if last is not None and now - last < self.PAGE_EVERY:
-            return False
-        self._paged[(slug, dataset)] = now
-        return True
-
-    def finish(self, entry: dict[str, Any]) -> None:
-        self.done += 1
-        self.current.pop(entry["slug"], None)
-        if entry["status"] == "ok":
-            line = f"[{self.done}/{self.total}] ok      {entry['slug']}  ({entry.get('timings', {}).get('total', 0):.1f}s)"
-        elif entry["status"] == "interrupted":
-            line = f"[{self.done}/{self.total}] stopped {entry['slug']}"
-        else:
-            line = f"[{self.done}/{self.total}] FAILED  {entry['slug']}: {terminal(entry['error'])}"
-        self.note(line)
-
-    def note(self, line: str) -> None:
-        self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
-        self.stream.flush()
-
 
 class _Worker:
     def __init__(self, ctx, gated: bool) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, os.getpid(), gated), daemon=True,
+        self.proc = ctx.Process(target=worker_main, args=(child, os.getpid(), gated), daemon=True,
                                 name="reportgen-worker")
         self.proc.start()
         child.close()
@@ -584,7 +404,7 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
             doc, why = reusable(folder, job) if resume else (None, None)
             if doc is not None:
                 entries[job.client.slug] = {"slug": job.client.slug, "status": "ok", "error": None, "resumed": True,
-                                            "timings": {}, **_portfolio_fields(doc), "direction": None}
+                                            "timings": {}, **entry_figures(doc), "direction": None}
                 stream.write(f"skipped {job.client.slug}: output verifies (--resume)\n")
             else:
                 if why and folder.is_dir():
@@ -605,49 +425,6 @@ def run_batch(jobs_list: list, period_dir: Path, *, workers: int, resume: bool =
 
 # ------------------------------------------------------------------------------------------------
 # batch.json, shard files, portfolio
-
-def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **extra: Any) -> dict[str, Any]:
-    return {"tool": {"name": "reportgen", "version": __version__}, "period": period,
-            "finished_at": iso_z(clock()), "duration_seconds": round(duration, 3),   # SOURCE_DATE_EPOCH when set
-            "ok": sum(1 for c in clients if c["status"] == "ok"),
-            "failed": sum(1 for c in clients if c["status"] in ("failed", "interrupted")), **extra, "clients": clients}
-
-
-def publish_batch(period_dir: Path, doc: dict[str, Any]) -> None:
-    """batch.json and the consultant's portfolio.xlsx from one batch document."""
-    write_json(period_dir / "batch.json", doc)
-    from reportgen.render.portfolio import render_portfolio
-    render_portfolio(doc["clients"], period_dir / "portfolio.xlsx", doc["period"], doc["finished_at"])
-
-
-def write_batch(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float,
-                **extra: Any) -> list[dict[str, Any]]:
-    """batch.json and portfolio.xlsx. Entries of clients not in this run are kept from the last run."""
-    merged: dict[str, dict[str, Any]] = {}
-    try:
-        for e in json.loads((period_dir / "batch.json").read_text(encoding="utf-8")).get("clients", []):
-            if isinstance(e, dict) and isinstance(e.get("slug"), str) and (period_dir / e["slug"]).is_dir():
-                merged[e["slug"]] = e
-    except (FileNotFoundError, ValueError, AttributeError):
-        pass
-    for e in entries:
-        merged[e["slug"]] = e
-    clients = [merged[k] for k in sorted(merged)]
-    publish_batch(period_dir, batch_doc(period, clients, time.monotonic() - started, **extra))
-    return clients
-
-
-def write_shard(period_dir: Path, period: str, entries: list[dict[str, Any]], started: float,
-                shard: tuple[int, int], whole: dict[str, Any], **extra: Any) -> Path:
-    """batch.<I>-of-<N>.json: this shard's entries (no portfolio: ``merge`` writes it for all shards).
-    ``whole`` is the selection of the batch before the split (shard.selection)."""
-    from reportgen.shard import shard_file_name
-    path = period_dir / shard_file_name(*shard)
-    clients = sorted(entries, key=lambda e: e["slug"])
-    write_json(path, batch_doc(period, clients, time.monotonic() - started,
-                               shard={"index": shard[0], "count": shard[1]}, selection=whole, **extra))
-    return path
-
 
 def default_workers() -> int:
     return os.cpu_count() or 1

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from reportgen.history import history_problem
 from reportgen.images import logo_problem
-from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, Severity
+from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, REGULATOR_TYPES, Severity
 from reportgen.yamlsrc import YamlError, load_yaml
 
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -27,7 +27,7 @@ COLOR_RE = r"^#[0-9A-Fa-f]{6}$"
 
 # What the configuration may name but does not define: check ids (for exceptions) and demo profiles.
 # The caller passes them as pydantic validation context, so this stage imports no later one.
-CHECK_IDS_KEY, DEMO_PROFILES_KEY = "check_ids", "demo_profiles"
+CHECK_IDS_KEY, DEMO_PROFILES_KEY, FRAMEWORK_IDS_KEY = "check_ids", "demo_profiles", "framework_ids"
 
 
 def _known(info: ValidationInfo, key: str) -> Sequence[str] | None:
@@ -192,6 +192,10 @@ class Client(_Strict):
     action_plan: Path | None = None          # the client's returned workbook (Action plan sheet) or a CSV
     prepared_by: str | None = Field(default=None, min_length=1, max_length=200)   # "Name, title" for the sign-off
     distribution: list[str] = Field(default_factory=list, max_length=20)         # who receives the report
+    # frameworks (contracts v3): the primary regulator names a bank's one CFR appendix; ``frameworks``
+    # adds opt-in catalogs (e.g. nydfs-500) to those the institution type brings
+    regulator: Literal["occ", "fdic", "frb", "ncua", "ftc", "state"] | None = None
+    frameworks: list[str] = Field(default_factory=list, max_length=20)
 
     @field_validator("tenant_id")
     @classmethod
@@ -200,6 +204,19 @@ class Client(_Strict):
         if problem:
             raise ValueError(problem)
         return v
+
+    @model_validator(mode="after")
+    def _frameworks(self, info: ValidationInfo) -> "Client":
+        if self.regulator is not None and self.institution_type not in REGULATOR_TYPES[self.regulator]:
+            raise ValueError(f"regulator {self.regulator} does not regulate a {self.institution_type} "
+                             f"(it regulates: {', '.join(REGULATOR_TYPES[self.regulator])})")
+        known = _known(info, FRAMEWORK_IDS_KEY)
+        for fid in self.frameworks:
+            if known is not None and fid not in known:
+                raise ValueError(f"frameworks: unknown framework {fid!r} (known: {', '.join(sorted(known))})")
+        if len(set(self.frameworks)) != len(self.frameworks):
+            raise ValueError("frameworks: a framework is named twice")
+        return self
 
     @model_validator(mode="after")
     def _source_fields(self, info: ValidationInfo) -> "Client":
@@ -317,11 +334,13 @@ def _resolve(base: Path, p: Path | None) -> Path | None:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str]) -> Config:
+def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Sequence[str],
+                framework_ids: Sequence[str] | None = None) -> Config:
     """Read and validate the configuration. ``check_ids`` and ``demo_profiles`` are what exceptions and
     demo clients may name (the caller knows them; this stage does not import the checks or the demo)."""
     path = Path(path)
-    known = {CHECK_IDS_KEY: tuple(check_ids), DEMO_PROFILES_KEY: tuple(demo_profiles)}
+    known = {CHECK_IDS_KEY: tuple(check_ids), DEMO_PROFILES_KEY: tuple(demo_profiles),
+             **({FRAMEWORK_IDS_KEY: tuple(framework_ids)} if framework_ids is not None else {})}
     problems: list[str] = []
     try:
         data, lines = load_yaml(path)
@@ -331,25 +350,7 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
         raise ConfigError([f"{path}:1: the configuration must be a mapping (firm:, defaults:, clients: ...)"])
     base = path.resolve().parent
 
-    # Client files: one per client (Maester-style), each validated with its own file and line.
-    extra_clients: list[tuple[Client, Path]] = []
-    client_lines: dict[Path, Any] = {}
-    clients_dir = data.get("clients_dir")
-    if clients_dir is not None:
-        cdir = _resolve(base, Path(str(clients_dir)))
-        if not cdir.is_dir():
-            problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
-        else:
-            for f in sorted(cdir.glob("*.y*ml")):
-                try:
-                    cdata, clines = load_yaml(f)
-                    extra_clients.append((_client_from(cdata, f, clines, known), f))
-                    client_lines[f] = clines
-                except YamlError as e:
-                    problems.append(str(e))
-                except ConfigError as e:
-                    problems.extend(e.problems)
-
+    extra_clients, client_lines = _client_files(data, path, lines, base, known, problems)
     try:
         cfg = Config.model_validate(data, context=known)
     except ValidationError as e:
@@ -410,6 +411,30 @@ def load_config(path: Path | str, *, check_ids: Sequence[str], demo_profiles: Se
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _client_files(data: dict, path: Path, lines: Any, base: Path, known: dict, problems: list[str],
+                  ) -> tuple[list[tuple[Client, Path]], dict[Path, Any]]:
+    """Client files: one per client (Maester-style), each validated with its own file and line."""
+    extra_clients: list[tuple[Client, Path]] = []
+    client_lines: dict[Path, Any] = {}
+    clients_dir = data.get("clients_dir")
+    if clients_dir is None:
+        return extra_clients, client_lines
+    cdir = _resolve(base, Path(str(clients_dir)))
+    if not cdir.is_dir():
+        problems.append(f"{path}:{lines.line_of(('clients_dir',))}: clients_dir: folder {cdir} does not exist")
+        return extra_clients, client_lines
+    for f in sorted(cdir.glob("*.y*ml")):
+        try:
+            cdata, clines = load_yaml(f)
+            extra_clients.append((_client_from(cdata, f, clines, known), f))
+            client_lines[f] = clines
+        except YamlError as e:
+            problems.append(str(e))
+        except ConfigError as e:
+            problems.extend(e.problems)
+    return extra_clients, client_lines
 
 
 # Files a client entry may name besides its logo and history (checked by images.py and history.py):

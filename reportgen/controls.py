@@ -29,7 +29,7 @@ from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
 from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
-from reportgen.vocab import Coverage, ControlStatus, InstitutionType, Status
+from reportgen.vocab import REGULATOR_TYPES, REGULATORS, Coverage, ControlStatus, InstitutionType, Status
 from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
                                parse_readiness)
 from reportgen.yamlsrc import CatalogError, ValidatedFile
@@ -50,7 +50,8 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHECK_FIELDS = {"title": True, "severity": True, "rationale": True, "remediation": True,
                  "references": True, "area": False}
 _FRAMEWORK_FIELDS = {"id": True, "name": True, "version": True, "as_of": True, "binding": True,
-                     "status": True, "source_url": True, "applies_to": True, "note": False}
+                     "status": True, "source_url": True, "applies_to": True, "note": False, "citations": False,
+                     "opt_in": False}
 _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": True, "manual": False,
                    "manual_evidence": False, "admits_exceptions": False, "exception_basis": False}
 NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE, "engagement.yaml")   # engagement: report prose, read by render
@@ -91,6 +92,8 @@ class Framework:
     path: Path
     sha256: str           # of the file's bytes, for the manifest
     note: Text = ""
+    citations: dict[str, str] = field(default_factory=dict)   # regulator -> the text that binds its institutions
+    opt_in: bool = False       # governs only clients that name it in ``frameworks:`` (e.g. NYDFS Part 500)
     timeline: Timeline | None = None           # the mandatory-MFA catalog only
     readiness: ReadinessWording | None = None  # the mandatory-MFA catalog only
 
@@ -201,7 +204,42 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
                     "a catalog with a timeline must also say what each readiness verdict means, and the reverse")
     at = ("framework",)
     hdr = f.mapping(doc["framework"], at, "framework", _FRAMEWORK_FIELDS)
+    fid, version, as_of, binding, status, source_url, applies_to = _header(f, hdr)
+    note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
+    citations = _citations(f, hdr.get("citations"), applies_to)
+    opt_in = f.flag(hdr.get("opt_in"), at + ("opt_in",), "framework.opt_in")
 
+    raw_controls = doc["controls"]
+    if not isinstance(raw_controls, list) or not raw_controls:
+        raise f.err(("controls",), "controls must be a non-empty list")
+    seen: dict[str, int] = {}
+    controls = [_control(f, rc, i, fid, known, seen) for i, rc in enumerate(raw_controls)]
+    name = f.text(hdr["name"], at + ("name",), "framework.name")
+    _check_words(f, name, note, controls, timeline, readiness, applies_to, wording)
+    return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
+                     source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
+                     note=note, citations=citations, opt_in=opt_in, timeline=timeline, readiness=readiness)
+
+
+def _citations(f: ValidatedFile, value: Any, applies_to: tuple[str, ...]) -> dict[str, str]:
+    """``citations:``: for each regulator whose institutions this framework governs, the text that
+    binds them (a bank's one CFR appendix). The one place a regulator's citation is written."""
+    at = ("framework", "citations")
+    if value is None:
+        return {}
+    doc = f.mapping(value, at, "framework.citations", {r: False for r in REGULATORS})
+    out = {}
+    for regulator, text in doc.items():
+        if not set(REGULATOR_TYPES[regulator]) & set(applies_to):
+            raise f.err(at + (regulator,), f"framework.citations.{regulator}: this framework does not apply to "
+                                           f"the institutions {regulator} regulates")
+        out[regulator] = f.text(text, at + (regulator,), f"framework.citations.{regulator}")
+    return out
+
+
+def _header(f: ValidatedFile, hdr: dict) -> tuple[str, str, str, str, str, str, tuple[str, ...]]:
+    """The framework header's id, version, as_of, binding, status, source_url and applies_to."""
+    at = ("framework",)
     fid = f.text(hdr["id"], at + ("id",), "framework.id")
     if not _FRAMEWORK_ID_RE.match(fid):
         raise f.err(at + ("id",), f"framework.id {fid!r} must be lower-case letters, digits, '.' and '-'")
@@ -233,49 +271,51 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
                        for i, v in enumerate(applies))
     if len(set(applies_to)) != len(applies_to):
         raise f.err(at + ("applies_to",), "framework.applies_to lists an institution type twice")
-    note = parse_text(f, hdr.get("note"), at + ("note",), "framework.note", required=False)
+    return fid, version, as_of, binding, status, source_url, applies_to
 
-    raw_controls = doc["controls"]
-    if not isinstance(raw_controls, list) or not raw_controls:
-        raise f.err(("controls",), "controls must be a non-empty list")
-    controls: list[Control] = []
-    seen: dict[str, int] = {}
-    for i, rc in enumerate(raw_controls):
-        cat = ("controls", i)
-        label = f"control {rc['id']}" if isinstance(rc, dict) and isinstance(rc.get("id"), str) else f"controls[{i}]"
-        rc = f.mapping(rc, cat, label, _CONTROL_FIELDS)
-        cid = rc["id"]
-        if isinstance(cid, (int, float)) and not isinstance(cid, bool):
-            raise f.err(cat + ("id",), f"control id {cid!r} must be quoted text (YAML read it as a number)")
-        cid = f.text(cid, cat + ("id",), f"controls[{i}].id")
-        where = f"control {cid}"
-        if cid in seen:
-            raise f.err(cat + ("id",), f"duplicate control id {cid!r} in framework {fid} "
-                                       f"(first on line {seen[cid]})")
-        seen[cid] = f.lines.line_of(cat + ("id",))
-        title = f.text(rc["title"], cat + ("title",), f"{where}: title")
-        requirement = parse_text(f, rc["requirement"], cat + ("requirement",), f"{where}: requirement")
-        coverage = _checks_mapping(f, rc["checks"], cat + ("checks",), where, known)
-        checks = list(coverage)
-        manual = f.flag(rc.get("manual"), cat + ("manual",), f"{where}: manual")
-        manual_evidence = f.text(rc.get("manual_evidence"), cat + ("manual_evidence",),
-                                 f"{where}: manual_evidence", required=False)
-        if manual and checks:
-            raise f.err(cat + ("checks",), f"{where}: a manual control has no checks (checks: [])")
-        if manual and not manual_evidence:
-            raise f.err(cat, f"{where}: a manual control needs manual_evidence (what to provide)")
-        if not manual and not checks:
-            raise f.err(cat + ("checks",), f"{where}: no checks: list at least one, or mark it manual: true "
-                                           "with manual_evidence")
-        admits = f.flag(rc.get("admits_exceptions"), cat + ("admits_exceptions",), f"{where}: admits_exceptions")
-        basis = f.text(rc.get("exception_basis"), cat + ("exception_basis",), f"{where}: exception_basis",
-                       required=False)
-        if basis and not admits:
-            raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
-        controls.append(Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
-                                manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
-                                coverage=coverage))
-    name = f.text(hdr["name"], at + ("name",), "framework.name")
+
+def _control(f: ValidatedFile, rc: Any, i: int, fid: str, known: set[str], seen: dict[str, int]) -> Control:
+    """One entry of ``controls:``; ``seen`` maps the ids read so far to their lines."""
+    cat = ("controls", i)
+    label = f"control {rc['id']}" if isinstance(rc, dict) and isinstance(rc.get("id"), str) else f"controls[{i}]"
+    rc = f.mapping(rc, cat, label, _CONTROL_FIELDS)
+    cid = rc["id"]
+    if isinstance(cid, (int, float)) and not isinstance(cid, bool):
+        raise f.err(cat + ("id",), f"control id {cid!r} must be quoted text (YAML read it as a number)")
+    cid = f.text(cid, cat + ("id",), f"controls[{i}].id")
+    where = f"control {cid}"
+    if cid in seen:
+        raise f.err(cat + ("id",), f"duplicate control id {cid!r} in framework {fid} "
+                                   f"(first on line {seen[cid]})")
+    seen[cid] = f.lines.line_of(cat + ("id",))
+    title = f.text(rc["title"], cat + ("title",), f"{where}: title")
+    requirement = parse_text(f, rc["requirement"], cat + ("requirement",), f"{where}: requirement")
+    coverage = _checks_mapping(f, rc["checks"], cat + ("checks",), where, known)
+    checks = list(coverage)
+    manual = f.flag(rc.get("manual"), cat + ("manual",), f"{where}: manual")
+    manual_evidence = f.text(rc.get("manual_evidence"), cat + ("manual_evidence",),
+                             f"{where}: manual_evidence", required=False)
+    if manual and checks:
+        raise f.err(cat + ("checks",), f"{where}: a manual control has no checks (checks: [])")
+    if manual and not manual_evidence:
+        raise f.err(cat, f"{where}: a manual control needs manual_evidence (what to provide)")
+    if not manual and not checks:
+        raise f.err(cat + ("checks",), f"{where}: no checks: list at least one, or mark it manual: true "
+                                       "with manual_evidence")
+    admits = f.flag(rc.get("admits_exceptions"), cat + ("admits_exceptions",), f"{where}: admits_exceptions")
+    basis = f.text(rc.get("exception_basis"), cat + ("exception_basis",), f"{where}: exception_basis",
+                   required=False)
+    if basis and not admits:
+        raise f.err(cat + ("exception_basis",), f"{where}: exception_basis given but admits_exceptions is not true")
+    return Control(id=cid, title=title, requirement=requirement, checks=tuple(checks), manual=manual,
+                   manual_evidence=manual_evidence, admits_exceptions=admits, exception_basis=basis,
+                   coverage=coverage)
+
+
+def _check_words(f: ValidatedFile, name: str, note: Any, controls: list[Control], timeline: Any, readiness: Any,
+                 applies_to: tuple[str, ...], wording: InstitutionWording | None) -> None:
+    """Timeline references resolve, and no text uses words its institution types must not read."""
+    at = ("framework",)
     ids = timeline.ids() if timeline is not None else set()
     texts: list[tuple[tuple, str]] = [(at + ("name",), name), (at + ("note",), _flat(note))]
     for i, c in enumerate(controls):
@@ -292,14 +332,21 @@ def _load_framework(path: Path, known: set[str], wording: InstitutionWording | N
     if timeline is not None:
         texts += [(("timeline", "entries", i), f"{e.before} {e.after}") for i, e in enumerate(timeline.entries)]
     _guard_words(f, texts, applies_to, wording)
-    return Framework(id=fid, name=name, version=version, as_of=as_of, binding=binding, status=status,
-                     source_url=source_url, applies_to=applies_to, controls=controls, path=path, sha256=f.sha256,
-                     note=note, timeline=timeline, readiness=readiness)
 
 
 def _order(fw: Framework) -> tuple:
     known = _KNOWN_ORDER.index(fw.id) if fw.id in _KNOWN_ORDER else len(_KNOWN_ORDER)
     return (BINDINGS.index(fw.binding), known, fw.id)
+
+
+_BUNDLED: list[Catalogs] = []
+
+
+def framework_ids() -> list[str]:
+    """The ids of the bundled framework catalogs: what a client's ``frameworks:`` may name."""
+    if not _BUNDLED:
+        _BUNDLED.append(load_catalogs())
+    return sorted(fw.id for fw in _BUNDLED[0].frameworks)
 
 
 def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str] | None = None) -> Catalogs:
@@ -343,13 +390,22 @@ def load_catalogs(directory: Path | str = CATALOG_DIR, implemented: Iterable[str
                     facts_version=facts.version, facts_sha256=facts.sha256)
 
 
-def frameworks_for(catalogs: Catalogs, institution_type: str) -> list[Framework]:
-    """The frameworks that govern an institution type, in listing order. Retired ones are left out;
-    ones proposed for removal stay (they are in force until the removal is final)."""
+def frameworks_for(catalogs: Catalogs, institution_type: str, chosen: Sequence[str] = ()) -> list[Framework]:
+    """The frameworks that govern a client, in listing order: those its institution type brings,
+    plus the opt-in ones it names (``frameworks:``). Retired ones are left out; ones proposed for
+    removal stay (they are in force until the removal is final). A named framework that is unknown
+    or does not apply to the type is an error (ValueError, one line)."""
     if institution_type not in INSTITUTION_TYPES:
         raise ValueError(f"unknown institution type {institution_type!r} "
                          f"(expected one of {', '.join(INSTITUTION_TYPES)})")
-    return [fw for fw in catalogs.frameworks if institution_type in fw.applies_to and fw.status != "retired"]
+    known = {fw.id: fw for fw in catalogs.frameworks}
+    for fid in chosen:
+        if fid not in known:
+            raise ValueError(f"frameworks: unknown framework {fid!r} (known: {', '.join(sorted(known))})")
+        if institution_type not in known[fid].applies_to:
+            raise ValueError(f"frameworks: {fid} does not apply to institution type {institution_type}")
+    return [fw for fw in catalogs.frameworks if institution_type in fw.applies_to and fw.status != "retired"
+            and (not fw.opt_in or fw.id in chosen)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from reportgen import datasets
 from reportgen.dates import parse_iso
 from reportgen.vocab import count
 
@@ -37,53 +38,11 @@ MAX_JSON_BYTES = 256 * 1024 * 1024      # one page or collection.json
 MAX_EVIDENCE_BYTES = 2 * 1024 ** 3      # a whole evidence folder copied into a report
 MAX_EVIDENCE_FILES = 200_000            # files and folders in it
 
-# dataset name -> Graph path it comes from (also the `source` of a gap)
-DATASETS: dict[str, str] = {
-    "organization": "organization",
-    "subscribedSkus": "subscribedSkus",
-    "users": "users",
-    "userRegistrationDetails": "reports/authenticationMethods/userRegistrationDetails",
-    "userMethods": "users/{id}/authentication/methods",
-    "conditionalAccessPolicies": "identity/conditionalAccess/policies",
-    "namedLocations": "identity/conditionalAccess/namedLocations",
-    "securityDefaults": "policies/identitySecurityDefaultsEnforcementPolicy",
-    "authenticationMethodsPolicy": "policies/authenticationMethodsPolicy",
-    "roleAssignments": "roleManagement/directory/roleAssignments",
-    "roleEligibilitySchedules": "roleManagement/directory/roleEligibilitySchedules",
-    "roleAssignmentScheduleInstances": "roleManagement/directory/roleAssignmentScheduleInstances",
-    "groupMembers": "groups/{id}/transitiveMembers",
-    "groups": "groups",
-    "signIns": "auditLogs/signIns",
-    "signInsNonInteractive": "auditLogs/signIns (non-interactive)",
-}
-
-# dataset -> the application permission Graph requires for it (docs/graph.md)
-PERMISSION_FOR: dict[str, str] = {
-    "organization": "Organization.Read.All", "subscribedSkus": "Organization.Read.All",
-    "users": "User.Read.All", "users.signInActivity": "AuditLog.Read.All",
-    "userRegistrationDetails": "AuditLog.Read.All", "userMethods": "UserAuthenticationMethod.Read.All",
-    "conditionalAccessPolicies": "Policy.Read.All", "namedLocations": "Policy.Read.All",
-    "securityDefaults": "Policy.Read.All", "authenticationMethodsPolicy": "Policy.Read.All",
-    "roleAssignments": "RoleManagement.Read.Directory", "roleEligibilitySchedules": "RoleManagement.Read.Directory",
-    "roleAssignmentScheduleInstances": "RoleManagement.Read.Directory",
-    "groupMembers": "GroupMember.Read.All", "groups": "GroupMember.Read.All", "signIns": "AuditLog.Read.All", "signInsNonInteractive": "AuditLog.Read.All",
-}
-
-
-def permission_for(dataset: str) -> str:
-    return PERMISSION_FOR.get(dataset) or PERMISSION_FOR.get(dataset.split(".", 1)[0], "?")
-
-
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def source_of(dataset: str) -> str:
-    base = dataset.split(".", 1)[0]
-    return DATASETS.get(base, dataset)
-
-
-def _file_stem(dataset: str) -> str:
-    return _SAFE.sub("_", dataset)
+# dataset name -> Graph path it comes from (also the `source` of a gap); defined in datasets.py
+DATASETS: dict[str, str] = {d.name: d.path for d in datasets.REGISTRY if d.name != datasets.USERS_SIGN_IN_ACTIVITY}
+permission_for = datasets.permission_for
+source_of = datasets.source_of
+_file_stem = datasets.file_stem
 
 
 class EvidenceError(Exception):

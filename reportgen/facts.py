@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from reportgen.paths import CATALOG_DIR
 from reportgen.yamlsrc import ValidatedFile
@@ -57,6 +58,34 @@ class Facts:
 def combination(value: str) -> str:
     """An authentication-strength combination in a comparable form (parts sorted)."""
     return ",".join(sorted(p.strip() for p in value.split(",") if p.strip()))
+
+
+def _strengths(f: ValidatedFile, value: Any, src: dict[str, bool], guid: Callable[[Any, tuple, str], str],
+               ) -> tuple[dict[str, Strength], frozenset, frozenset]:
+    """The built-in authentication strengths and the method combinations that count as MFA and as
+    phishing-resistant MFA."""
+    st = f.mapping(value, ("authentication_strengths",), "authentication_strengths",
+                   {**src, "builtin": True, "multifactor_combinations": True, "phishing_resistant_combinations": True})
+    strengths = {}
+    for i, s in enumerate(st["builtin"] if isinstance(st["builtin"], list) else []):
+        at = ("authentication_strengths", "builtin", i)
+        s = f.mapping(s, at, f"builtin[{i}]", {"key": True, "id": True, "name": True, "phishing_resistant": True})
+        sid = guid(s["id"], at + ("id",), "strength id")
+        strengths[sid] = Strength(sid, f.text(s["name"], at + ("name",), "name"),
+                                  f.flag(s["phishing_resistant"], at + ("phishing_resistant",), "phishing_resistant"),
+                                  f.enum(s["key"], at + ("key",), "key", STRENGTH_KEYS))
+    if {x.key for x in strengths.values()} != set(STRENGTH_KEYS):
+        raise f.err(("authentication_strengths", "builtin"), f"builtin must name each of {', '.join(STRENGTH_KEYS)} once")
+    mfa_combos = frozenset(combination(c) for c in f.text_list(st["multifactor_combinations"],
+                                                               ("authentication_strengths", "multifactor_combinations"),
+                                                               "multifactor_combinations"))
+    pr_combos = frozenset(combination(c) for c in f.text_list(st["phishing_resistant_combinations"],
+                                                              ("authentication_strengths", "phishing_resistant_combinations"),
+                                                              "phishing_resistant_combinations"))
+    if not pr_combos <= mfa_combos:
+        raise f.err(("authentication_strengths", "phishing_resistant_combinations"),
+                    "every phishing-resistant combination must also be a multifactor combination")
+    return strengths, mfa_combos, pr_combos
 
 
 def load_facts(path: Path | str | None = None) -> Facts:
@@ -110,27 +139,7 @@ def load_facts(path: Path | str | None = None) -> Facts:
         sku_names[sid] = f.text(s["name"], at + ("name",), "name")
         f.text(s["part"], at + ("part",), "part")
 
-    st = f.mapping(doc["authentication_strengths"], ("authentication_strengths",), "authentication_strengths",
-                   {**src, "builtin": True, "multifactor_combinations": True, "phishing_resistant_combinations": True})
-    strengths = {}
-    for i, s in enumerate(st["builtin"] if isinstance(st["builtin"], list) else []):
-        at = ("authentication_strengths", "builtin", i)
-        s = f.mapping(s, at, f"builtin[{i}]", {"key": True, "id": True, "name": True, "phishing_resistant": True})
-        sid = guid(s["id"], at + ("id",), "strength id")
-        strengths[sid] = Strength(sid, f.text(s["name"], at + ("name",), "name"),
-                                  f.flag(s["phishing_resistant"], at + ("phishing_resistant",), "phishing_resistant"),
-                                  f.enum(s["key"], at + ("key",), "key", STRENGTH_KEYS))
-    if {x.key for x in strengths.values()} != set(STRENGTH_KEYS):
-        raise f.err(("authentication_strengths", "builtin"), f"builtin must name each of {', '.join(STRENGTH_KEYS)} once")
-    mfa_combos = frozenset(combination(c) for c in f.text_list(st["multifactor_combinations"],
-                                                               ("authentication_strengths", "multifactor_combinations"),
-                                                               "multifactor_combinations"))
-    pr_combos = frozenset(combination(c) for c in f.text_list(st["phishing_resistant_combinations"],
-                                                              ("authentication_strengths", "phishing_resistant_combinations"),
-                                                              "phishing_resistant_combinations"))
-    if not pr_combos <= mfa_combos:
-        raise f.err(("authentication_strengths", "phishing_resistant_combinations"),
-                    "every phishing-resistant combination must also be a multifactor combination")
+    strengths, mfa_combos, pr_combos = _strengths(f, doc["authentication_strengths"], src, guid)
 
     pk = f.mapping(doc["passkeys"], ("passkeys",), "passkeys", {**src, "authenticator_aaguids": True})
     version = doc["version"]

@@ -61,15 +61,26 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     unknown_by_sev = {s: 0 for s in LEVELS}
     open_ids = []
     for c in doc.get("checks", []):
+        override = c.get("override") if isinstance(c.get("override"), dict) else {}
+        severity = override.get("severity") or c.get("severity")    # the consultant's, where adjusted
         if c.get("status") in OPEN:
             open_ids.append(c["id"])
-            if c.get("severity") in open_by_sev:
-                open_by_sev[c["severity"]] += 1
-        elif c.get("status") == NOT_EVALUATED and c.get("severity") in unknown_by_sev:
-            unknown_by_sev[c["severity"]] += 1
-    return {"period": doc["period"], "mfa_registered_pct": (doc.get("summary") or {}).get("mfa_registered_pct"),
+            if severity in open_by_sev:
+                open_by_sev[severity] += 1
+        elif c.get("status") == NOT_EVALUATED and severity in unknown_by_sev:
+            unknown_by_sev[severity] += 1
+    summary = doc.get("summary") if isinstance(doc.get("summary"), dict) else {}
+    # the report's own figures (view model) where results.json carries them
+    if _counts_like(summary.get("open")) and _counts_like(summary.get("not_evaluated")):
+        open_by_sev, unknown_by_sev = dict(summary["open"]), dict(summary["not_evaluated"])
+    return {"period": doc["period"], "mfa_registered_pct": summary.get("mfa_registered_pct"),
             "open": open_by_sev, "not_evaluated": unknown_by_sev, "open_checks": sorted(open_ids),
             "readiness": doc.get("readiness", {})}
+
+
+def _counts_like(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == set(LEVELS)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()))
 
 
 def load(out_root: Path, slug: str, period: str, stored_folder: Path | None = None,

@@ -6,6 +6,7 @@ complete, so a failure or a kill never leaves a complete-looking partial report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import time
@@ -18,13 +19,14 @@ from reportgen import __version__, history
 from reportgen.assess import ClientFacts, assess
 from reportgen.checks import Inputs
 from reportgen.config import Client, Config
-from reportgen.controls import Catalogs, load_catalogs
+from reportgen.controls import Catalogs, frameworks_for, load_catalogs
 from reportgen.evidence import EvidenceError, EvidenceWriter, copy_evidence
 from reportgen.package import clean_leftovers, file_index, publish, write_json, write_manifest
 from reportgen.posture import PostureError
 from reportgen.render import OUTPUTS, RenderOptions
 from reportgen.report import Firm, ReportData
 from reportgen.results import Review
+from reportgen.view import build_view
 from reportgen.workflow import prepare as workflow
 from reportgen.workflow.review import decide, next_review, stored_review, superseded_path
 
@@ -111,7 +113,11 @@ def evaluate(job: Job, folder: Path, catalogs: Catalogs) -> ReportData:
     """Evidence in ``folder/evidence`` -> the typed results and the report's view model."""
     c = job.client
     facts = ClientFacts(slug=c.slug, name=c.name, tenant_id=c.tenant_id, institution_type=c.institution_type,
-                        exceptions=tuple(c.exceptions))
+                        exceptions=tuple(c.exceptions), regulator=c.regulator, frameworks=tuple(c.frameworks))
+    try:
+        frameworks_for(catalogs, c.institution_type, c.frameworks)
+    except ValueError as e:    # a framework the catalogs no longer have, or not for this type
+        raise ClientError(str(e)) from None
     return assess(folder / "evidence", facts, _inputs(job), catalogs, _firm(job, folder), job.period)
 
 
@@ -120,6 +126,8 @@ def client_record(job: Job) -> dict[str, Any]:
     name of the variable that holds one)."""
     # the consultant's files are read at run time and stored in workflow.json, not named here
     exclude = {"history", "logo", "commentary", "action_plan"}
+    # framework choices are stored only when made (folders written before they existed stay identical)
+    exclude |= {k for k in ("regulator", "frameworks") if not getattr(job.client, k)}
     return {"client": job.client.model_dump(mode="json", exclude=exclude), "firm": {**job.firm, "logo": None},
             "defaults": job.defaults, "period": job.period}
 
@@ -201,6 +209,8 @@ def _evaluate_and_render(job: Job, staging: Path, catalogs: Catalogs, progress: 
                                      _review(job, data, previous), job.firm["name"],
                                      staging / inputs.client_logo if inputs.client_logo else None)
     write_json(staging / workflow.WORKFLOW_FILE, inputs.to_json())
+    data.view = build_view(data)     # every output's figures, results.json's summary among them
+    data.results.summary = dataclasses.replace(data.results.summary, figures=data.view.figures())
     doc = data.results.to_json()
     data.trend, data.changes = history.trend(hist, doc), history.changes(hist, doc)
     timings["evaluate"] = round(time.monotonic() - t1, 3)

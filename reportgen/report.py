@@ -1,4 +1,5 @@
-"""The view model that renderers consume: typed results plus tables, never raw Graph JSON.
+"""What the assessment hands to the outputs: typed results plus tables, never raw Graph JSON. The
+figures and verdicts an output shows are read from the view model built on it (``reportgen.view``).
 
 Tenant text in it is untrusted: renderers must escape it (PDF) and store it as strings (Excel).
 """
@@ -120,6 +121,8 @@ class ReportData:
     workflow: Any = None          # workflow.prepare.WorkflowData: review state, commentary, action plan
     # the sentences that depend on the institution type and the collection date (None: worked out on render)
     wording: ReportWording | None = None
+    # the view model every output reads (view.build_view); built once the workflow is attached
+    view: Any = None
 
     def __post_init__(self) -> None:
         # check words still in catalog form (dated or per-type text) are resolved for this report

@@ -139,10 +139,11 @@ class ClientInfo:
     name: str
     tenant_id: str
     institution_type: str
+    regulator: str | None = None   # the primary regulator, where the configuration names it
 
     def to_json(self) -> dict[str, Any]:
         return {"slug": self.slug, "name": self.name, "tenant_id": self.tenant_id,
-                "institution_type": self.institution_type}
+                "institution_type": self.institution_type, **({"regulator": self.regulator} if self.regulator else {})}
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,13 @@ class Summary:
     enabled_users: int | None
     mfa_registered_pct: float | None
     privileged_users: int | None
+    # the view model's figures (view.ReportView.figures: open findings and not evaluated by effective
+    # severity, open findings, affected subjects); None until the view is built
+    figures: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"enabled_users": self.enabled_users, "mfa_registered_pct": self.mfa_registered_pct,
-                "privileged_users": self.privileged_users}
+                "privileged_users": self.privileged_users, **(self.figures or {})}
 
 
 @dataclass

@@ -9,13 +9,12 @@ from typing import Any
 
 from reportgen import model as m
 from reportgen.checks import Context, NotEvaluated
-from reportgen.checks import applicability as scope
+from reportgen.checks import applicability
 from reportgen.checks.applicability import ALL_APPS
 from reportgen.dates import iso_z
 from reportgen.model import CAPolicy, Posture
 from reportgen.report import EmergencyRow, PolicyRow, PrivilegedRow, SignInRow, UserRow
-from reportgen.vocab import CLIENT_APP_LABELS, GRANT_LABELS, USER_ACTION_LABELS, labels
-from reportgen.vocab import label as word
+from reportgen.vocab import CLIENT_APP_LABELS, GRANT_LABELS, USER_ACTION_LABELS, label, labels
 
 
 def _iso(dt) -> str | None:
@@ -145,26 +144,26 @@ def _names(ids, p: Posture, kind: str) -> str:
 
 def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
     inc, exc = [], []
-    for label, ids, kind in (("users", pol.include_users, "users"), ("groups", pol.include_groups, "groups"),
-                             ("roles", pol.include_roles, "roles")):
+    for noun, ids, kind in (("users", pol.include_users, "users"), ("groups", pol.include_groups, "groups"),
+                            ("roles", pol.include_roles, "roles")):
         if ids:
-            inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {label}")
+            inc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {noun}")
     if pol.include_guests:
-        inc.append("guests" if pol.include_guests.everyone else scope.guest_scope_words(pol.include_guests))
-    for label, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
-                             ("roles", pol.exclude_roles, "roles")):
+        inc.append("guests" if pol.include_guests.everyone else applicability.guest_scope_words(pol.include_guests))
+    for noun, ids, kind in (("users", pol.exclude_users, "users"), ("groups", pol.exclude_groups, "groups"),
+                            ("roles", pol.exclude_roles, "roles")):
         if ids:
-            exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {label}")
+            exc.append(_names(ids, p, kind) if len(ids) <= 3 else f"{len(ids):,} {noun}")
     if pol.exclude_guests:
-        exc.append(scope.guest_scope_words(pol.exclude_guests))
+        exc.append(applicability.guest_scope_words(pol.exclude_guests))
     users = "; ".join(inc) or "nobody"
     if exc:
         users += " — excludes " + ", ".join(exc)
     app_text = _app_scope(pol) or labels(USER_ACTION_LABELS, sorted(pol.include_user_actions)) or "none"
     if pol.conditions:
-        app_text += "; " + "; ".join(scope.condition_words(c, p.named_locations) for c in pol.conditions)
+        app_text += "; " + "; ".join(applicability.condition_words(c, p.named_locations) for c in pol.conditions)
     g = pol.grant
-    grant = [word(GRANT_LABELS, c) for c in sorted(g.controls)]
+    grant = [label(GRANT_LABELS, c) for c in sorted(g.controls)]
     grant += [f"terms of use ({len(g.terms_of_use)})"] if g.terms_of_use else []
     grant += [f"custom control ({len(g.custom_factors)})"] if g.custom_factors else []
     if g.strength is not None:

@@ -47,6 +47,12 @@ class InstitutionType(StrEnum):
 INSTITUTION_LABELS = {InstitutionType.BANK: "Bank", InstitutionType.CREDIT_UNION: "Credit union",
                       InstitutionType.NONBANK: "Non-bank financial institution"}
 
+# A client's primary regulator (``regulator:``): for a bank it names the one CFR appendix of the
+# Interagency Guidelines that binds it (the citation text is in the catalog, ``citations:``).
+REGULATORS = ("occ", "fdic", "frb", "ncua", "ftc", "state")
+REGULATOR_TYPES = {"occ": ("bank",), "fdic": ("bank",), "frb": ("bank",), "ncua": ("credit_union",),
+                   "ftc": ("nonbank",), "state": ("bank", "credit_union", "nonbank")}
+
 
 class Readiness(StrEnum):
     READY = "ready"

@@ -274,7 +274,9 @@ def test_generated_at_required():
 
 
 def test_no_clock_or_randomness_in_module():
-    source = Path(pdfmod.__file__).read_text()
+    from reportgen.render import pdfcontext, pdftext
+    from reportgen.view import build, model, story
+    source = "".join(Path(m.__file__).read_text() for m in (pdfmod, pdfcontext, pdftext, build, model, story))
     for forbidden in ("datetime.now", "utcnow", "time.time", "import uuid", "import random", "secrets"):
         assert forbidden not in source
 
@@ -282,7 +284,10 @@ def test_no_clock_or_randomness_in_module():
 # ---------------------------------------------------------------------------------------------
 # What a board member holds: contents, bottom line, glossary, words instead of codes
 
-from reportgen.render.pdf import bottom_line, ident  # noqa: E402
+from reportgen.render.pdf import ident  # noqa: E402
+from reportgen.results import CheckResult  # noqa: E402
+from reportgen.view.build import finding, rank, tallies  # noqa: E402
+from reportgen.view.story import bottom_line  # noqa: E402
 from reportgen.vocab import Readiness, Severity, Status  # noqa: E402
 
 from pdfpages import read_pages, section_titles  # noqa: E402
@@ -330,7 +335,7 @@ def test_glossary_and_how_to_read(labelled):
 
 
 def _view(cid, status, severity, title="T"):
-    return {"id": cid, "status": Status(status), "severity": Severity(severity), "title": title}
+    return finding(CheckResult(id=cid, title=title, severity=Severity(severity), status=Status(status), reason=""))
 
 
 @pytest.mark.parametrize("views, p1, p2, expect", [
@@ -345,9 +350,8 @@ def _view(cid, status, severity, title="T"):
      ["is ready for both phases", "No action is needed"]),
 ])
 def test_bottom_line_is_two_sentences_on_where_the_institution_stands(views, p1, p2, expect):
-    for v in views:
-        v["anchor"] = "x"
-    sentences = bottom_line("Harbor Federal Credit Union", p1, p2, views)
+    ranked = rank(views)
+    sentences = bottom_line("Harbor Federal Credit Union", p1, p2, ranked, tallies(ranked))
     assert len(sentences) == 2 and all(s.endswith(".") for s in sentences)
     text = " ".join(sentences)
     for phrase in expect:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from postures import DATA_FIELDS, NOW, TODAY, PostureBuilder, ca_policy, exception, uid  # noqa: E402
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, readiness as _readiness_pair, run_checks  # noqa: E402
+from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, readiness as _readiness_pair, registered, run_checks  # noqa: E402
 
 CHECK_IDS = check_ids()
 
@@ -147,6 +147,12 @@ def membership_ok(p: Posture, subjects, pols) -> bool:
 def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
     """Whether the data check ``cid`` needs was collected (security defaults stand in for CA where
     the spec says so)."""
+    return data_needed(p, inp)[cid]
+
+
+def data_needed(p: Posture, inp: Inputs) -> dict[str, bool]:
+    """Per check: whether the data it needs was collected. A new check adds its line here
+    (test_data_needed_names_every_registered_check says so)."""
     sd = p.security_defaults is True
     users, regs, ca, sis = p.users is not None, p.registrations is not None, p.ca_policies is not None, p.sign_ins is not None
     enabled = [u for u in p.users or [] if u.enabled]
@@ -188,7 +194,15 @@ def data_ok(cid: str, p: Posture, inp: Inputs) -> bool:
         "MFA-09": users and regs and all(u.sign_in_activity_known for u in p.users),
         "MFA-10": sd or ca,
         "LOG-01": sis and p.window_end - p.window_start >= timedelta(days=inp.lookback_days, hours=-1),
-    }[cid]
+    }
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_data_needed_names_every_registered_check(scenario):
+    """The table above is per check: a check added to the registry must say what data it needs."""
+    p, inp = scenario
+    assert set(data_needed(p, inp)) == set(registered()), "add the new check's line to data_needed()"
 
 
 # --------------------------------------------------------------------------- properties

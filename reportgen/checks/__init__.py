@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reportgen.checks import headline
 from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context, Inputs
 from reportgen.checks.exceptions import apply_exceptions
 from reportgen.checks.metadata import CHECKS_FILE, CheckMeta, CheckMetaFile, load_check_meta
@@ -61,7 +62,7 @@ def run_checks(p: Posture, inp: Inputs, meta: dict[str, CheckMeta] | None = None
 def summarize(ctx: Context, results: list[CheckResult]) -> Summary:
     """The headline numbers: enabled users, MFA registration among enabled members, privileged users."""
     p = ctx.p
-    registration = next((r for r in results if r.id == "MFA-02"), None)
+    registration = headline.find(results, headline.REGISTRATION)
     try:
         privileged = len(ctx.privileged()) if p.role_assignments is not None else None
     except NotEvaluated:

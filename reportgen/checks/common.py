@@ -5,25 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from reportgen.dates import time_text
-from reportgen.evidence import DATASETS
+from reportgen import datasets
 from reportgen.model import User
 from reportgen.results import Affected
 from reportgen.vocab import METHOD_LABELS, labels
 
-# Dataset names (keys of evidence.DATASETS) for the ``reads=`` of a check.
-USERS, GROUPS, GROUP_MEMBERS = "users", "groups", "groupMembers"
-ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY = "roleAssignments", "roleEligibilitySchedules"
-CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS = "conditionalAccessPolicies", "securityDefaults", "namedLocations"
-REGISTRATION_DS, USER_METHODS_DS, METHODS_POLICY = "userRegistrationDetails", "userMethods", "authenticationMethodsPolicy"
-SIGN_INS_DS, NON_INTERACTIVE_DS, LICENCES = "signIns", "signInsNonInteractive", "subscribedSkus"
-ROLE_SCHEDULES = "roleAssignmentScheduleInstances"
+# Dataset names (reportgen.datasets) for the ``reads=`` of a check.
+USERS, GROUPS, GROUP_MEMBERS = datasets.USERS, datasets.GROUPS, datasets.GROUP_MEMBERS
+ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY = datasets.ROLE_ASSIGNMENTS, datasets.ROLE_ELIGIBILITY
+CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS = datasets.CA_POLICIES, datasets.SECURITY_DEFAULTS, datasets.NAMED_LOCATIONS
+REGISTRATION_DS, USER_METHODS_DS, METHODS_POLICY = datasets.REGISTRATION, datasets.USER_METHODS, datasets.METHODS_POLICY
+SIGN_INS_DS, NON_INTERACTIVE_DS, LICENCES = datasets.SIGN_INS, datasets.SIGN_INS_NON_INTERACTIVE, datasets.SUBSCRIBED_SKUS
+ROLE_SCHEDULES = datasets.ROLE_SCHEDULES
 
 ROLE_DATA = (USERS, ROLE_ASSIGNMENTS, ROLE_ELIGIBILITY, GROUP_MEMBERS, GROUPS)
 POLICY_DATA_ONLY = (CA_POLICIES_DS, SECURITY_DEFAULTS, NAMED_LOCATIONS)
 POLICY_DATA = POLICY_DATA_ONLY + ROLE_DATA
 REGISTRATION_DATA = (USERS, REGISTRATION_DS, USER_METHODS_DS)
 SIGN_IN_DATA = (USERS, SIGN_INS_DS, NON_INTERACTIVE_DS)
-assert set(ROLE_DATA + POLICY_DATA + REGISTRATION_DATA + SIGN_IN_DATA + (NAMED_LOCATIONS, METHODS_POLICY, LICENCES, ROLE_SCHEDULES)) <= set(DATASETS)
 
 
 def affected(u: User | None, detail: str, upn: str = "") -> Affected:

@@ -1,7 +1,7 @@
 """How a check is declared, found and run.
 
 A check is a function ``f(ctx) -> Outcome`` decorated with ``@check("ID", reads=(...))``, in the
-module of its family. ``reads`` names the evidence datasets it is judged from, so every result can
+module of its family. ``reads`` names the evidence datasets it is judged from (``reportgen.datasets``), so every result can
 point an examiner to the Graph pages behind it. Its words (title, severity, rationale, remediation)
 are in checks.yaml, which also gives the report order.
 """
@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from reportgen import datasets
 from reportgen.results import Affected
 from reportgen.vocab import Cause, Status
 
@@ -46,6 +47,10 @@ _REGISTRY: dict[str, CheckDef] = {}
 
 
 def check(cid: str, *, reads: tuple[str, ...]) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+    unknown = [name for name in reads if name not in datasets.BY_NAME]
+    if unknown:   # a typo here would send the examiner to pages that were never stored
+        raise RuntimeError(f"check {cid} reads datasets reportgen.datasets does not define: {', '.join(unknown)}")
+
     def register(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if cid in _REGISTRY and _REGISTRY[cid].func is not func:
             raise RuntimeError(f"check {cid} is defined twice ({_REGISTRY[cid].func.__module__}, {func.__module__})")

@@ -8,11 +8,11 @@ import argparse
 import sys
 
 from reportgen import __version__
-from reportgen.cli import check, finalize, merge, render, run, verify
+from reportgen.cli import finalize, merge, preflight, render, run, verify
 from reportgen.cli.common import EXIT_STATUSES, EXIT_USAGE, HelpFormatter, UsageError
 from reportgen.display import terminal
 
-COMMANDS = (run, verify, render, check, finalize, merge)
+COMMANDS = (run, verify, render, preflight, finalize, merge)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -98,7 +98,8 @@ def config_vocabulary() -> dict[str, list[str]]:
     """What a configuration may name: the implemented check ids and the demo profiles."""
     from reportgen.checks import registered
     from reportgen.collect.demo import PROFILES
-    return {"check_ids": sorted(registered()), "demo_profiles": sorted(PROFILES)}
+    from reportgen.controls import framework_ids
+    return {"check_ids": sorted(registered()), "demo_profiles": sorted(PROFILES), "framework_ids": framework_ids()}
 
 
 def config_path(value: str) -> Path:

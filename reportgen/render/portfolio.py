@@ -71,6 +71,12 @@ def _total(values: list[int | None]) -> int | None:
     return None if all(v is None for v in values) else sum(v or 0 for v in values)
 
 
+def _open_total(entry: dict[str, Any], opened: list[int | None]) -> int | None:
+    """The report's own count of open findings (view model), else the columns' sum (older entries)."""
+    given = _count(entry.get("open_findings"))
+    return given if given is not None else _total(opened)
+
+
 def _link(ws, text: str, target: str) -> WriteOnlyCell:
     c = text_cell(ws, text, font=LINK_FONT)
     c.hyperlink = target          # relative to portfolio.xlsx: the period folder
@@ -97,7 +103,7 @@ def _rows(ws, rows: list[dict[str, Any]], period: str) -> Iterator[list[Any]]:
                label(READINESS_LABELS, r.get("phase1")) if r.get("phase1") else None,
                label(READINESS_LABELS, r.get("phase2")) if r.get("phase2") else None,
                fraction(r.get("mfa_registered_pct")),
-               *opened, _total(opened), _total(unknown), unknown[0],
+               *opened, _open_total(r, opened), _total(unknown), unknown[0],
                direction_text(r.get("direction")),
                label(COLLECTION_LABELS, r.get("collection_status")) if r.get("collection_status") else None,
                *_links(ws, r, period)]

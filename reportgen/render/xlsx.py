@@ -16,10 +16,11 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 
 from reportgen.report import ReportData
+from reportgen.view import ReportView, view_of
 from reportgen.vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, CAUSE_LABELS, COLLECTION_LABELS, CONTROL_LABELS,
                              DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FRAMEWORK_STATUS_LABELS, INSTITUTION_LABELS,
                              METHOD_LABELS, OPEN_SEVERITIES, POLICY_STATE_LABELS, READINESS_LABELS, SEVERITY_LABELS,
-                             STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Severity, Status, control_label, label, labels)
+                             STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Status, label, labels)
 
 from . import RenderOptions
 from .xlsx_actions import write_action_plan
@@ -148,10 +149,9 @@ def _summary(wb: Workbook, data: ReportData) -> None:
     s.heading("Users")
     s.kv("Enabled users (members and guests)", r.summary.enabled_users)
     s.kv("MFA registered (enabled member users)", fraction(r.summary.mfa_registered_pct), number_format=PERCENT_FORMAT)
-    registration = r.check("MFA-02")
-    metrics = registration.metrics if registration else {}
-    if isinstance(metrics.get("registered"), int) and isinstance(metrics.get("enabled"), int):
-        s.kv("Member users registered / enabled", f"{metrics['registered']:,} of {metrics['enabled']:,}")
+    reg = view_of(data).registration
+    if reg.registered is not None and reg.enabled is not None:
+        s.kv("Member users registered / enabled", f"{reg.registered:,} of {reg.enabled:,}")
     s.kv("Privileged users (active or eligible)", r.summary.privileged_users)
     s.kv("Users listed in this workbook", len(data.users))
     s.blank()
@@ -203,20 +203,16 @@ def _summary_collection(s: _Sheet, data: ReportData) -> None:
 
 def _summary_counts(s: _Sheet, data: ReportData) -> None:
     ws = s.ws
+    tallies = view_of(data).tallies
     s.heading("Checks by severity and status")
-    s.grid_header(["Severity", *[STATUS_LABELS[st] for st in CHECK_STATUSES], "Total"])
-    counts: dict[tuple[str, str], int] = {}
-    for c in data.results.checks:
-        counts[(c.severity, c.status)] = counts.get((c.severity, c.status), 0) + 1
-    for sev in Severity:
-        row = [counts.get((sev, st), 0) for st in CHECK_STATUSES]
-        total = sum(v for (sv, _), v in counts.items() if sv == sev)
-        s.put([text_cell(ws, SEVERITY_LABELS[sev], **status_style(sev, SEVERITY_COLOURS)),
-               *[value_cell(ws, v) for v in row], value_cell(ws, total)])
-    s.put([text_cell(ws, "Total", font=BOLD),
-           *[value_cell(ws, sum(v for (_, st), v in counts.items() if st == status), font=BOLD)
-             for status in CHECK_STATUSES],
-           value_cell(ws, sum(counts.values()), font=BOLD)])
+    s.kv("Open findings (failed or warning)", tallies.open_findings)
+    s.grid_header(["Severity", *[STATUS_LABELS[st] for st in CHECK_STATUSES], "All checks"])
+    for t in tallies.rows:
+        s.put([text_cell(ws, t.label, **status_style(t.severity, SEVERITY_COLOURS)),
+               *[value_cell(ws, t.count(st)) for st in CHECK_STATUSES], value_cell(ws, t.checks)])
+    s.put([text_cell(ws, "All severities", font=BOLD),
+           *[value_cell(ws, tallies.by_status(st), font=BOLD) for st in CHECK_STATUSES],
+           value_cell(ws, tallies.checks, font=BOLD)])
     s.blank()
 
 
@@ -305,17 +301,17 @@ def _changes(s: _Sheet, data: ReportData) -> None:
 
 # ---------------------------------------------------------------- list sheets
 
+def _findings_by_id(view: ReportView) -> dict[str, Any]:
+    return {f.id: f for f in view.findings}
+
+
 def _controls(wb: Workbook, data: ReportData, used: set[str]) -> None:
-    fw_names = {f.id: f.name for f in data.frameworks}
-    status_of = {c.id: c.status for c in data.results.checks}
     cols = [Col("Framework", 34, wrap=True), Col("Framework id", 22), Col("Control", 16),
             Col("Title", 44, wrap=True), Col("Status", **_CONTROL_COL), Col("Checks", 26, wrap=True),
             Col("Check statuses", 44, wrap=True)]
-    rows = ([fw_names.get(c.framework, c.framework), c.framework, c.id, c.title, control_label(c.status, c.coverage),
-             ", ".join(c.checks),
-             "; ".join(f"{i}: {label(STATUS_LABELS, status_of[i]) if i in status_of else UNKNOWN_TEXT}"
-                       for i in c.checks) or "Manual evidence"]
-            for c in data.results.controls)
+    rows = ([fw.name, c.framework, c.id, c.title, c.label, ", ".join(k.id for k in c.checks),
+             "; ".join(f"{k.id}: {k.status_label or UNKNOWN_TEXT}" for k in c.checks) or "Manual evidence"]
+            for fw in view_of(data).frameworks for c in fw.controls)
     write_table_sheet(wb, "Controls", "Controls", cols, rows, used, page=_sheet(data))
 
 
@@ -326,10 +322,13 @@ def _checks(wb: Workbook, data: ReportData, used: set[str]) -> None:
             Col("References", 40, wrap=True), Col("Not evaluated because", 24, wrap=True),
             Col("Judged from (Graph pages in evidence/)", 60, wrap=True)]
 
+    found = _findings_by_id(view_of(data))
+
     def rows() -> Iterator[list[Any]]:
         for c in data.results.checks:
             meta = data.check_meta.get(c.id)
-            yield [c.id, c.title, SEVERITY_LABELS[c.severity], STATUS_LABELS[c.status], c.reason, len(c.affected),
+            f = found[c.id]
+            yield [c.id, c.title, f.severity_label, f.status_label, c.reason, f.affected_count,
                    meta.rationale if meta else "", meta.remediation if meta else "",
                    "\n".join(meta.references) if meta else "", label(CAUSE_LABELS, c.cause) if c.cause else None,
                    "\n".join(f"{e.source}: {', '.join(e.pages) or 'no pages'}" for e in c.evidence)]
@@ -341,9 +340,12 @@ def _findings(wb: Workbook, data: ReportData, used: set[str]) -> None:
             Col("Status", **_STATUS_COL), Col("Reason", 50, wrap=True), Col("UPN", 36), Col("Display name", 28),
             Col("Detail", 50, wrap=True), Col("Exception", 16)]
 
+    found = _findings_by_id(view_of(data))
+
     def rows() -> Iterator[list[Any]]:
         for c in data.results.checks:
-            head = [c.id, c.title, SEVERITY_LABELS[c.severity], STATUS_LABELS[c.status], c.reason]
+            f = found[c.id]
+            head = [c.id, c.title, f.severity_label, f.status_label, c.reason]
             if not c.affected:
                 yield head + [None, None, None, None]
             for a in c.affected:

@@ -1,5 +1,5 @@
-"""``reportgen check``: validate without writing; with --connect, sign in to the (fake) tenants over real
-HTTPS with real msal and report granted vs required permissions and licences."""
+"""The preflight (``reportgen check``): validate without writing; with --connect, sign in to the (fake)
+tenants over real HTTPS with real msal and report granted vs required permissions and licences."""
 from __future__ import annotations
 
 import json
@@ -33,7 +33,7 @@ def live(slug: str, fg, t: demo.Tenant, secret_env: str = SECRET_ENV) -> dict:
                       "authority_host": fg.url, "graph_endpoint": fg.url, "timeout_seconds": 5}}
 
 
-def test_check_on_the_bundled_configuration_is_good_and_writes_nothing(tmp_path, monkeypatch, capsys):
+def test_preflight_on_the_bundled_configuration_is_good_and_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     before = tree(ROOT / "config")
     assert main(["check", "--config", str(ROOT / "config" / "reportgen.yaml")]) == 0
@@ -43,7 +43,7 @@ def test_check_on_the_bundled_configuration_is_good_and_writes_nothing(tmp_path,
     assert list(tmp_path.iterdir()) == [] and tree(ROOT / "config") == before
 
 
-def test_check_on_a_bad_configuration_is_exit_2_and_writes_nothing(tmp_path, capsys):
+def test_preflight_on_a_bad_configuration_is_exit_2_and_writes_nothing(tmp_path, capsys):
     cfg = write_config(tmp_path, DEMO.replace("institution_type: bank", "institution_type: bnak"))
     before = tree(tmp_path)
     assert main(["check", "--config", str(cfg)]) == 2
@@ -51,7 +51,7 @@ def test_check_on_a_bad_configuration_is_exit_2_and_writes_nothing(tmp_path, cap
     assert tree(tmp_path) == before
 
 
-def test_check_names_each_client_that_cannot_be_collected(tmp_path, capsys, monkeypatch):
+def test_preflight_names_each_client_that_cannot_be_collected(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CHECK_SET_SECRET", SECRET)
     monkeypatch.delenv("CHECK_UNSET_SECRET", raising=False)
     key, cert = demo_certificate(tmp_path)
@@ -110,7 +110,7 @@ def _blocks(out: str) -> dict[str, list[str]]:
     return blocks
 
 
-def test_check_connect_reports_granted_vs_missing_permissions_and_licences(tmp_path, fake_graph, capsys,
+def test_preflight_connect_reports_granted_vs_missing_permissions_and_licences(tmp_path, fake_graph, capsys,
                                                                           monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     full = demo.build_tenant("ready", "Full Bank", PERIOD, users=15)
@@ -173,7 +173,7 @@ def test_check_connect_reports_granted_vs_missing_permissions_and_licences(tmp_p
     assert tree(tmp_path) == before
 
 
-def test_the_live_client_example_passes_check(tmp_path, monkeypatch, capsys):
+def test_the_live_client_example_passes_preflight(tmp_path, monkeypatch, capsys):
     example = ROOT / "config" / "examples" / "reportgen.yaml"
     client = yaml.safe_load((ROOT / "config" / "examples" / "clients" / "example-bank.yaml").read_text())
     monkeypatch.chdir(tmp_path)

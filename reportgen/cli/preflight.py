@@ -1,4 +1,4 @@
-"""``reportgen check``: is the configuration usable, and can each client be collected as configured?
+"""``reportgen check``, the preflight: is the configuration usable, and can each client be collected as configured?
 
 Writes nothing: no output folder, no evidence, no token cache (msal keeps tokens in memory).
 Secrets are checked for presence only and never printed.
