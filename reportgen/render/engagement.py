@@ -30,6 +30,17 @@ def regulator_name(data: ReportData) -> str:
     return text.get("regulators", {}).get(str(key or ""), "")
 
 
+def ready_notes(data: ReportData) -> dict[str, str]:
+    """For a phase that reads "ready" while a check of the same phase is an open finding: why both hold."""
+    r, out = data.results, {}
+    values = {"mandatory_mfa_phase1": r.phase1, "mandatory_mfa_phase2": r.phase2}
+    for phase, rule in (catalog().get("ready_despite") or {}).items():
+        check = r.check(rule.get("check", ""))
+        if values.get(phase) == "ready" and check is not None and check.status in ("fail", "warn"):
+            out[phase] = " ".join(str(rule.get("text", "")).split())
+    return out
+
+
 def context(data: ReportData, workflow: dict[str, Any]) -> dict[str, Any]:
     """Template values for the engagement sections."""
     text = catalog()
@@ -47,4 +58,5 @@ def context(data: ReportData, workflow: dict[str, Any]) -> dict[str, Any]:
         "response_lines": RESPONSE_LINES,
         "reviewer_statement": bool(signoff.get("final") and signoff.get("reviewed_by")),
         "date_driven": list(text.get("date_driven") or ()),
+        "ready_notes": ready_notes(data),
     }}
