@@ -58,7 +58,7 @@ _CONTROL_FIELDS = {"id": True, "title": True, "requirement": True, "checks": Tru
 REQUIRES = ("conditional_access",)
 # What a control that asks for Conditional Access reads when its checks passed on security defaults.
 SECURITY_DEFAULTS_NOTE = "Security defaults are on; this control asks for a Conditional Access policy."
-NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE)
+NOT_FRAMEWORKS = (CHECKS_FILE, FACTS_FILE, WORDING_FILE, "engagement.yaml")   # engagement: report prose, read by render
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,8 @@ def test_key_mappings(catalogs):
     assert ftc["314.4(c)(8)"].checks == ("LOG-01",)
     for manual in ("314.4(a)", "314.4(d)(1)-(2)", "314.4(i)", "314.6"):
         assert ftc[manual].manual and ftc[manual].checks == () and ftc[manual].manual_evidence
-    assert {(f.id, c.id) for f in catalogs.frameworks for c in f.controls if c.admits_exceptions} == {
-        ("glba-ftc", "314.4(c)(5)"), ("nydfs-500", "500.12(a)")}
+    assert {("glba-ftc", "314.4(c)(5)"), ("nydfs-500", "500.12(a)")} <= {
+        (f.id, c.id) for f in catalogs.frameworks for c in f.controls if c.admits_exceptions}
     ids = {f.id: [c.id for c in f.controls] for f in catalogs.frameworks}
     assert ids["glba-interagency"] == ["III.C.1.a", "III.C.1.f", "III.C.3", "III.F"]
     assert {"III.C.1.a", "III.C.1.f", "III.F"} <= set(ids["ncua-748"])

@@ -80,9 +80,9 @@ def test_nydfs_500_12_has_its_own_citation_and_the_ciso_approves_exceptions(cata
 
 
 def test_citations_live_in_the_catalogs_one_per_regulator(catalogs):
-    cited = {r: f.id for f in catalogs.frameworks for r in f.citations}
-    assert cited == {"occ": "glba-interagency", "fdic": "glba-interagency", "frb": "glba-interagency",
-                     "ncua": "ncua-748", "ftc": "glba-ftc"}
+    cited = {(r, f.id) for f in catalogs.frameworks for r in f.citations}
+    assert {("occ", "glba-interagency"), ("fdic", "glba-interagency"), ("frb", "glba-interagency"),
+            ("ncua", "ncua-748"), ("ftc", "glba-ftc")} <= cited
     interagency = next(f for f in catalogs.frameworks if f.id == "glba-interagency")
     assert "Part 30, Appendix B" in interagency.citations["occ"]
     assert "Part 364, Appendix B" in interagency.citations["fdic"]

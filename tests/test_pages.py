@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2026-11"
 SLUGS = ["first-example-bank", "harbor-federal-cu", "lakeshore-community-bank", "prairie-home-lending",
          "summit-auto-finance"]
-MIN_WORDS = 25          # fewer on a page (besides its running header and footer) is a page wasted
+MIN_WORDS = 40          # fewer on a page (besides its running header and footer) is a page wasted
 MIN_FILL = 0.5          # a page less than half full must be the end of a section
 
 

@@ -221,9 +221,9 @@ def test_row_cap_with_5000_users(tmp_path):
     out = tmp_path / "big.pdf"
     render_pdf(data, out)
     text = _text(pypdf.PdfReader(str(out)))
-    # MFA-02 lists 1,000 subjects; 25 are shown
-    assert "975 more affected subjects" in text
-    assert _flat("975 more affected subjects not listed here — see the workbook, sheet Findings") in _flat(text)
+    # MFA-02 lists 1,000 subjects with one detail: one row says so, the workbook lists them
+    assert "1,000 like this:" in text
+    assert _flat("Every affected account: workbook, sheet Findings") in _flat(text)
 
 
 def test_hostile_layout_inputs():
@@ -316,13 +316,13 @@ def test_contents_lists_every_section_with_its_page(labelled):
     contents = pages[1].text
     assert pages[1].lines[0][2] == "Contents"
     titles = section_titles(out)
-    assert titles[:3] == ["Contents", "Executive summary", "Microsoft mandatory MFA for Azure: what changes for you"]
+    assert titles[:3] == ["Contents", "Board summary", "Executive summary"]
     assert {"Findings", "Control matrix", "Accounts and policies", "Glossary", "Appendix: evidence index"} <= set(titles)
     for title in titles[1:]:
         m = re.search(re.escape(title) + r"\s+(\d+)", contents)
         assert m, title
-        target = pages[int(m.group(1)) - 1]
-        assert target.first_line.startswith(title[:25]), (title, target.number, target.first_line)
+        target = pages[int(m.group(1)) - 1]          # short sections follow on: the title is on that page
+        assert any(t.startswith(title[:25]) for _, _, t in target.lines), (title, target.number, target.text[:300])
     assert "Exceptions register" in contents and "Privileged users" in contents     # sub-sections
 
 
@@ -331,7 +331,7 @@ def test_glossary_and_how_to_read(labelled):
     for term in ("Conditional Access", "FIDO2 security key", "Passkey", "PIM (Privileged Identity Management)",
                  "Phishing-resistant MFA", "Security defaults", "Report-only mode", "Emergency access (break-glass)"):
         assert _flat(term) in text, term
-    assert _flat("How to read this report") in text and _flat("never counted as passed") in text
+    assert _flat("Rating method") in text and _flat("never counted as passed") in text
 
 
 def _view(cid, status, severity, title="T"):

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from reportgen import datasets
 from reportgen import model as m
 from reportgen.dates import iso_z
 from reportgen.dates import now as clock
-from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, DATASETS, EvidenceWriter, permission_for, source_of
+from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceWriter, permission_for, source_of
 
 GRAPH = "https://graph.microsoft.com"
 
@@ -473,8 +474,8 @@ def _member(u: dict[str, Any]) -> dict[str, Any]:
 
 
 GROUP_NAME_CHUNK = 15   # Graph accepts at most 15 values in an `id in (...)` filter
-PAGE_SIZE = {"users": 999, "userRegistrationDetails": 999, "signIns": 1000, "signInsNonInteractive": 1000,
-             "roleAssignments": 999, "groupMembers": 999}
+PAGE_SIZE = {datasets.USERS: 999, datasets.REGISTRATION: 999, datasets.SIGN_INS: 1000,
+             datasets.SIGN_INS_NON_INTERACTIVE: 1000, datasets.ROLE_ASSIGNMENTS: 999, datasets.GROUP_MEMBERS: 999}
 DEMO_NOTE = ("Demo collection: a synthetic tenant generated offline by reportgen; no request was sent to "
              "Microsoft Graph and no app registration was used. Each stored page has the shape of the Graph "
              "response named by its URL.")
@@ -483,13 +484,13 @@ DEMO_NOTE = ("Demo collection: a synthetic tenant generated offline by reportgen
 def request_url(dataset: str) -> str:
     """The Graph request a live collection makes for ``dataset`` (what a demo page stands for)."""
     base, _, key = dataset.partition(".")
-    if base == "groupMembers":
+    if base == datasets.GROUP_MEMBERS:
         return f"{GRAPH}/v1.0/groups/{key}/transitiveMembers"
-    if base in ("signIns", "signInsNonInteractive"):
+    if base in (datasets.SIGN_INS, datasets.SIGN_INS_NON_INTERACTIVE):
         return f"{GRAPH}/beta/auditLogs/signIns"
-    if base == "userMethods":
+    if base == datasets.USER_METHODS:
         return f"{GRAPH}/v1.0/$batch"
-    return f"{GRAPH}/v1.0/{DATASETS.get(base, base)}"
+    return f"{GRAPH}/v1.0/{datasets.source_of(base)}"
 
 
 def _pages(dataset: str, items: list[dict[str, Any]], size: int) -> list[tuple[str, bytes]]:
@@ -529,41 +530,43 @@ def write_evidence(t: Tenant, writer: EvidenceWriter, *, lookback_days: int, col
     when = _iso(collected_at)
     log = _DemoLog(writer, when)
     writer.log(ts=when, event="start", source="demo", profile=t.profile or None, tenant_id=t.tenant_id, note=DEMO_NOTE)
-    users_size = 500 if any("signInActivity" in u for u in t.objects.get("users", [])) else 999
-    for ds in ("organization", "subscribedSkus", "users", "userRegistrationDetails", "conditionalAccessPolicies",
-               "namedLocations", "roleAssignments", "roleEligibilitySchedules", "roleAssignmentSchedules", "signIns",
-               "signInsNonInteractive"):
+    users_size = 500 if any("signInActivity" in u for u in t.objects.get(datasets.USERS, [])) else 999
+    for ds in (datasets.ORGANIZATION, datasets.SUBSCRIBED_SKUS, datasets.USERS, datasets.REGISTRATION,
+               datasets.CA_POLICIES, datasets.NAMED_LOCATIONS, datasets.ROLE_ASSIGNMENTS, datasets.ROLE_ELIGIBILITY,
+               datasets.ROLE_SCHEDULES, datasets.SIGN_INS, datasets.SIGN_INS_NON_INTERACTIVE):
         if ds in t.errors:
             status, code, msg = t.errors[ds]
             reason = (GAP_NO_P1 if code.startswith("Authentication_RequestFromNonPremium") else
                       GAP_PERMISSION.format(perm=permission_for(ds)) if code == "Authorization_RequestDenied" else msg)
             log.gap(source_of(ds), ds, reason, status, code)
             continue
-        size = users_size if ds == "users" else PAGE_SIZE.get(ds, 999)
+        size = users_size if ds == datasets.USERS else PAGE_SIZE.get(ds, 999)
         for url, body in _pages(ds, t.objects.get(ds, []), size):
             log.page(ds, url, body)
-    if "users" in t.objects and not any("signInActivity" in u for u in t.objects["users"]):
-        log.gap("users.signInActivity", "users", GAP_NO_P1, 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
-    for ds in ("securityDefaults", "authenticationMethodsPolicy"):
+    if datasets.USERS in t.objects and not any("signInActivity" in u for u in t.objects[datasets.USERS]):
+        log.gap(datasets.USERS_SIGN_IN_ACTIVITY, datasets.USERS, GAP_NO_P1, 403,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+    for ds in (datasets.SECURITY_DEFAULTS, datasets.METHODS_POLICY):
         log.page(ds, request_url(ds), json.dumps(t.objects[ds], separators=(",", ":")).encode())
     for gid in sorted(t.groups):
-        for url, body in _pages(f"groupMembers.{gid}", t.groups[gid], PAGE_SIZE["groupMembers"]):
-            log.page(f"groupMembers.{gid}", url, body)
+        for url, body in _pages(f"{datasets.GROUP_MEMBERS}.{gid}", t.groups[gid], PAGE_SIZE[datasets.GROUP_MEMBERS]):
+            log.page(f"{datasets.GROUP_MEMBERS}.{gid}", url, body)
     wanted = sorted(t.groups)
     for n, start in enumerate(range(0, len(wanted), GROUP_NAME_CHUNK)):
         chunk = set(wanted[start:start + GROUP_NAME_CHUNK])
-        for url, body in _pages("groups", [g for g in t.objects.get("groups", []) if g["id"] in chunk], 999):
-            log.page(f"groups.{n + 1}", url, body)
-    if "userRegistrationDetails" in t.errors:
+        named = [g for g in t.objects.get(datasets.GROUPS, []) if g["id"] in chunk]
+        for url, body in _pages(datasets.GROUPS, named, 999):
+            log.page(f"{datasets.GROUPS}.{n + 1}", url, body)
+    if datasets.REGISTRATION in t.errors:
         # Fallback: per-user methods through $batch, 20 per call, answers as Graph returns them.
-        ids = [u["id"] for u in t.objects["users"]]
+        ids = [u["id"] for u in t.objects[datasets.USERS]]
         for start in range(0, len(ids), 20):
             chunk = ids[start:start + 20]
             body = {"responses": [{"id": uid, "status": 200, "headers": {"Content-Type": "application/json"},
                                    "body": {"@odata.context": f"{GRAPH}/v1.0/$metadata#users('{uid}')/authentication/methods",
                                             "value": t.methods.get(uid, [])}} for uid in chunk]}
-            log.page("userMethods", request_url("userMethods"), json.dumps(body, separators=(",", ":")).encode(),
-                     method="POST")
+            log.page(datasets.USER_METHODS, request_url(datasets.USER_METHODS),
+                     json.dumps(body, separators=(",", ":")).encode(), method="POST")
     status = "partial" if writer.gaps else "complete"
     writer.log(ts=when, event="end", status=status, gaps=len(writer.gaps))
     return writer.close(status, source="demo", tenant_id=t.tenant_id, collected_at=when,
@@ -574,4 +577,4 @@ def write_evidence(t: Tenant, writer: EvidenceWriter, *, lookback_days: int, col
                         graph_endpoint=GRAPH)
 
 
-assert set(PAGE_SIZE) <= set(DATASETS)
+assert set(PAGE_SIZE) <= set(datasets.BY_NAME)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
+from reportgen import datasets
 from reportgen import model as m
 from reportgen.dates import iso_z
 from reportgen.collect import http as H
@@ -238,7 +239,7 @@ class _Run:
             for o in items:
                 if isinstance(o, dict) and isinstance(o.get("id"), str):
                     self.org_id = o["id"]
-        self.paged("organization", self.url("v1.0", "organization"), on_items=ids)
+        self.paged(datasets.ORGANIZATION, self.url("v1.0", "organization"), on_items=ids)
 
     def users(self) -> None:
         ids: list[str] = []
@@ -246,21 +247,23 @@ class _Run:
         def keep(items):
             ids.extend(o["id"] for o in items if isinstance(o, dict) and isinstance(o.get("id"), str))
         try:
-            self.paged("users", self.url("v1.0", "users", {"$select": USERS_SELECT + ",signInActivity", "$top": "500"}),
+            self.paged(datasets.USERS,
+                       self.url("v1.0", "users", {"$select": USERS_SELECT + ",signInActivity", "$top": "500"}),
                        paced=True, on_items=keep)
         except DatasetGap as g:
             if g.status != 403 or g.code not in (NO_P1_CODE, DENIED_CODE):
                 raise
             ids.clear()
             self.progress("users: signInActivity refused; reading users without it")
-            self.paged("users", self.url("v1.0", "users", {"$select": USERS_SELECT, "$top": "999"}), on_items=keep)
-            reason = GAP_NO_P1 if g.code == NO_P1_CODE else GAP_PERMISSION.format(perm=_perm("users.signInActivity"))
-            self.gap("users.signInActivity", reason, g.status, g.code)
+            self.paged(datasets.USERS, self.url("v1.0", "users", {"$select": USERS_SELECT, "$top": "999"}), on_items=keep)
+            reason = (GAP_NO_P1 if g.code == NO_P1_CODE
+                      else GAP_PERMISSION.format(perm=_perm(datasets.USERS_SIGN_IN_ACTIVITY)))
+            self.gap(datasets.USERS_SIGN_IN_ACTIVITY, reason, g.status, g.code)
         self.user_ids = ids
 
     def registration(self) -> None:
         try:
-            self.paged("userRegistrationDetails",
+            self.paged(datasets.REGISTRATION,
                        self.url("v1.0", "reports/authenticationMethods/userRegistrationDetails", {"$top": "999"}),
                        paced=True)
         except DatasetGap as g:
@@ -278,7 +281,7 @@ class _Run:
                     for gid in users.get(key) or []:
                         if isinstance(gid, str) and gid:
                             self.groups.add(gid)
-        self.paged("conditionalAccessPolicies", self.url("v1.0", "identity/conditionalAccess/policies"), on_items=refs)
+        self.paged(datasets.CA_POLICIES, self.url("v1.0", "identity/conditionalAccess/policies"), on_items=refs)
 
     def role_assignments(self) -> None:
         def refs(items):
@@ -287,18 +290,18 @@ class _Run:
                 if isinstance(pr, dict) and str(pr.get("@odata.type", "")).endswith(".group") \
                         and isinstance(pr.get("id"), str):
                     self.groups.add(pr["id"])
-        self.paged("roleAssignments", self.url("v1.0", "roleManagement/directory/roleAssignments",
+        self.paged(datasets.ROLE_ASSIGNMENTS, self.url("v1.0", "roleManagement/directory/roleAssignments",
                                                {"$expand": "principal"}), on_items=refs)
 
     def group_members(self, gid: str) -> None:
-        self.paged(f"groupMembers.{gid}", self.url("v1.0", f"groups/{quote(gid, safe='')}/transitiveMembers",
+        self.paged(f"{datasets.GROUP_MEMBERS}.{gid}", self.url("v1.0", f"groups/{quote(gid, safe='')}/transitiveMembers",
                                                    {"$select": "id,userPrincipalName,displayName", "$top": "999"}))
 
     def group_names(self, n: int, ids: list[str]) -> None:
         """Display names for the report. Cosmetic: a failure is logged, never a gap."""
         flt = "id in (" + ",".join(f"'{g}'" for g in ids) + ")"
         try:
-            self.paged(f"groups.{n}", self.url("v1.0", "groups", {"$filter": flt, "$select": "id,displayName"}))
+            self.paged(f"{datasets.GROUPS}.{n}", self.url("v1.0", "groups", {"$filter": flt, "$select": "id,displayName"}))
         except (DatasetGap, TransportFailure) as e:
             self.log(note=f"group names not read ({getattr(e, 'reason', e)}); ids are shown instead")
 
@@ -306,7 +309,7 @@ class _Run:
         # by app, and by resource: an Azure Resource Manager sign-in from any client (VS Code, Terraform,
         # an SDK under a user) counts for phase 2, whatever app it came through
         apps = " or ".join([f"appId eq '{a}'" for a in MFA_APPS] + [f"resourceId eq '{r}'" for r in MFA_RESOURCES])
-        kind = "nonInteractiveUser" if dataset == "signInsNonInteractive" else "interactiveUser"
+        kind = "nonInteractiveUser" if dataset == datasets.SIGN_INS_NON_INTERACTIVE else "interactiveUser"
         since = f"createdDateTime ge {_iso(self.window_start)} and ({apps})"
         try:
             self.paged(dataset, self.url("beta", "auditLogs/signIns", {
@@ -314,7 +317,7 @@ class _Run:
         except DatasetGap as g:
             # An endpoint without beta (or without the event-type filter) still serves v1.0's
             # interactive sign-ins; non-interactive ones have no v1.0 equivalent.
-            if dataset != "signIns" or g.status not in (400, 404, 501):
+            if dataset != datasets.SIGN_INS or g.status not in (400, 404, 501):
                 raise
             self.log(note=f"beta sign-ins refused ({g.reason}); falling back to v1.0 interactive sign-ins")
             self.paged(dataset, self.url("v1.0", "auditLogs/signIns", {"$filter": since, "$top": "1000"}), paced=True)
@@ -335,15 +338,15 @@ class _Run:
                 attempt += 1
                 req = {"requests": [{"id": uid, "method": "GET",
                                      "url": f"/users/{quote(uid, safe='')}/authentication/methods"} for uid in pending]}
-                resp = self._send("POST", url, "userMethods", json_body=req)
+                resp = self._send("POST", url, datasets.USER_METHODS, json_body=req)
                 body = resp.content
                 if resp.status_code != 200:
-                    raise self.failure("userMethods", resp, body)
+                    raise self.failure(datasets.USER_METHODS, resp, body)
                 doc = self.parse(resp, body)
                 responses = doc.get("responses")
                 if not isinstance(responses, list):
                     raise DatasetGap("$batch answered without a 'responses' list (status 200)", 200)
-                self.add_page("userMethods", body, url)
+                self.add_page(datasets.USER_METHODS, body, url)
                 with lock:
                     retry, waits = _sort_answers(responses, pending, ok, failed)
                 if not retry or attempt >= H.MAX_ATTEMPTS:
@@ -352,7 +355,7 @@ class _Run:
                             failed.setdefault(u, (0, "no answer"))
                     break
                 wait = max(waits) if waits else H.backoff(attempt)
-                self.http._wait(wait, dataset="userMethods", url=url, attempt=attempt,
+                self.http._wait(wait, dataset=datasets.USER_METHODS, url=url, attempt=attempt,
                                 why=f"{len(retry):,} of {len(pending):,} $batch items throttled or failed")
                 pending = retry
             with lock:
@@ -371,19 +374,19 @@ class _Run:
                         f.cancel()
                     raise
         except BaseException:
-            self.drop("userMethods")
+            self.drop(datasets.USER_METHODS)
             raise
         if not chunks:
             with self._wlock:
-                self.writer.mark_collected("userMethods", url=safe_url(url))
+                self.writer.mark_collected(datasets.USER_METHODS, url=safe_url(url))
             return
         if failed and not ok and all(c == DENIED_CODE or s == 403 for s, c in failed.values()):
-            self.drop("userMethods")
+            self.drop(datasets.USER_METHODS)
             code = next((c for _, c in failed.values() if c), None)
-            raise DatasetGap(GAP_PERMISSION.format(perm=_perm("userMethods")), 403, code)
+            raise DatasetGap(GAP_PERMISSION.format(perm=_perm(datasets.USER_METHODS)), 403, code)
         if failed:
             kinds = sorted({f"{s} {c}".strip() if c else str(s) for s, c in failed.values()})
-            self.gap(source_of("userMethods"),
+            self.gap(source_of(datasets.USER_METHODS),
                      f"authentication methods of {len(failed):,} of {count(len(ids), 'user')} could not be read "
                      f"({', '.join(kinds[:3])})")
 
@@ -484,7 +487,7 @@ def collect_graph(client, writer: EvidenceWriter, *, lookback_days: int, now: da
 def _collect(run: _Run, tokens: TokenProvider) -> None:
     # Organization first, alone: it proves the token works before anything runs in parallel.
     tokens.token()
-    run.progress("organization")
+    run.progress(datasets.ORGANIZATION)
     try:
         run.organization()
     except DatasetGap as gap:
@@ -494,30 +497,30 @@ def _collect(run: _Run, tokens: TokenProvider) -> None:
         if gap.status == 403 and tokens.granted == []:
             raise CollectionError("admin consent missing: the access token carries no application permissions "
                                   "(empty roles claim); grant admin consent to the app's Graph permissions") from None
-        run.gap(source_of("organization"), gap.reason, gap.status, gap.code)
+        run.gap(source_of(datasets.ORGANIZATION), gap.reason, gap.status, gap.code)
     except (BudgetExhausted, TransportFailure) as e:
-        run.gap(source_of("organization"), "time budget ran out" if isinstance(e, BudgetExhausted) else str(e))
+        run.gap(source_of(datasets.ORGANIZATION), "time budget ran out" if isinstance(e, BudgetExhausted) else str(e))
 
     tasks: dict[str, tuple[Callable[[], Any], str | None]] = {
         # paced report APIs first: they set the wall-time floor
-        "signIns": (lambda: run.sign_ins("signIns"), None),
-        "signInsNonInteractive": (lambda: run.sign_ins("signInsNonInteractive"), None),
-        "users": (run.users, None),
-        "userRegistrationDetails": (run.registration, None),
-        "conditionalAccessPolicies": (run.conditional_access, None),
-        "roleAssignments": (run.role_assignments, None),
-        "subscribedSkus": (lambda: run.paged("subscribedSkus", run.url("v1.0", "subscribedSkus")), None),
-        "namedLocations": (lambda: run.paged("namedLocations",
+        datasets.SIGN_INS: (lambda: run.sign_ins(datasets.SIGN_INS), None),
+        datasets.SIGN_INS_NON_INTERACTIVE: (lambda: run.sign_ins(datasets.SIGN_INS_NON_INTERACTIVE), None),
+        datasets.USERS: (run.users, None),
+        datasets.REGISTRATION: (run.registration, None),
+        datasets.CA_POLICIES: (run.conditional_access, None),
+        datasets.ROLE_ASSIGNMENTS: (run.role_assignments, None),
+        datasets.SUBSCRIBED_SKUS: (lambda: run.paged(datasets.SUBSCRIBED_SKUS, run.url("v1.0", "subscribedSkus")), None),
+        datasets.NAMED_LOCATIONS: (lambda: run.paged(datasets.NAMED_LOCATIONS,
                                              run.url("v1.0", "identity/conditionalAccess/namedLocations")), None),
-        "securityDefaults": (lambda: run.single("securityDefaults",
+        datasets.SECURITY_DEFAULTS: (lambda: run.single(datasets.SECURITY_DEFAULTS,
                                                 run.url("v1.0", "policies/identitySecurityDefaultsEnforcementPolicy")), None),
-        "authenticationMethodsPolicy": (lambda: run.single("authenticationMethodsPolicy",
+        datasets.METHODS_POLICY: (lambda: run.single(datasets.METHODS_POLICY,
                                                            run.url("v1.0", "policies/authenticationMethodsPolicy")), None),
-        "roleEligibilitySchedules": (lambda: run.paged("roleEligibilitySchedules",
+        datasets.ROLE_ELIGIBILITY: (lambda: run.paged(datasets.ROLE_ELIGIBILITY,
                                                        run.url("v1.0", "roleManagement/directory/roleEligibilitySchedules")), None),
         # whether an active assignment is permanent (EA-01) where the tenant has PIM
-        "roleAssignmentSchedules": (lambda: run.paged("roleAssignmentSchedules",
-                                                      run.url("v1.0", "roleManagement/directory/roleAssignmentSchedules")), None),
+        datasets.ROLE_SCHEDULES: (lambda: run.paged(datasets.ROLE_SCHEDULES,
+                                                    run.url("v1.0", "roleManagement/directory/roleAssignmentSchedules")), None),
     }
     results: dict[str, bool] = {}
     with ThreadPoolExecutor(max_workers=max(1, WORKERS), thread_name_prefix="graph") as pool:
@@ -532,27 +535,28 @@ def _collect(run: _Run, tokens: TokenProvider) -> None:
                         results[name] = f.result()
                     except H.Aborted:
                         results[name] = False
-                if not groups_started and "conditionalAccessPolicies" in results and "roleAssignments" in results:
+                if not groups_started and datasets.CA_POLICIES in results and datasets.ROLE_ASSIGNMENTS in results:
                     groups_started = True
                     for gid in sorted(run.groups):
-                        ds = f"groupMembers.{gid}"
+                        ds = f"{datasets.GROUP_MEMBERS}.{gid}"
                         futs[pool.submit(run.run, ds, lambda gid=gid: run.group_members(gid))] = ds
                     wanted = sorted(run.groups)
                     for n, start in enumerate(range(0, len(wanted), GROUP_NAME_CHUNK), 1):
                         chunk = wanted[start:start + GROUP_NAME_CHUNK]
-                        futs[pool.submit(run.run, f"groups.{n}", lambda n=n, c=chunk: run.group_names(n, c))] = f"groups.{n}"
-                if not methods_started and "users" in results and "userRegistrationDetails" in results:
+                        ds = f"{datasets.GROUPS}.{n}"
+                        futs[pool.submit(run.run, ds, lambda n=n, c=chunk: run.group_names(n, c))] = ds
+                if not methods_started and datasets.USERS in results and datasets.REGISTRATION in results:
                     methods_started = True
                     if run.need_methods:
                         if run.user_ids is None:
-                            run.gap(source_of("userMethods"), "not read: the user list could not be collected")
+                            run.gap(source_of(datasets.USER_METHODS), "not read: the user list could not be collected")
                         else:
-                            futs[pool.submit(run.run, "userMethods", run.methods)] = "userMethods"
+                            futs[pool.submit(run.run, datasets.USER_METHODS, run.methods)] = datasets.USER_METHODS
         except BaseException:
             run.abort.set()
             for f in futs:
                 f.cancel()
             raise
-    if not any(results.values()) and not run.writer.has("organization"):
+    if not any(results.values()) and not run.writer.has(datasets.ORGANIZATION):
         raise CollectionError("nothing could be read from Graph (every dataset was refused or failed) — "
                               "admin consent missing, or the wrong tenant?")

@@ -28,6 +28,7 @@ from ..package import dumps, write_bytes
 from ..paths import TEMPLATE_DIR
 from ..report import ReportData
 from . import RenderOptions
+from .condense import link_text
 from .fetch import ASSETS_DIR, AssetOnlyFetcher, FetchRefused
 from .pdfcontext import context, document_time
 from .pdftext import clip_text, ident, safe_color, short_date, short_time, text
@@ -46,7 +47,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=clip_text)
-    env.filters.update(ident=ident, when=short_time, day=short_date)
+    env.filters.update(ident=ident, when=short_time, day=short_date, link_text=link_text)
     return env
 
 

@@ -25,6 +25,8 @@ from reportgen.vocab import (ASSIGNMENT_LABELS, COLLECTION_LABELS, CONTROL_LABEL
 from reportgen.workflow.view import pdf_context
 
 from .chart import trend_chart
+from .condense import group_affected
+from .engagement import context as engagement_context
 from .pdftext import (HTTPS_RE, as_list, cap, human_size, human_time, ident, paragraphs, pct, reference,
                       safe_color, short_time, text)
 from .sources import GRAPH_SOURCES, source_name
@@ -39,8 +41,8 @@ HEADER_CHARS = 64         # client name in the running header
 # The report, in reading order: one template each under templates/sections/. A section added here
 # appears in the table of contents through its <h1 id> (a section may render nothing: sign-off and
 # action plan appear only when the review workflow provides them).
-SECTIONS = ("cover", "signoff", "contents", "summary", "actions", "walkthrough", "findings", "controls", "tenant",
-            "methodology", "glossary", "appendix")
+SECTIONS = ("cover", "signoff", "contents", "board", "summary", "actions", "walkthrough", "findings", "controls",
+            "tenant", "engagement", "methodology", "response", "glossary", "appendix")
 
 
 def document_time(data: ReportData) -> datetime:
@@ -67,6 +69,7 @@ def _check_view(f: Finding, data: ReportData, max_rows: int) -> dict[str, Any]:
         "remediation": paragraphs(meta.remediation if meta else ""),
         "references": [reference(r) for r in (meta.references if meta else ())],
         "affected": [_affected_view(a) for a in shown], "affected_total": f.affected_count, "affected_more": more,
+        "affected_groups": group_affected(f.affected, ident),
         "evidence": [{"dataset": e.dataset, "source": e.source, "pages": len(e.pages)} for e in f.evidence],
     }
 
@@ -98,7 +101,7 @@ def _frameworks(view: ReportView) -> list[dict[str, Any]]:
                  for c in fw.controls]
         counts = {k: sum(1 for c in fw.controls if c.status == k) for k in CONTROL_LABELS}
         out.append({"id": fw.id, "name": fw.name, "version": fw.version, "citation": fw.citation,
-                    "binding": fw.binding_label,
+                    "binding": fw.binding_label, "binding_key": fw.binding,
                     "status": fw.status, "status_label": fw.status_label, "note": fw.note,
                     "source_url": fw.source_url if HTTPS_RE.fullmatch(fw.source_url) else "",
                     "controls": items, "counts": counts, "tally": fw.tally()})
@@ -260,7 +263,8 @@ def context(data: ReportData, max_rows: int, moment: datetime,
     views = [_check_view(f, data, max_rows) for f in view.findings]
     workflow = pdf_context(data, lambda p: path2url(str(Path(p).resolve())))
     return {
-        **workflow, **_document(data, view, moment, workflow["draft"]), **_collection(data, moment),
+        **workflow, **engagement_context(data, workflow), **_document(data, view, moment, workflow["draft"]),
+        **_collection(data, moment),
         **_figures(data, view, views), **_tables(data, max_rows), **_helpers(),
         "max_rows": max_rows, "attached": [{"name": n, "description": d} for n, d in attached],
     }

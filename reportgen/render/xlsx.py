@@ -48,10 +48,20 @@ def render(data: ReportData, path: Path, options: RenderOptions) -> None:
     render_xlsx(data, path)
 
 
+def review_words(data: ReportData) -> tuple[str, str]:
+    """(state, "version 2, reviewed by X"): a draft workbook and the final one never read the same."""
+    review = data.results.review
+    if review is None:
+        return "Draft for review", "version 1"
+    state = "Final" if review.final else "Draft for review"
+    return state, f"version {review.version}" + (f", reviewed by {review.reviewer}" if review.reviewer else "")
+
+
 def _sheet(data: ReportData) -> tuple[str, str]:
-    """What each printed page's header and footer say: the document and the firm."""
+    """What each printed page's header and footer say: the document, its review state and the firm."""
     r = data.results
-    return f"{r.client.name} \u2014 MFA compliance {r.period}", data.firm.name
+    state, version = review_words(data)
+    return f"{r.client.name} \u2014 MFA compliance {r.period} \u2014 {state}, {version}", data.firm.name
 
 
 def render_xlsx(data: ReportData, out_path: Path) -> None:
@@ -64,7 +74,8 @@ def render_xlsx(data: ReportData, out_path: Path) -> None:
                    title=f"MFA compliance report: {r.client.name} {r.period}",
                    subject="Microsoft Entra ID MFA compliance"
                            + (" (sample data from a synthetic demo tenant)" if r.collection.demo else ""),
-                   description=f"Prepared by {data.firm.name}. Confidential. {data.firm.disclaimer}")
+                   description=f"Prepared by {data.firm.name}. Confidential. {data.firm.disclaimer}",
+                   review=r.review)
     used: set[str] = set()
     _summary(wb, data)
     write_action_plan(wb, data, used)
@@ -124,7 +135,9 @@ def _summary(wb: Workbook, data: ReportData) -> None:
 
     s.put([text_cell(ws, "MFA compliance report", font=TITLE_FONT)])
     s.put([text_cell(ws, r.client.name, font=HEADING_FONT)])
-    s.put([text_cell(ws, f"Period {r.period} \u2014 prepared by {data.firm.name} \u2014 Confidential")])
+    state, version = review_words(data)
+    s.put([text_cell(ws, f"Period {r.period} \u2014 prepared by {data.firm.name} \u2014 Confidential \u2014 "
+                         f"{state}, {version}")])
     if r.collection.demo:
         s.put([text_cell(ws, "Sample data: produced from a synthetic demo tenant, not from a real institution's "
                              "Microsoft Entra ID.", font=Font(bold=True, color="9C0006"))])

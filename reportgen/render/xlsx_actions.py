@@ -15,7 +15,8 @@ from reportgen.vocab import SEVERITY_LABELS, label
 from reportgen.workflow.actions import STATUS_LABELS, STATUSES
 from reportgen.workflow.responses import COLUMNS, SHEET
 
-from .xlsxutil import SEVERITY_COLOURS, STATUS_COLOURS, Col, by_label, write_table_sheet, yes_no
+from .xlsxutil import (DATE_FORMAT, SEVERITY_COLOURS, STATUS_COLOURS, Col, by_label, excel_date, write_table_sheet,
+                       yes_no)
 
 _WIDTHS = {"finding_key": 16, "severity": 11, "action": 60, "closes": 30, "affected": 10, "open_since": 11,
            "overdue": 10, "owner": 26, "target_date": 13, "response": 50, "status": 15}
@@ -25,12 +26,15 @@ _PALETTES = {"severity": by_label(SEVERITY_LABELS, SEVERITY_COLOURS), "overdue":
                                                 "open": STATUS_COLOURS["fail"],
                                                 "risk_accepted": STATUS_COLOURS["excepted"]})}
 _WRAP = {"action", "closes", "response"}
+# Dates a reader sorts and filters: real Excel dates (the month an action opened is its first day).
+_FORMATS = {"target_date": DATE_FORMAT, "open_since": "mmm yyyy"}
 MAX_ROWS = 1000
 
 
 def write_action_plan(wb, data: ReportData, used: set[str]) -> None:
     fields = list(COLUMNS.values())
-    cols = [Col(header, _WIDTHS[f], palette=_PALETTES.get(f), wrap=f in _WRAP) for header, f in COLUMNS.items()]
+    cols = [Col(header, _WIDTHS[f], number_format=_FORMATS.get(f), palette=_PALETTES.get(f), wrap=f in _WRAP)
+            for header, f in COLUMNS.items()]
     actions = list(data.workflow.actions) if data.workflow is not None else []
     n = write_table_sheet(wb, SHEET, "ActionPlan", cols, _rows(actions[:MAX_ROWS], fields), used)
     ws = wb.worksheets[-1]
@@ -61,7 +65,9 @@ def _rows(actions: list[Any], fields: list[str]) -> Iterator[list[Any]]:
         closes = ", ".join(c.check if c.full else f"{c.check} (in part: {c.resolved:,} of {c.total:,})" for c in a.closes)
         what = a.title + (f"\n{a.remediation}" if a.remediation else "")
         values = {"finding_key": a.key, "severity": label(SEVERITY_LABELS, a.severity), "action": what, "closes": closes,
-                  "affected": len(a.subjects), "open_since": a.open_since, "overdue": yes_no(a.overdue),
-                  "owner": a.answer.owner, "target_date": a.answer.target_date, "response": a.answer.response,
+                  "affected": len(a.subjects),
+                  "open_since": excel_date(f"{a.open_since}-01") if a.open_since else None, "overdue": yes_no(a.overdue),
+                  "owner": a.answer.owner,
+                  "target_date": excel_date(a.answer.target_date) or a.answer.target_date, "response": a.answer.response,
                   "status": STATUS_LABELS.get(a.answer.status, a.answer.status)}
         yield [values[f] for f in fields]

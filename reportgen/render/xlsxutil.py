@@ -356,10 +356,18 @@ def parse_timestamp(value: str | None) -> datetime:
 
 
 def set_properties(wb: Workbook, *, when: datetime, creator: str, title: str,
-                   subject: str = "", description: str = "") -> None:
+                   subject: str = "", description: str = "", review: Any = None) -> None:
+    """Document properties; ``review`` (results.Review) puts the review state, version and reviewer
+    where a file browser and Excel's Info pane show them."""
     p = wb.properties
+    if review is not None:
+        p.contentStatus = "Final" if review.final else "Draft for review"
+        p.version = str(review.version)
+        p.revision = str(review.version)
+        if review.reviewer:
+            p.keywords = clean_text(f"reviewed by {review.reviewer}")[:255]
     p.creator = clean_text(creator)[:255]
-    p.lastModifiedBy = p.creator
+    p.lastModifiedBy = clean_text(review.reviewer)[:255] if review is not None and review.reviewer else p.creator
     p.title = clean_text(title)[:255]
     p.subject = clean_text(subject)[:255] or None
     p.description = clean_text(description)[:1000] or None
