@@ -45,10 +45,10 @@ def main() -> int:
     ap.add_argument("--period", default="2026-11")
     args = ap.parse_args()
 
-    from reportgen.cli.common import load_config   # with the check ids and demo profiles it validates against
-    from reportgen.pipeline import job_for, run_client
     import reportgen.render.pdf as rpdf
     import reportgen.render.xlsx as rxlsx
+    from reportgen.cli.common import load_config  # with the check ids and demo profiles it validates against
+    from reportgen.pipeline import job_for, run_client
 
     stage: dict[str, float] = {}
 

@@ -62,6 +62,7 @@ def measure(users: int, repeat: int, work: Path) -> dict:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import path2url
+
     from reportgen.package import dumps, write_bytes
     from reportgen.paths import TEMPLATE_DIR
     from reportgen.render import RenderOptions, pdf

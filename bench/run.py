@@ -28,7 +28,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
@@ -89,12 +89,12 @@ def write_yaml(path: Path, doc: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------
 def run_size(n: int, args, period: str) -> dict:
+    from bench.tenants import bench_tenant, floor
     from reportgen.collect import graph as G
     from reportgen.collect import http as H
     from reportgen.testing.fakegraph import FakeGraph
-    from bench.tenants import bench_tenant, floor
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     t0 = time.perf_counter()
     tenant = bench_tenant(n, period, now)
     build_s = time.perf_counter() - t0
@@ -142,7 +142,8 @@ def run_size(n: int, args, period: str) -> dict:
             "collector_retries": res["collector"]["retries"], "collection_status": res["collector"]["status"],
             "floor_requests": fl.requests, "floor_paced": fl.paced, "floor_chains": fl.chains,
             "floor_seconds": fl.seconds, "floor_formula": fl.formula,
-            "collect_s": collect_s, "collect_stage_s": res["timings"]["collect"], "evaluate_s": res["timings"]["evaluate"], "pdf_s": res["stages"].get("pdf"),
+            "collect_s": collect_s, "collect_stage_s": res["timings"]["collect"], "evaluate_s": res["timings"]["evaluate"],
+            "pdf_s": res["stages"].get("pdf"),
             "xlsx_s": res["stages"].get("xlsx"), "render_s": res["timings"]["render"], "total_s": res["timings"]["total"],
             "child_wall_s": round(child_wall, 2), "peak_rss_mb": res["peak_rss_mb"], "stages": res["stages"],
             "sizes": res["sizes"], "folder": res["folder"], "pacing": [args.pace_limit, args.pace_window],
@@ -427,7 +428,8 @@ PDF rows: medians of the runs shown.
 - fake Graph (reportgen/testing/fakegraph.py, HTTPS on 127.0.0.1, in the harness process); its latency
   and pacing, and the collector's pacer, are given with the collection table
 - one client's whole run in a fresh child process (`bench/child.py` → `pipeline.run_client`); peak RSS = the child's VmHWM
-- offline batch: `python -m reportgen.cli run --config bench/work/batch/batch.yaml --jobs N` ({', '.join(f'{k}× {p}' for p, k in BATCH_MIX)} per 100)
+- offline batch: `python -m reportgen.cli run --config bench/work/batch/batch.yaml --jobs N`
+  ({', '.join(f'{k}× {p}' for p, k in BATCH_MIX)} per 100)
 
 {text}
 
@@ -464,7 +466,7 @@ def main() -> int:
         args.sizes, args.batch = "100,5000", min(args.batch, 10)
     sizes_n = [int(x) for x in args.sizes.split(",") if x.strip()]
     WORK.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     period = previous_month(date.today())
     m = machine()
@@ -474,7 +476,8 @@ def main() -> int:
         sizes.append(run_size(n, args, period))
         s = sizes[-1]
         print(f"  size {n}: collect {s['collect_s']}s (floor {s['floor_seconds']}s), {s['graph_requests']} requests "
-              f"(floor {s['floor_requests']}), 429s {s['http_429']} ({s['pacing_429']} pacing), evaluate {s['evaluate_s']}s, PDF {s['pdf_s']}s, XLSX {s['xlsx_s']}s, "
+              f"(floor {s['floor_requests']}), 429s {s['http_429']} ({s['pacing_429']} pacing), evaluate {s['evaluate_s']}s, "
+              f"PDF {s['pdf_s']}s, XLSX {s['xlsx_s']}s, "
               f"peak RSS {s['peak_rss_mb']} MB", file=sys.stderr, flush=True)
     batches = []
     if args.batch:

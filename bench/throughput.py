@@ -22,7 +22,7 @@ import shutil
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -40,6 +40,7 @@ HEADING = "## Throughput against the reference document"
 def whole_run(repeat: int) -> dict:
     """Median seconds of one typical demo tenant's whole client run in a warm process."""
     import yaml
+
     from reportgen.batch import warm
     from reportgen.cli.common import load_config
     from reportgen.pipeline import job_for, run_client
@@ -76,7 +77,7 @@ def batches(tenants: int, jobs: list[int]) -> list[dict]:
 
 
 def table(ref: dict, one: dict, runs: list[dict], ref_s: float) -> str:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [HEADING, "",
              f"Measured by `python bench/throughput.py` on {now}, load average {os.getloadavg()[0]:.2f} at the end. "
              f"Reference: `bench/reference.py`, {ref['pages']} Letter pages, warm WeasyPrint render, "

@@ -21,9 +21,10 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from reportgen.batch_outputs import batch_doc, entry_figures, publish_batch, write_batch, write_shard
 from reportgen.batch_progress import Progress
@@ -96,7 +97,7 @@ class Stop:
         return 128 + (self.signum or signal.SIGINT)
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator["Stop"]:
+    def installed(self) -> Iterator[Stop]:
         """Route SIGINT and SIGTERM here for the ``with`` block (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield self

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from reportgen.config_graph import (CLOUDS, CREDENTIAL_KEYS, ENV_NAME_RE, Certificate, GraphSettings,  # noqa: F401
-                                    ManagedIdentity, StrictModel, certificate_problems, fix_graph_paths,
-                                    inherit_graph, resolve_path)
+from reportgen.config_graph import (  # noqa: F401
+    CLOUDS,
+    CREDENTIAL_KEYS,
+    ENV_NAME_RE,
+    Certificate,
+    GraphSettings,
+    ManagedIdentity,
+    StrictModel,
+    certificate_problems,
+    fix_graph_paths,
+    inherit_graph,
+    resolve_path,
+)
 from reportgen.history import history_problem
 from reportgen.images import logo_problem
 from reportgen.vocab import DEFAULT_ACCENT, DEFAULT_PRIMARY, DEFAULT_SERVICE_ACCOUNT_PATTERN, REGULATOR_TYPES, Severity
@@ -100,7 +111,7 @@ class ExceptionEntry(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _one_way_to_name_checks(self) -> "ExceptionEntry":
+    def _one_way_to_name_checks(self) -> ExceptionEntry:
         if (self.check is None) == (self.checks is None):
             raise ValueError("give either check: <id> or checks: [<id>, ...] (or checks: all), not both and not neither")
         return self
@@ -184,7 +195,7 @@ class Client(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _frameworks(self, info: ValidationInfo) -> "Client":
+    def _frameworks(self, info: ValidationInfo) -> Client:
         if self.regulator is not None and self.institution_type not in REGULATOR_TYPES[self.regulator]:
             raise ValueError(f"regulator {self.regulator} does not regulate a {self.institution_type} "
                              f"(it regulates: {', '.join(REGULATOR_TYPES[self.regulator])})")
@@ -197,7 +208,7 @@ class Client(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _source_fields(self, info: ValidationInfo) -> "Client":
+    def _source_fields(self, info: ValidationInfo) -> Client:
         profiles = _known(info, DEMO_PROFILES_KEY)
         if self.source == "demo":
             if self.demo_profile is None or (profiles is not None and self.demo_profile not in profiles):
@@ -220,7 +231,7 @@ class Client(StrictModel):
             try:
                 re.compile(self.service_account_pattern)
             except re.error as e:
-                raise ValueError(f"service_account_pattern is not a valid regular expression: {e}")
+                raise ValueError(f"service_account_pattern is not a valid regular expression: {e}") from None
         return self
 
 

@@ -32,7 +32,7 @@ class Certificate(StrictModel):
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")   # the PKCS#12 password
 
     @model_validator(mode="after")
-    def _one_form(self) -> "Certificate":
+    def _one_form(self) -> Certificate:
         pem = self.private_key is not None or self.public_certificate is not None
         if self.pkcs12 is not None and pem:
             raise ValueError("give either pkcs12 (with password_env) or private_key and public_certificate, not both")
@@ -80,7 +80,7 @@ class GraphSettings(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _one_credential(self) -> "GraphSettings":
+    def _one_credential(self) -> GraphSettings:
         given = [k for k in CREDENTIAL_KEYS if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one way to sign in, not {' and '.join(given)}")

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from reportgen.checks import CHECKS_FILE, CheckMeta, load_check_meta, registered
 from reportgen.facts import FACTS, FACTS_FILE, load_facts
 from reportgen.paths import CATALOG_DIR
 from reportgen.results import CheckResult, ControlResult
 from reportgen.timeline import DatedText, Text, Timeline, check_references, parse_text, parse_timeline
-from reportgen.vocab import REGULATOR_TYPES, REGULATORS, Coverage, ControlStatus, InstitutionType, Status
-from reportgen.wording import (WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording,
-                               parse_readiness)
+from reportgen.vocab import REGULATOR_TYPES, REGULATORS, ControlStatus, Coverage, InstitutionType, Status
+from reportgen.wording import WORDING_FILE, InstitutionWording, ReadinessWording, load_institution_wording, parse_readiness
 from reportgen.yamlsrc import CatalogError, ValidatedFile
 
 __all__ = ["BINDINGS", "STATUSES", "CatalogError", "Catalogs", "Control", "Framework",
@@ -102,7 +102,7 @@ class Framework:
     timeline: Timeline | None = None           # the mandatory-MFA catalog only
     readiness: ReadinessWording | None = None  # the mandatory-MFA catalog only
 
-    def resolved(self, on: date | None, timeline: Timeline | None) -> "Framework":
+    def resolved(self, on: date | None, timeline: Timeline | None) -> Framework:
         """A copy whose texts read as a report collected ``on`` shows them."""
         if timeline is None:
             return self

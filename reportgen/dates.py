@@ -6,13 +6,13 @@ takes at most six. Everything reportgen writes is UTC, whole seconds, with a 'Z'
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
 def iso_z(dt: datetime) -> str:
     """UTC, whole seconds, 'Z': the format of evidence, results and reports."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def long_day(d: date) -> str:
@@ -22,13 +22,13 @@ def long_day(d: date) -> str:
 
 def day_text(dt: datetime) -> str:
     """'14 Nov 2026': a UTC date as a reader sees it."""
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(UTC)
     return f"{dt.day} {dt.strftime('%b %Y')}"
 
 
 def time_text(dt: datetime) -> str:
     """'14 Nov 2026 09:12 UTC': a moment as a reader sees it in a sentence (never raw ISO 8601)."""
-    return f"{day_text(dt)} {dt.astimezone(timezone.utc).strftime('%H:%M')} UTC"
+    return f"{day_text(dt)} {dt.astimezone(UTC).strftime('%H:%M')} UTC"
 
 
 def parse_iso(value: Any) -> datetime | None:
@@ -54,11 +54,11 @@ def parse_iso(value: Any) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     if dt.year < 1900:
         return None
     try:
-        return dt.astimezone(timezone.utc)
+        return dt.astimezone(UTC)
     except OverflowError:
         return None
 
@@ -68,5 +68,5 @@ def now() -> datetime:
     reproducible-builds convention) replaces it when set, so that a demo run can be reproduced."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), timezone.utc)
-    return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)

@@ -23,9 +23,10 @@ import re
 import shutil
 import stat
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reportgen import datasets
 from reportgen.dates import parse_iso

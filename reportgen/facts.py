@@ -8,9 +8,10 @@ the names the rest of the code uses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reportgen.paths import CATALOG_DIR
 from reportgen.yamlsrc import ValidatedFile

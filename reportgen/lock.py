@@ -24,15 +24,15 @@ import shlex
 import socket
 import stat
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from filelock import FileLock, Timeout
 
 from reportgen.dates import iso_z
 from reportgen.package import write_json
-
 
 # locks this process holds (lock file -> depth): a command may take its lock again inside itself
 _held: dict[Path, int] = {}
@@ -128,7 +128,7 @@ class _Lock:
         _held[self.key] = 1
         try:
             write_json(_note(self.path), {"pid": os.getpid(), "host": socket.gethostname(),
-                                          "started": iso_z(datetime.now(timezone.utc)), "command": command})
+                                          "started": iso_z(datetime.now(UTC)), "command": command})
         except BaseException:
             self.release()
             raise

@@ -10,10 +10,11 @@ import dataclasses
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reportgen import __version__, history
 from reportgen.assess import ClientFacts, assess
@@ -29,7 +30,6 @@ from reportgen.results import Review
 from reportgen.view import build_view
 from reportgen.workflow import prepare as workflow
 from reportgen.workflow.review import decide, next_review, stored_review, superseded_path
-
 
 # Collection waits on Graph (pacing, latency); evaluation and rendering use a CPU. The batch runs
 # more workers than CPUs when it collects live tenants and lets only --jobs of them past this gate
@@ -98,7 +98,7 @@ def _collect(job: Job, evidence: Path, progress: Callable[[str], None]) -> None:
         from reportgen.collect.graph import CollectionError, collect_graph
         writer = EvidenceWriter(evidence)
         try:
-            collect_graph(c, writer, lookback_days=lookback, now=datetime.now(timezone.utc), progress=progress)
+            collect_graph(c, writer, lookback_days=lookback, now=datetime.now(UTC), progress=progress)
         except CollectionError as e:
             raise ClientError(f"collection failed: {e}") from e
 

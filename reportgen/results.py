@@ -185,7 +185,7 @@ class Review:
                 "history": list(self.history)}
 
     @classmethod
-    def from_json(cls, doc: Any) -> "Review":
+    def from_json(cls, doc: Any) -> Review:
         """From results.json; a folder written before reviews existed is a first draft."""
         if not isinstance(doc, dict):
             return cls()
@@ -194,7 +194,8 @@ class Review:
         text = lambda k: doc[k] if isinstance(doc.get(k), str) else None  # noqa: E731
         return cls(state="final" if doc.get("state") == "final" else "draft",
                    version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0
-                   else 1, reviewer=text("reviewer"), finalized_at=text("finalized_at"), signed_by=text("signed_by"), issued_on=text("issued_on"),
+                   else 1, reviewer=text("reviewer"), finalized_at=text("finalized_at"), signed_by=text("signed_by"),
+                   issued_on=text("issued_on"),
                    history=[h for h in history if isinstance(h, dict)] if isinstance(history, list) else [])
 
 

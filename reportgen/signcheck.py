@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -66,7 +66,7 @@ def check_signing(signing, ok: Callable[[str], None], fail: Callable[[str], None
     if signing is None:
         return
     from reportgen.signing import SigningError, load_signer
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     env = getattr(signing, "password_env", None)
     password = os.environ.get(env) if env else None
     if env and password is None:

@@ -11,10 +11,11 @@ import hashlib
 import io
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
@@ -27,7 +28,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -142,7 +142,7 @@ def load_signer(pkcs12_path: Path, password: str | None, *, at: dt.datetime | No
     signer = Signer(common_name=name, not_before=cert.not_valid_before_utc,
                     not_after=cert.not_valid_after_utc, certificate=cert, source=str(path),
                     _signer=inner)
-    signer.check_valid_at(at or dt.datetime.now(dt.timezone.utc))
+    signer.check_valid_at(at or dt.datetime.now(dt.UTC))
     return signer
 
 
@@ -197,7 +197,7 @@ def sign_pdf(pdf: bytes, signer: Signer, *, signer_name: str, reason: str, locat
     require); readers list it in their signature panel. Same inputs give the same bytes for RSA
     keys (ECDSA signatures carry a random nonce).
     """
-    when = _aware(when, "when").astimezone(dt.timezone.utc).replace(microsecond=0)
+    when = _aware(when, "when").astimezone(dt.UTC).replace(microsecond=0)
     signer.check_valid_at(when)
     try:
         seed = hashlib.sha256(pdf + when.isoformat().encode("ascii")).digest()[:16]
@@ -272,7 +272,7 @@ def _check_one(index: int, sig, roots: list, file_size: int) -> tuple[SignatureI
     try:
         context = ValidationContext(trust_roots=roots, allow_fetching=False,
                                     revocation_mode="soft-fail",
-                                    moment=signed_at or dt.datetime.now(dt.timezone.utc))
+                                    moment=signed_at or dt.datetime.now(dt.UTC))
         status = validate_pdf_signature(sig, signer_validation_context=context, skip_diff=True)
     except Exception as exc:
         problems.append(f"{label}: the signature cannot be checked ({_brief(exc)})")
@@ -366,7 +366,7 @@ def _certs_from(item: bytes | bytearray | str | Path) -> list[asn1_x509.Certific
         else:
             certs = [asn1_x509.Certificate.load(data)]
         for cert in certs:
-            cert.native  # parse now, so a broken file is named here
+            _ = cert.native  # parse now, so a broken file is named here
     except Exception:
         raise SigningError(f"{label} is not a PEM or DER certificate") from None
     if not certs:
@@ -383,7 +383,7 @@ def sign_detached(data: bytes, signer: Signer, when: dt.datetime) -> bytes:
 
     from asn1crypto import cms
     from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-    when = _aware(when, "when").astimezone(dt.timezone.utc).replace(microsecond=0)
+    when = _aware(when, "when").astimezone(dt.UTC).replace(microsecond=0)
     signer.check_valid_at(when)
     content = cms.ContentInfo({"content_type": "data", "content": data})
     try:
@@ -456,11 +456,11 @@ def _aware(moment: dt.datetime, what: str) -> dt.datetime:
 
 
 def _day(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d")
 
 
 def _minute(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _common_name(cert: x509.Certificate) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 DEFAULT_WIDTH = 80     # when the stream is not a terminal and COLUMNS is not set
 MIN_ITEM = 16          # cells below which a client's part is dropped rather than squeezed

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen import model as m
-from reportgen.checks import Context, NotEvaluated
-from reportgen.checks import applicability
+from reportgen.checks import Context, NotEvaluated, applicability
 from reportgen.checks.applicability import ALL_APPS
 from reportgen.checks.emergency_access import methods_by_aaguid
 from reportgen.checks.mandatory_mfa import is_phase2, phase2_label
@@ -108,7 +107,7 @@ class Tables:
             # FIDO2 methods named by what their AAGUID says they are, as EA-02 judges them
             meths, strange, _ = methods_by_aaguid(r) if r else (set(), [], [])
             roles = (self.roles or {}).get(u.id, set())
-            excluded = _safe(lambda: [p.name for p in pols if self.f.exclusion_paths(p, u, roles)], [])
+            excluded = _safe(lambda u=u, roles=roles: [p.name for p in pols if self.f.exclusion_paths(p, u, roles)], [])
             out.append(EmergencyRow(
                 upn=u.upn, exists=True, enabled=u.enabled,
                 global_admin_active=None if self.p.role_assignments is None else m.GLOBAL_ADMIN in self.active.get(u.id, set()),

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from reportgen.dates import long_day
 from reportgen.paths import CATALOG_DIR
@@ -35,7 +35,7 @@ class DatedText(str):
     before: str
     after: str
 
-    def __new__(cls, until: str, before: str, after: str) -> "DatedText":
+    def __new__(cls, until: str, before: str, after: str) -> DatedText:
         obj = super().__new__(cls, before)
         obj.until, obj.before, obj.after = until, before, after
         return obj
@@ -44,7 +44,7 @@ class DatedText(str):
         return f"DatedText(until={self.until!r}, before={self.before!r}, after={self.after!r})"
 
 
-Text = Union[str, DatedText]
+Text = str | DatedText
 
 
 @dataclass(frozen=True)

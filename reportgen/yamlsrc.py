@@ -11,8 +11,9 @@ one, which would let a typo'd second ``checks:`` hide the first), and it raises 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode

@@ -22,9 +22,10 @@ it is unique.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from reportgen.evidence import DATASETS, EvidenceWriter, source_of
 
@@ -93,7 +94,7 @@ def _batch_pages(methods: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _gap(g: Mapping[str, Any] | tuple[str, str]) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def evidence_folder(tmp_path: Path, *, datasets: Mapping[str, list[dict] | dict]
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     end = datetime.fromisoformat(collected_at.replace("Z", "+00:00"))
     if end.tzinfo is None:
-        end = end.replace(tzinfo=timezone.utc)
+        end = end.replace(tzinfo=UTC)
     root = tmp_path / "evidence"
     n = 1
     while root.exists():

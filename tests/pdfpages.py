@@ -48,7 +48,7 @@ def read_pages(path: Path) -> list[Page]:
         height = float(page.mediabox.height)
         items: list[tuple[float, float, str]] = []
 
-        def visit(text, cm, tm, _font, _size):
+        def visit(text, cm, tm, _font, _size, height=height, n=n, items=items):
             # rotated text is a watermark (the DRAFT mark), not content
             if abs(tm[0] * cm[1] + tm[1] * cm[3]) > 0.01 or abs(tm[2] * cm[0] + tm[3] * cm[2]) > 0.01:
                 return

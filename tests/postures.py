@@ -12,8 +12,8 @@ dataset becomes "not collected" (``None``) only through ``missing(...)``.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from reportgen import model as m
 from reportgen.checks import Inputs, run_checks
@@ -21,7 +21,7 @@ from reportgen.config import ExceptionEntry
 from reportgen.model import CAPolicy, Gap, Posture, Registration, RoleAssignment, SignIn, User
 from reportgen.results import CheckResult
 
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 # Posture fields that a builder can leave "not collected".
@@ -139,7 +139,7 @@ class PostureBuilder:
              other_mails: Iterable[str] = (), display_name: str | None = None,
              last_sign_in=_DEFAULT, sign_in_activity_known: bool = True, user_type: str | None = None,
              mailbox: bool | None = True, synced: bool = False,
-             certificates: Iterable[str] = ()) -> "PostureBuilder":
+             certificates: Iterable[str] = ()) -> PostureBuilder:
         """Add a user. ``registered=None`` leaves the user without a registration record.
 
         ``methods`` defaults to Authenticator for a registered user and none otherwise;
@@ -208,7 +208,7 @@ class PostureBuilder:
         self._security_defaults = on
         return self
 
-    def methods_policy(self, **states: "str | m.MethodConfig"):
+    def methods_policy(self, **states: str | m.MethodConfig):
         self._methods_policy = dict(self._methods_policy or {}, **states)
         return self
 

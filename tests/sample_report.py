@@ -5,10 +5,18 @@ from pathlib import Path
 
 from reportgen.checks import CheckMeta
 from reportgen.controls import Control, Framework, load_catalogs
-from reportgen.report import (EmergencyRow, ExceptionRow, Firm, PolicyRow, PrivilegedRow, ReportData,
-                              SignInRow, UserRow)
-from reportgen.results import (Affected, CheckResult, ClientInfo, Collection, ControlResult, EvidenceRef, GapResult,
-                               Results, Summary)
+from reportgen.report import EmergencyRow, ExceptionRow, Firm, PolicyRow, PrivilegedRow, ReportData, SignInRow, UserRow
+from reportgen.results import (
+    Affected,
+    CheckResult,
+    ClientInfo,
+    Collection,
+    ControlResult,
+    EvidenceRef,
+    GapResult,
+    Results,
+    Summary,
+)
 from reportgen.vocab import CollectionStatus, ControlStatus, Readiness, Severity, Status
 
 HOSTILE = '<img src="file:///etc/passwd"><script>alert(1)</script>=HYPERLINK("http://x","y")'
@@ -49,14 +57,17 @@ def sample_report_data(n_users: int = 40, hostile: bool = True) -> ReportData:
     checks = [
         _check("MMFA-01", "pass", "critical"),
         _check("MMFA-02", "fail", "critical"),
-        _check("MMFA-03", "fail", "high", [("ops@bank.example", name, "Azure CLI: 14 single-factor sign-ins, last 2026-11-29T08:00:00Z", None)]),
+        _check("MMFA-03", "fail", "high",
+               [("ops@bank.example", name, "Azure CLI: 14 single-factor sign-ins, last 2026-11-29T08:00:00Z", None)]),
         _check("MMFA-04", "warn", "high", [("svc-deploy@bank.example", "Deploy", "name matches the service-account pattern", None)]),
         _check("MMFA-05", "fail", "medium", [("ga2@bank.example", "GA Two", "no primary or alternate email address", None)]),
         _check("MMFA-06", "manual", "medium", reason="Postponement is not readable through Graph; no attestation given."),
         _check("EA-01", "pass", "critical"),
-        _check("EA-02", "fail", "critical", [("bg-01@bank.onmicrosoft.com", "Break glass 1", "methods: microsoftAuthenticatorPush", None)]),
+        _check("EA-02", "fail", "critical",
+               [("bg-01@bank.onmicrosoft.com", "Break glass 1", "methods: microsoftAuthenticatorPush", None)]),
         _check("EA-03", "fail", "high"),
-        _check("EA-04", "fail", "critical", [("bg-01@bank.onmicrosoft.com", "Break glass 1", "excluded from 'Require MFA' via group 'BG'", None)]),
+        _check("EA-04", "fail", "critical",
+               [("bg-01@bank.onmicrosoft.com", "Break glass 1", "excluded from 'Require MFA' via group 'BG'", None)]),
         _check("MFA-01", "excepted", "critical", [("kiosk@bank.example", "Kiosk", "excluded from 'Require MFA'", "EXC-2026-001")]),
         _check("MFA-02", "fail", "high", many, metrics={"registered": n_users - len(many), "enabled": n_users, "pct": 80.0}),
         _check("MFA-03", "pass", "critical"),

@@ -3,7 +3,7 @@ registry finds it, checks.yaml names and orders it, and every output shows it.""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -63,7 +63,7 @@ def test_a_new_check_reaches_results_pdf_and_workbook(tmp_path, new_check):
 
     catalogs = load_catalogs(_catalog_dir(tmp_path, with_entry=True))
     assert list(catalogs.check_meta)[-1] == "TEST-99"          # its place in checks.yaml is its place in the report
-    when = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     tenant = demo.build_tenant("ready", "test-bank", "2026-11")
     demo.write_evidence(tenant, EvidenceWriter(tmp_path / "c" / "evidence"), lookback_days=30, collected_at=when)
     data = assess(tmp_path / "c" / "evidence",

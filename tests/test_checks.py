@@ -11,10 +11,25 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from postures import (AUTHENTICATOR, FIDO2, NOW, TODAY, PostureBuilder, block_legacy_policy, ca_policy,  # noqa: E402
-                      exception, mfa_policy, phishing_resistant_admin_policy, register_info_policy, run, uid)
+from postures import (  # noqa: E402
+    AUTHENTICATOR,
+    FIDO2,
+    NOW,
+    TODAY,
+    PostureBuilder,
+    block_legacy_policy,
+    ca_policy,
+    exception,
+    mfa_policy,
+    phishing_resistant_admin_policy,
+    register_info_policy,
+    run,
+    uid,
+)
+
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import apply_exceptions, check_ids, readiness as _readiness_pair, run_checks, Inputs  # noqa: E402
+from reportgen.checks import Inputs, apply_exceptions, check_ids, run_checks  # noqa: E402
+from reportgen.checks import readiness as _readiness_pair
 from reportgen.results import CheckResult  # noqa: E402
 
 CHECK_IDS = check_ids()
@@ -73,6 +88,7 @@ def test_well_run_tenant_passes_every_check():
 
 def test_run_checks_uses_catalog_titles_severities_and_order():
     from dataclasses import replace
+
     from reportgen.checks import load_meta
     meta = dict(reversed(list(load_meta().checks.items())))
     meta["MFA-02"] = replace(meta["MFA-02"], pass_title="Every enabled member is registered",

@@ -106,6 +106,7 @@ def test_default_period_is_the_month_just_ended():
 
 def test_graph_endpoints_must_be_https_and_may_carry_a_path():
     from pydantic import ValidationError
+
     from reportgen.config import GraphSettings
     g = GraphSettings(client_id="x", client_secret_env="S", graph_endpoint="https://127.0.0.1:8443/graph/",
                       authority_host="https://login.example")
@@ -362,8 +363,8 @@ def test_resume_re_runs_a_client_whose_configuration_changed(tmp_path):
     assert cli("verify", str(folder)).returncode == 0
 
     # the tool version and the catalogs count as well (read from the manifest, which verify does not hash)
-    from reportgen.config import load_config
     from reportgen.cli.common import config_vocabulary
+    from reportgen.config import load_config
     from reportgen.pipeline import job_for
     conf = load_config(cfg, **config_vocabulary())
     job = job_for(conf, conf.clients[0], "2026-10", tmp_path / "out")

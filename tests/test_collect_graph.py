@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,19 +16,30 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # running without an installed package
     sys.path.insert(0, str(ROOT))
 
-from reportgen.collect import demo  # noqa: E402
 from reportgen.checks import Inputs, run_checks  # noqa: E402
+from reportgen.collect import demo  # noqa: E402
+from reportgen.collect import http as H  # noqa: E402
 from reportgen.collect.errors import CollectionError  # noqa: E402
 from reportgen.collect.graph import collect_graph  # noqa: E402
-from reportgen.collect import http as H  # noqa: E402
 from reportgen.config import Client  # noqa: E402
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceReader, EvidenceWriter  # noqa: E402
 from reportgen.posture import build_posture  # noqa: E402
-from reportgen.testing.fakegraph import (ALL_ROLES, error, foreign_next_link, html, make_client_certificate,  # noqa: E402
-                             redirect, stall, throttle, truncated, unauthorized, unavailable)
+from reportgen.testing.fakegraph import (  # noqa: E402
+    ALL_ROLES,
+    error,
+    foreign_next_link,
+    html,
+    make_client_certificate,
+    redirect,
+    stall,
+    throttle,
+    truncated,
+    unauthorized,
+    unavailable,
+)
 
 PERIOD = "2026-11"
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)   # a fixed collection time, after PERIOD
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)   # a fixed collection time, after PERIOD
 SECRET = "s3cret-value-do-not-log"
 SECRET_ENV = "CLIENT_SECRET_TESTBANK"
 NO_P1_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"

@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 
 from reportgen.checks import check_ids, registered
-from reportgen.controls import (INSTITUTION_TYPES, NOT_FRAMEWORKS, CatalogError, Catalogs, control_status,
-                                evaluate_controls, frameworks_for, load_catalogs)
-from reportgen.results import CheckResult
+from reportgen.controls import (
+    INSTITUTION_TYPES,
+    NOT_FRAMEWORKS,
+    CatalogError,
+    Catalogs,
+    control_status,
+    evaluate_controls,
+    frameworks_for,
+    load_catalogs,
+)
 from reportgen.paths import CATALOG_DIR
+from reportgen.results import CheckResult
 from reportgen.yamlsrc import YamlError, load_yaml, load_yaml_text
 
 CHECK_IDS = check_ids()
@@ -246,7 +254,7 @@ def test_checks_yaml_must_have_exactly_the_21_ids(catdir):
     assert err.line == _line_of(p.read_text(), "ZZZ-98:")
     # a missing id
     lines = original.splitlines(keepends=True)
-    start = next(i for i, l in enumerate(lines) if l.startswith("  LOG-01:"))
+    start = next(i for i, line in enumerate(lines) if line.startswith("  LOG-01:"))
     p.write_text("".join(lines[:start]))
     err = _refused(catdir)
     assert err.path == p and "missing from checks.yaml: LOG-01" in str(err)

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from reportgen.package import verify
 from tests.test_e2e import ROOT, cli
 

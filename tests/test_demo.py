@@ -3,7 +3,7 @@ what the demo collection did."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from reportgen.collect import demo
 from reportgen.dates import now as clock
 from reportgen.evidence import EvidenceWriter
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_a_past_period_is_collected_when_it_is_run():

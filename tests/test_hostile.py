@@ -17,8 +17,8 @@ import yaml
 from pypdf import PdfReader
 from pypdf.generic import NameObject, StreamObject
 
-from reportgen.collect import demo
 from reportgen.cli import main
+from reportgen.collect import demo
 from reportgen.evidence import EvidenceWriter
 from tests.test_cli import DEMO, LOGO, write_config
 from tests.test_e2e import cli
@@ -127,7 +127,7 @@ def all_pdf_bytes(pdf: Path) -> bytes:
             chunks.append(obj.get_data())
         except Exception:
             chunks.append(str(obj).encode("utf-8", "replace"))
-    for name, contents in reader.attachments.items():
+    for contents in reader.attachments.values():
         chunks.extend(contents)
     return b"\n".join(chunks)
 

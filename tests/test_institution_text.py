@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -65,13 +66,13 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _run(tmp_path: Path, period: str, config: str) -> dict[str, str]:
+def _run(tmp_path: Path, period: str, config: str, epoch: str | None = None) -> dict[str, str]:
     cfg = tmp_path / "reportgen.yaml"
     cfg.write_text(config, encoding="utf-8")
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "reportgen.cli", "run", "--config", str(cfg), "--period", period,
                         "--out", str(out), "--jobs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=900,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+                       env={**os.environ, "PYTHONPATH": str(ROOT), **({"SOURCE_DATE_EPOCH": epoch} if epoch else {})})
     assert r.returncode == 0, r.stdout + r.stderr
     texts = {}
     for pdf in (out / period).glob("*/*.pdf"):
@@ -143,7 +144,9 @@ def test_partial_controls_are_never_plainly_met(after_july_2026):
 
 def test_before_the_deadline_the_timeline_speaks_of_the_future(tmp_path):
     cfg = CONFIG[:CONFIG.index("  - slug: credit-union")]
-    text = _flat(_run(tmp_path, "2025-12", cfg)["bank"])
+    # collected on 5 January 2026, before the postponement deadline (a collection happens when it
+    # happens: the period only names the month reported on)
+    text = _flat(_run(tmp_path, "2025-12", cfg, epoch=str(int(datetime(2026, 1, 5, 9, tzinfo=UTC).timestamp())))["bank"])
     assert _flat("A Global Administrator can postpone phase 2 for the tenant until 1 July 2026") in text
     assert _flat("From 9 February 2026, the Microsoft 365 admin center will refuse") in text
     assert _flat("Postponement of phase 2 ended") not in text

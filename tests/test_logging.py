@@ -10,8 +10,8 @@ import yaml
 from reportgen import logsetup
 from reportgen.cli import COMMANDS, _parser, main
 from reportgen.collect import demo
-from tests.test_preflight import live
 from tests.test_cli import write_config
+from tests.test_preflight import live
 
 SECRET_ENV, SECRET = "LOGGING_TEST_SECRET", "logging-secret-never-written"
 

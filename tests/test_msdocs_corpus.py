@@ -14,7 +14,7 @@ from reportgen.evidence import EvidenceReader
 from reportgen.posture import build_posture
 from reportgen.vocab import Status
 from reportgen.yamlsrc import load_yaml
-from tests.msdocs import (DOCUMENTED_GROUP, FIXTURES, documented_datasets, evidence_folder, items, load)
+from tests.msdocs import DOCUMENTED_GROUP, FIXTURES, documented_datasets, evidence_folder, items, load
 
 FIELDS = ("file", "page", "repo_path", "commit", "example", "edits", "shows")
 FILES = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json"))

@@ -14,10 +14,11 @@ import threading
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from reportgen.collect.graph import collect_graph
 from reportgen.collect import http as H
+from reportgen.collect.graph import collect_graph
 from reportgen.evidence import EvidenceWriter
 from reportgen.testing.fakegraph import throttle
 from tests.test_collect_graph import NOW, client_for, collect, log_of, tenant

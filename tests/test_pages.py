@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,11 +86,11 @@ def test_every_date_reconciles_and_none_is_in_the_future(demo_run: Path):
     collected = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
     batch = json.loads((demo_run / "batch.json").read_text())
     finished = datetime.fromisoformat(batch["finished_at"].replace("Z", "+00:00"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert collected <= finished <= now + timedelta(seconds=1)
     assert finished - collected < timedelta(hours=1)          # produced the day it says
     # collected when it was run (the session's pinned clock), whatever month the report is about
-    assert collected == datetime.fromtimestamp(int(DEMO_EPOCH), timezone.utc)
+    assert collected == datetime.fromtimestamp(int(DEMO_EPOCH), UTC)
     reader = PdfReader(str(pdf(demo_run, slug)))
     cover = reader.pages[0].extract_text()
     day = f"{collected.day} {collected.strftime('%B %Y')}"
@@ -166,8 +166,8 @@ def test_source_date_epoch_makes_a_demo_run_reproducible(tmp_path: Path, demo_ru
                  "prairie-home-lending-2026-11-mfa-compliance.xlsx"):
         assert (out / PERIOD / "prairie-home-lending" / name).read_bytes() == \
             (demo_run / "prairie-home-lending" / name).read_bytes(), name
-    moment = datetime.fromtimestamp(int(DEMO_EPOCH), timezone.utc)   # collected when run, about November
+    moment = datetime.fromtimestamp(int(DEMO_EPOCH), UTC)   # collected when run, about November
     doc = json.loads((out / PERIOD / "prairie-home-lending" / "results.json").read_text())
     assert doc["collected_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert json.loads((out / PERIOD / "batch.json").read_text())["finished_at"] == \
-        datetime.fromtimestamp(int(DEMO_EPOCH), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        datetime.fromtimestamp(int(DEMO_EPOCH), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,8 +18,7 @@ pytest.importorskip("weasyprint")
 from sample_report import sample_report_data  # noqa: E402
 
 from reportgen.render import pdf as pdfmod  # noqa: E402
-from reportgen.render.pdf import (ASSETS_DIR, AssetOnlyFetcher, FetchRefused, render_html,  # noqa: E402
-                                  render_pdf, render_pdf_bytes, safe_color)
+from reportgen.render.pdf import ASSETS_DIR, AssetOnlyFetcher, FetchRefused, render_html, render_pdf, render_pdf_bytes, safe_color  # noqa: E402
 
 ATTACHMENTS = [("results.json", b'{"schema_version": 1}', "Machine-readable results"),
                ("first-example-bank-2026-11-mfa-compliance.xlsx", b"PK\x03\x04 not really a workbook",
@@ -284,13 +283,13 @@ def test_no_clock_or_randomness_in_module():
 # ---------------------------------------------------------------------------------------------
 # What a board member holds: contents, bottom line, glossary, words instead of codes
 
+from pdfpages import read_pages, section_titles  # noqa: E402
+
 from reportgen.render.pdf import ident  # noqa: E402
 from reportgen.results import CheckResult  # noqa: E402
 from reportgen.view.build import finding, rank, tallies  # noqa: E402
 from reportgen.view.story import bottom_line  # noqa: E402
 from reportgen.vocab import Readiness, Severity, Status  # noqa: E402
-
-from pdfpages import read_pages, section_titles  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from postures import run  # noqa: E402
+
 from reportgen import model as m  # noqa: E402
-from reportgen.evidence import EvidenceError, EvidenceReader, EvidenceWriter  # noqa: E402
 from reportgen.dates import parse_iso as parse_time
+from reportgen.evidence import EvidenceError, EvidenceReader, EvidenceWriter  # noqa: E402
 from reportgen.posture import PostureError, build_posture  # noqa: E402
 
 COLLECTED = "2026-12-01T06:00:00Z"
@@ -81,7 +83,7 @@ def test_well_formed_users(tmp_path):
     p = posture(tmp_path, {"users": [page(user(), user(U2, "bob@bank.com", userType="Guest"))]})
     assert [(u.upn, u.user_type, u.enabled) for u in p.users] == [("alice@bank.com", "Member", True),
                                                                   ("bob@bank.com", "Guest", True)]
-    assert p.users[0].last_sign_in == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
+    assert p.users[0].last_sign_in == datetime(2026, 11, 30, 10, tzinfo=UTC)
     assert p.registrations is None and p.ca_policies is None and p.sign_ins is None   # not collected
 
 
@@ -141,7 +143,7 @@ def test_never_signed_in_sentinel_and_seven_digit_fractions(tmp_path):
     p = posture(tmp_path, {"users": [page(u1, u2, u3)]})
     by = {u.id: u for u in p.users}
     assert by[U1].last_sign_in is None and by[U1].sign_in_activity_known is True
-    assert by[U2].last_sign_in == datetime(2026, 11, 20, 1, 2, 3, 999999, tzinfo=timezone.utc)
+    assert by[U2].last_sign_in == datetime(2026, 11, 20, 1, 2, 3, 999999, tzinfo=UTC)
     assert by[U3].last_sign_in is None
 
 
@@ -151,15 +153,15 @@ def test_failed_attempts_do_not_make_an_account_active(tmp_path):
     old_shape = user(U2, "bob@bank.com", signInActivity={"lastSignInDateTime": "2026-11-30T03:00:00Z"})
     p = posture(tmp_path, {"users": [page(sprayed, old_shape)]})
     by = {u.id: u for u in p.users}
-    assert by[U1].last_sign_in == datetime(2025, 1, 10, 9, tzinfo=timezone.utc)
+    assert by[U1].last_sign_in == datetime(2025, 1, 10, 9, tzinfo=UTC)
     assert by[U2].last_sign_in is None and any("lastSuccessfulSignInDateTime" in n.message for n in p.notes)
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("2026-11-02T08:15:30.1234567Z", datetime(2026, 11, 2, 8, 15, 30, 123456, tzinfo=timezone.utc)),
-    ("2026-11-02T08:15:30Z", datetime(2026, 11, 2, 8, 15, 30, tzinfo=timezone.utc)),
-    ("2026-11-02T08:15:30.1234567+02:00", datetime(2026, 11, 2, 6, 15, 30, 123456, tzinfo=timezone.utc)),
-    ("2026-11-02T08:15:30", datetime(2026, 11, 2, 8, 15, 30, tzinfo=timezone.utc)),
+    ("2026-11-02T08:15:30.1234567Z", datetime(2026, 11, 2, 8, 15, 30, 123456, tzinfo=UTC)),
+    ("2026-11-02T08:15:30Z", datetime(2026, 11, 2, 8, 15, 30, tzinfo=UTC)),
+    ("2026-11-02T08:15:30.1234567+02:00", datetime(2026, 11, 2, 6, 15, 30, 123456, tzinfo=UTC)),
+    ("2026-11-02T08:15:30", datetime(2026, 11, 2, 8, 15, 30, tzinfo=UTC)),
     ("0001-01-01T00:00:00Z", None), ("0001-01-01T00:00:00.0000000Z", None),
     ("", None), ("never", None), ("2026-13-45T99:00:00Z", None), (None, None), (20261102, None), ({}, None),
     ("9999-12-31T23:59:59-01:00", None), ("9999-12-31T23:59:59.9999999-12:00", None),

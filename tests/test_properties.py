@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from postures import DATA_FIELDS, NOW, TODAY, PostureBuilder, ca_policy, exception, uid  # noqa: E402
+
 from reportgen import model as m  # noqa: E402
-from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, readiness as _readiness_pair, registered, run_checks  # noqa: E402
+from reportgen.checks import NON_INTERACTIVE_SIGN_INS, Inputs, apply_exceptions, check_ids, registered, run_checks  # noqa: E402
+from reportgen.checks import readiness as _readiness_pair
 
 CHECK_IDS = check_ids()
 
@@ -42,7 +45,7 @@ SIGNIN_APPS = [m.APP_AZURE_PORTAL, m.APP_M365_ADMIN, m.APP_AZURE_CLI, m.APP_AZUR
 STATUSES = {"pass", "fail", "warn", "not_evaluated", "manual"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _subset(pool: tuple, max_size: int):
     return st.lists(st.sampled_from(pool), max_size=max_size, unique=True)
 

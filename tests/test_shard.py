@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reportgen.shard import parse_shard, shard_of
-from tests.test_e2e import PERIOD, SLUGS, cli   # demo_run (the unsharded run) is a conftest fixture
+from tests.test_e2e import PERIOD, SLUGS, cli  # demo_run (the unsharded run) is a conftest fixture
 
 
 def test_shard_of_is_stable():

@@ -18,8 +18,8 @@ from reportgen.collect.errors import CollectionError
 from reportgen.config import Client, ConfigError
 from reportgen.testing.certs import make_test_pkcs12
 from reportgen.testing.fakegraph import ALL_ROLES
-from tests.test_preflight import _blocks, tree
 from tests.test_cli import write_config
+from tests.test_preflight import _blocks, tree
 
 PERIOD = "2026-11"
 APP = "3f0c2a9e-5b7d-4e21-9a64-0c1d2e3f4a5b"
@@ -140,7 +140,7 @@ def test_managed_identity_through_msal_as_the_apps_credential_or_on_its_own(fake
 def test_check_opens_the_pkcs12_file(tmp_path, monkeypatch, capsys):
     path, _ = pfx(tmp_path, days=400)
     soon, _ = pfx(tmp_path / "soon", days=10)
-    gone, _ = pfx(tmp_path / "gone", days=1, not_before=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=5))
+    gone, _ = pfx(tmp_path / "gone", days=1, not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=5))
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
     def live(slug, p):
@@ -153,7 +153,7 @@ def test_check_opens_the_pkcs12_file(tmp_path, monkeypatch, capsys):
     assert main(["check", "--config", str(cfg)]) == 1
     out = capsys.readouterr().out
     blocks = {k: "\n".join(v) for k, v in _blocks(out).items()}
-    until = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1) + dt.timedelta(days=400)).strftime("%Y-%m-%d")
+    until = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1) + dt.timedelta(days=400)).strftime("%Y-%m-%d")
     assert blocks["good-bank"].splitlines()[0].endswith("): ok")
     assert f"ok    PKCS#12 {path} (CN=reportgen collector): opened with its password; certificate valid until {until}" \
         in blocks["good-bank"]

@@ -18,16 +18,15 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from reportgen.signing import (NOT_CHECKED, SigningError, check_signatures, load_signer,
-                               sign_pdf)
+from reportgen.signing import NOT_CHECKED, SigningError, check_signatures, load_signer, sign_pdf
 from reportgen.testing.certs import make_test_pkcs12
 
 FIRM = "Example Security Partners"
 PASSWORD = "correct horse battery staple"
 RESULTS = b'{"schema_version": 1, "client": "first-example-bank"}'
-RENDERED = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+RENDERED = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 # a moment clearly apart from "now", so a signer that ignored it would be caught
-WHEN = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)).replace(microsecond=0)
+WHEN = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).replace(microsecond=0)
 SIGN_ARGS = dict(signer_name=FIRM, reason="Final report after review", location="Boston, MA",
                  contact="security@example.com")
 
@@ -287,7 +286,7 @@ def test_wrong_password_is_a_clear_error(p12):
 
 
 def test_expired_certificate_is_a_clear_error(tmp_path):
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     path = make_test_pkcs12(tmp_path / "old.p12", PASSWORD, common_name=FIRM, days=30,
                             not_before=start)
     with pytest.raises(SigningError) as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -84,7 +84,7 @@ def test_verb_agrees_with_the_count(n, word):
 
 
 def test_times_and_methods_in_sentences():
-    moment = datetime(2026, 11, 5, 19, 3, 40, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 5, 19, 3, 40, tzinfo=UTC)
     assert day_text(moment) == "5 Nov 2026"
     assert time_text(moment) == "5 Nov 2026 19:03 UTC"
     assert when(moment) == "5 Nov 2026 19:03 UTC" and when(None) == "never"

@@ -17,7 +17,7 @@ from reportgen.testing.fakegraph import Fault
 from tests.conftest import DEMO_EPOCH
 from tests.test_cli import write_config
 from tests.test_crash import wait_for
-from tests.test_e2e import ROOT, cli   # demo_run (another run of the demo) is a conftest fixture
+from tests.test_e2e import ROOT, cli  # demo_run (another run of the demo) is a conftest fixture
 from tests.test_interrupt import start
 
 PERIOD = "2026-11"

@@ -20,8 +20,14 @@ from reportgen.workflow.commentary import render_markdown
 from reportgen.workflow.prepare import WorkflowInputs, apply_overrides, first_step
 from reportgen.workflow.responses import read_responses
 from reportgen.workflow.review import decide, next_review
-from tests.postures import (FIDO2, PostureBuilder, block_legacy_policy, mfa_policy, phishing_resistant_admin_policy,
-                            register_info_policy)
+from tests.postures import (
+    FIDO2,
+    PostureBuilder,
+    block_legacy_policy,
+    mfa_policy,
+    phishing_resistant_admin_policy,
+    register_info_policy,
+)
 
 EA1, EA2 = "bg-01@bank.onmicrosoft.com", "bg-02@bank.onmicrosoft.com"
 ADMIN, ALICE, BOB = "admin@bank.com", "alice@bank.com", "bob@bank.com"
@@ -147,12 +153,12 @@ def test_override_keeps_the_original_severity_and_says_who_and_why():
     res, causes = results_of(tenant())
 
     @dataclasses.dataclass
-    class O:
+    class Ovr:
         check: str
         severity: Severity | None
         note: str
         by: str
-    apply_overrides(res, [O("EA-04", Severity.MEDIUM, "Accounts sealed in the vault", "A. Consultant")])
+    apply_overrides(res, [Ovr("EA-04", Severity.MEDIUM, "Accounts sealed in the vault", "A. Consultant")])
     doc = res.to_json()
     ea4 = next(c for c in doc["checks"] if c["id"] == "EA-04")
     assert ea4["severity"] == "critical"

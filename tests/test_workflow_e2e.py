@@ -109,6 +109,7 @@ def test_the_signature_validates_with_pyhanko_and_the_pdf_stays_pdfa3(engagement
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
+
     from reportgen.signing import load_signer
     root = load_signer(engagement["cfg"].parent / "firm.p12", PASSWORD)._signer.signing_cert  # its own root
     data = pdf_of(engagement["folder"]).read_bytes()

@@ -389,7 +389,7 @@ def test_portfolio(tmp_path):
     about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
     assert about["Period"] == "2026-11" and about["Failed"] == 1 and about["Clients"] == 4
     assert about["Generated at (UTC)"] == datetime(2026, 12, 1, 6, 0)
-    for sheet, xml in _sheet_parts(out).items():
+    for xml in _sheet_parts(out).values():
         assert etree.fromstring(xml).find(f".//{MAIN_NS}f") is None
 
     again = tmp_path / "again.xlsx"

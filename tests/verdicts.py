@@ -19,7 +19,7 @@ and control roll-up, and uses nothing else, so the same cases can be run against
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def _iso(dt: datetime) -> str:
 
 def write_evidence(case: dict[str, Any], root: Path) -> Path:
     """The case's datasets as an evidence folder, paged as the collector stores them."""
-    end = datetime.fromisoformat(case["collected_at"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    end = datetime.fromisoformat(case["collected_at"].replace("Z", "+00:00")).astimezone(UTC)
     w = EvidenceWriter(root)
     for ds, body in case["datasets"].items():
         if ds == "userMethods":   # {user id: [methods]} -> $batch answers

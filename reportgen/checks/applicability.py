@@ -10,7 +10,7 @@ exclusion broadly, so that doubt never makes a user look covered.
 from __future__ import annotations
 
 import functools
-from typing import Iterable
+from collections.abc import Iterable
 
 from reportgen import model as m
 from reportgen.model import CAPolicy, Condition, GuestScope, User

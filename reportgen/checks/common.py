@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reportgen.dates import time_text
 from reportgen import datasets
+from reportgen.dates import time_text
 from reportgen.model import User
 from reportgen.results import Affected
 from reportgen.vocab import METHOD_LABELS, labels

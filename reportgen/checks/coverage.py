@@ -80,7 +80,7 @@ def _union_policies(ctx: Context, roles: dict[str, set[str]]) -> tuple[list[CAPo
 def mfa_required_for_everyone(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
         return Outcome(PASS, f"{SD_ON}{SD_NOTE}.", [], {})
-    ctx.users
+    _ = ctx.users   # not evaluated without them
     candidates = _everyone_candidates(ctx)
     judged = {p.id: _policy_faults(ctx, p) for p in candidates}
     clean = [p for p in candidates if not judged[p.id][0]]
@@ -158,7 +158,7 @@ def privileged_users_registered_and_covered(ctx: Context) -> Outcome:
                        Cause.NO_SUBJECTS)
     sd = ctx.p.security_defaults is True
     if not sd:
-        ctx.policies
+        _ = ctx.policies   # not evaluated without them
     ctx.registrations()  # needed even if all holders are disabled
     aff, unknown = [], []
     for uid, roles in sorted(priv.items(), key=lambda kv: ctx.users_by_id[kv[0]].upn):
@@ -279,7 +279,8 @@ def legacy_authentication_blocked(ctx: Context) -> Outcome:
     blocks = {label: _legacy_blocks(ctx, types) for label, types in LEGACY_KINDS}
     missing = [label for label, pols in blocks.items() if not pols]
     if missing:
-        near = [f"'{p.name}' {' and '.join(ctx.narrowing(p, except_kinds=('clientAppTypes',))) or scope.STATE_WORDS.get(p.state, 'is not enforced')}"
+        near = [f"'{p.name}' "
+                f"{' and '.join(ctx.narrowing(p, except_kinds=('clientAppTypes',))) or scope.STATE_WORDS.get(p.state, 'is not enforced')}"
                 for p in ctx.policies if p.blocks and not p.workload and LEGACY_CLIENT_TYPES & p.client_app_types
                 and p not in [x for v in blocks.values() for x in v]]
         extra = f" ({'; '.join(near)})" if near else ""

@@ -7,12 +7,19 @@ Business resist phishing but live on one person's phone or one device.
 from __future__ import annotations
 
 from reportgen import model as m
-from reportgen.checks.common import (METHODS_POLICY, POLICY_DATA, REGISTRATION_DATA, ROLE_DATA, ROLE_SCHEDULES, affected,
-                                     methods_text)
+from reportgen.checks.common import (
+    METHODS_POLICY,
+    POLICY_DATA,
+    REGISTRATION_DATA,
+    ROLE_DATA,
+    ROLE_SCHEDULES,
+    affected,
+    methods_text,
+)
 from reportgen.checks.context import Context, gap_cause
+from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.evidence import permission_for, source_of
 from reportgen.facts import FACTS
-from reportgen.checks.registry import NotEvaluated, Outcome, check
 from reportgen.model import User
 from reportgen.results import Affected
 from reportgen.vocab import Cause, Status, count, verb
@@ -22,7 +29,7 @@ X509 = "x509certificate"
 
 
 def _ea_existing(ctx: Context) -> list[User]:
-    ctx.users
+    _ = ctx.users   # not evaluated without them
     existing = [u for _, u in ctx.emergency() if u is not None]
     if not existing:
         raise NotEvaluated("no designated emergency access account exists in the tenant (see EA-01)", Cause.NO_SUBJECTS)
@@ -60,7 +67,7 @@ def two_permanent_cloud_only_global_admins(ctx: Context) -> Outcome:
     accounts = ctx.emergency()
     if not accounts:
         return Outcome(FAIL, "No emergency access accounts are designated in the configuration.", [], {"designated": 0, "qualified": 0})
-    ctx.users
+    _ = ctx.users   # not evaluated without them
     holdings = ctx.holdings(("active",))
     try:
         eligible = ctx.holdings(("eligible",))
@@ -281,7 +288,7 @@ def emergency_access_exclusions_are_exact(ctx: Context) -> Outcome:
     existing = _ea_existing(ctx)
     if ctx.p.ca_policies is None and ctx.p.security_defaults is True:
         return Outcome(PASS, "Security defaults are on; they apply to every account and allow no exclusions.", [], {})
-    ctx.policies
+    _ = ctx.policies   # not evaluated without them
     others, excluded = _ea04_excluded(ctx, existing)
     weak, unknown = [], []
     for u in existing:

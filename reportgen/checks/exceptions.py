@@ -9,7 +9,6 @@ from typing import Any
 from reportgen.results import CheckResult
 from reportgen.vocab import Status, verb
 
-
 ALL_COVERED = "Every affected subject is covered by an approved written exception."
 SOME_COVERED = "{covered} of {total} affected subjects {are} covered by an approved written exception."
 # An exception is the institution's decision; Microsoft's mandatory MFA does not read it.

@@ -1,7 +1,8 @@
 """The checks whose figures head the report, named here so that no renderer writes a check id."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from reportgen.results import CheckResult
 

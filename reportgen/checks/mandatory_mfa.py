@@ -13,8 +13,7 @@ import re
 from reportgen import model as m
 from reportgen.checks import applicability as scope
 from reportgen.checks.applicability import ALL_APPS, ARM_APPS, PORTAL_APPS
-from reportgen.checks.common import (LICENCES, POLICY_DATA, ROLE_DATA, SIGN_IN_DATA, SIGN_INS_DS, affected, sentence,
-                                     when)
+from reportgen.checks.common import LICENCES, POLICY_DATA, ROLE_DATA, SIGN_IN_DATA, SIGN_INS_DS, affected, sentence, when
 from reportgen.checks.context import NON_INTERACTIVE_SIGN_INS, Context
 from reportgen.checks.exclusions import describe as describe_exclusions
 from reportgen.checks.registry import Outcome, check
@@ -145,7 +144,7 @@ def phase1_admin_portals_require_mfa(ctx: Context) -> Outcome:
     if p.security_defaults is True:
         how, uncovered, portal_only = "security defaults are on", [], []
     else:
-        ctx.policies
+        _ = ctx.policies   # not evaluated without them
         uncovered, portal_only = _portal_gaps(ctx)
         notes = _exclusion_notes(ctx, ALL_APPS | ADMIN_PORTALS, ADMIN_PORTALS | frozenset(m.PHASE1_APPS))
         how = f"Conditional Access requires MFA for the admin portals{notes}"
@@ -186,7 +185,7 @@ def phase2_arm_already_requires_mfa(ctx: Context) -> Outcome:
     if ctx.p.security_defaults is True:
         return Outcome(PASS, f"{SD_ON}; they require MFA for access to Azure Resource Manager (portal, PowerShell, CLI), so "
                              "the phase 2 roll-out changes nothing.", [], {})
-    ctx.policies
+    _ = ctx.policies   # not evaluated without them
     uncovered = _uncovered(ctx, ALL_APPS | ARM_APPS, "Azure Resource Manager")
     metrics = {"uncovered_users": len(uncovered), "enabled_users": len(ctx.enabled)}
     if not uncovered:

@@ -11,10 +11,10 @@ Any text may change on a date of Microsoft's timeline (``reportgen.timeline``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from reportgen.timeline import DatedText, Text, Timeline, bundled_timeline, check_references, parse_text
 from reportgen.vocab import InstitutionType, Severity, Status, verb
@@ -56,7 +56,7 @@ class CheckMeta:
         """The problem title for a finding; the pass title where the check passed (or was not judged)."""
         return self.title if status in (Status.FAIL, Status.WARN, Status.EXCEPTED) else (self.pass_title or self.title)
 
-    def resolved(self, institution_type: str | None, on: date | None, timeline: Timeline | None = None) -> "CheckMeta":
+    def resolved(self, institution_type: str | None, on: date | None, timeline: Timeline | None = None) -> CheckMeta:
         """Plain text as a report for ``institution_type`` collected ``on`` shows it."""
         tl = timeline or bundled_timeline()
         reg = self.regulatory.get(institution_type or "", RegulatoryText())

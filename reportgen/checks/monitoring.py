@@ -16,7 +16,8 @@ def sign_in_logs_cover_window(ctx: Context) -> Outcome:
     days = ctx.window_days()
     if ctx.p.sign_ins is not None and not ctx.full_window():
         return Outcome(WARN, f"Sign-in logs were read for {count(round(days), 'day')} only, less than the "
-                             f"{ctx.inp.lookback_days}-day lookback window; checks that rely on the absence of single-factor sign-ins cannot pass.",
+                             f"{ctx.inp.lookback_days}-day lookback window; checks that rely on the absence of single-factor "
+                             "sign-ins cannot pass.",
                        [], {"window_days": round(days)})
     if ctx.p.sign_ins is not None:
         return Outcome(PASS, f"Sign-in logs were read for the {days:.0f}-day lookback window "

@@ -12,7 +12,8 @@ PASS, FAIL, WARN, EXCEPTED, NOT_EVALUATED = Status.PASS, Status.FAIL, Status.WAR
 def readiness(results: list[CheckResult], p: Posture) -> tuple[Readiness, Readiness]:
     """(phase 1, phase 2)."""
     st = {r.id: r.status for r in results}
-    phase1 = {PASS: Readiness.READY, FAIL: Readiness.NOT_READY, WARN: Readiness.AT_RISK, EXCEPTED: Readiness.AT_RISK}.get(st["MMFA-01"], Readiness.UNKNOWN)
+    phase1 = {PASS: Readiness.READY, FAIL: Readiness.NOT_READY, WARN: Readiness.AT_RISK,
+              EXCEPTED: Readiness.AT_RISK}.get(st["MMFA-01"], Readiness.UNKNOWN)
     if st["MMFA-02"] == PASS:
         phase2 = Readiness.READY
     elif p.sign_ins is None or st["MMFA-03"] == NOT_EVALUATED:

@@ -8,8 +8,9 @@ are in checks.yaml, which also gives the report order.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reportgen import datasets
 from reportgen.results import Affected

@@ -13,7 +13,7 @@ import re
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reportgen.cli.common import EXIT_FAILED, EXIT_OK, HelpFormatter, UsageError, config_vocabulary, parse_period
@@ -91,7 +91,7 @@ def handle(args) -> int:
     except (ValueError, KeyError, TypeError, UsageError) as e:
         return _fail(folder, f"client.json is not usable ({type(e).__name__}: {terminal(str(e), 200)})")
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     signing = firm.get("signing") if isinstance(firm.get("signing"), dict) else None
     signer, why = _signer(signing, now) if signing else (None, None)
     if why:

@@ -8,11 +8,20 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from reportgen.cli import signin
-from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, HelpFormatter, add_config_argument, choose_clients,
-                                  config_path, load_or_report, parse_period)
+from reportgen.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    HelpFormatter,
+    add_config_argument,
+    choose_clients,
+    config_path,
+    load_or_report,
+    parse_period,
+)
 from reportgen.display import terminal
 from reportgen.signcheck import signing_lines
 from reportgen.vocab import count
@@ -160,7 +169,7 @@ def _certificate(cert, rep: Report) -> None:
             pub.public_key().public_bytes(serialization.Encoding.PEM, pem):
         rep.fail(f"the private key {cert.private_key} does not belong to the certificate {cert.public_certificate}")
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ends = pub.not_valid_after_utc
     if ends < now:
         rep.fail(f"certificate {cert.public_certificate} expired on {ends:%Y-%m-%d}")

@@ -8,8 +8,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, HelpFormatter, UsageError, config_vocabulary,
-                                  describe_os_error, period_format_problem, writable_folder)
+from reportgen.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    RUN_STATUSES,
+    HelpFormatter,
+    UsageError,
+    config_vocabulary,
+    describe_os_error,
+    period_format_problem,
+    writable_folder,
+)
 from reportgen.display import terminal
 
 

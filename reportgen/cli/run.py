@@ -5,9 +5,22 @@ import sys
 import time
 
 from reportgen import __version__
-from reportgen.cli.common import (EXIT_FAILED, EXIT_OK, RUN_STATUSES, EXIT_USAGE, HelpFormatter, UsageError,
-                                  add_config_argument, choose_clients, config_path, describe_os_error,
-                                  load_or_report, parse_period, period_warning, writable_folder)
+from reportgen.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RUN_STATUSES,
+    HelpFormatter,
+    UsageError,
+    add_config_argument,
+    choose_clients,
+    config_path,
+    describe_os_error,
+    load_or_report,
+    parse_period,
+    period_warning,
+    writable_folder,
+)
 from reportgen.cli.signin import past_period
 from reportgen.display import terminal
 from reportgen.vocab import count

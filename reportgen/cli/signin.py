@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 CERT_WARN_DAYS = 30
@@ -74,7 +74,7 @@ def pkcs12(cert, rep, now: datetime | None = None) -> None:
     except CollectionError as e:
         rep.fail(str(e))
         return
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     days = (p.not_after - now).days
     where = f"PKCS#12 {cert.pkcs12} ({p.subject})"
     if p.not_after < now:
@@ -95,7 +95,7 @@ def federated(path, rep) -> None:
         return
     claims = assertion_claims(read_assertion(path))
     until = claims.get("exp")
-    when = (f", valid until {datetime.fromtimestamp(until, timezone.utc):%Y-%m-%d %H:%M} UTC"
+    when = (f", valid until {datetime.fromtimestamp(until, UTC):%Y-%m-%d %H:%M} UTC"
             if isinstance(until, (int, float)) else "")
     rep.ok(f"federated token file {path}: issuer {claims.get('iss', '?')}, subject {claims.get('sub', '?')}{when} "
            "(read again for every token request)")

@@ -9,10 +9,11 @@ import base64
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msal
 
@@ -102,7 +103,7 @@ def federated_expiry_problem(path: Path) -> str | None:
         return str(e)
     exp = claims.get("exp")
     if isinstance(exp, (int, float)) and exp < time.time():
-        when = datetime.fromtimestamp(exp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"the federated token in {path} expired at {when}; the platform no longer refreshes it"
     return None
 
@@ -198,7 +199,7 @@ def client_credential(graph, timeout: float) -> Any:
 
 def _read(path: Any, what: str) -> str:
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as e:
         raise CollectionError(f"cannot read the certificate {what} {path}: {e.strerror or e}") from e

@@ -40,7 +40,8 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "ready": Profile(users=60, description="well-run: MFA for everyone, phishing-resistant admins, two FIDO2 break-glass accounts"),
     "seed-problems": Profile(users=140, problems=True, unregistered_pct=0.08,
-                             description="the seed article's problems: excluded break-glass on Authenticator, single-factor CLI/PowerShell, automation on a user account, GA without email, phase 2 postponed"),
+                             description="the seed article's problems: excluded break-glass on Authenticator, single-factor "
+                                         "CLI/PowerShell, automation on a user account, GA without email, phase 2 postponed"),
     "no-p1": Profile(users=25, p1=False, security_defaults=True, unregistered_pct=0.08,
                      description="small lender without Entra ID P1, on security defaults"),
     "large": Profile(users=5000, unregistered_pct=0.03, description="5,000 users, mostly well configured"),

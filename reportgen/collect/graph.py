@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from reportgen import datasets
 from reportgen import model as m
-from reportgen.dates import iso_z
 from reportgen.collect import http as H
 from reportgen.collect.auth import TokenProvider, analyse_permissions
 from reportgen.collect.errors import CollectionError, origin
 from reportgen.collect.http import BudgetExhausted, GraphHttp, TransportFailure, safe_url, same_origin
+from reportgen.dates import iso_z
 from reportgen.evidence import GAP_NO_P1, GAP_PERMISSION, EvidenceWriter, permission_for, source_of
 from reportgen.vocab import count
 
@@ -82,7 +83,7 @@ class _Run:
         self.g = client.graph
         self.endpoint = self.g.endpoint
         self.writer = writer
-        self.now = now.astimezone(timezone.utc)
+        self.now = now.astimezone(UTC)
         self.lookback_days = lookback_days
         self.window_start = self.now - timedelta(days=lookback_days)
         self._wlock = threading.RLock()

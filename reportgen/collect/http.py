@@ -14,9 +14,10 @@ import re
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -64,7 +65,7 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class BudgetExhausted(Exception):
@@ -175,7 +176,7 @@ def _retry_after(resp: requests.Response) -> float | None:
         pass
     try:
         dt = parsedate_to_datetime(v)
-        return max(0.0, (dt - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (dt - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
 

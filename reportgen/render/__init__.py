@@ -29,7 +29,7 @@ class Output:
     def filename(self, slug: str, period: str) -> str:
         return f"{slug}-{period}-{self.stem}{self.suffix}"
 
-    def render(self, data: "ReportData", path: Path, options: RenderOptions) -> None:
+    def render(self, data: ReportData, path: Path, options: RenderOptions) -> None:
         importlib.import_module(self.module).render(data, path, options)
 
 

@@ -6,7 +6,8 @@ two rows that differ.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 PRINT_ROWS = 10          # rows of one list printed; the rest are counted and pointed to the workbook
 NAMES_PER_ROW = 3        # account names printed in a collapsed row

@@ -19,8 +19,19 @@ from reportgen.view import view_of
 from reportgen.vocab import SEVERITY_LABELS
 
 from . import RenderOptions
-from .oscal import (document_key, finding, iso_day_end, line, metadata, observation, open_checks, prop, resources,
-                    stable_uuid, text)
+from .oscal import (
+    document_key,
+    finding,
+    iso_day_end,
+    line,
+    metadata,
+    observation,
+    open_checks,
+    prop,
+    resources,
+    stable_uuid,
+    text,
+)
 
 # the client's answer -> OSCAL risk status (open, investigating, remediating, deviation-requested, ...)
 RISK_STATUS = {"open": "open", "in_progress": "remediating", "done": "open", "risk_accepted": "deviation-requested"}

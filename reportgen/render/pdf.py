@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jinja2
 from weasyprint import HTML, Attachment

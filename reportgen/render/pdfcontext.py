@@ -7,9 +7,10 @@ escapes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from weasyprint.urls import path2url
 
@@ -19,16 +20,42 @@ from reportgen.report import ReportData
 from reportgen.results import CheckResult
 from reportgen.view import Finding, ReportView, view_of
 from reportgen.view.build import words_for
-from reportgen.vocab import (ASSIGNMENT_LABELS, COLLECTION_LABELS, CONTROL_LABELS, DEFAULT_ACCENT, DEFAULT_PRIMARY,
-                             EXCEPTION_STATE_LABELS, INSTITUTION_LABELS, METHOD_LABELS, POLICY_STATE_LABELS,
-                             SEVERITY_LABELS, STATUS_LABELS, Status, count, label, labels)
+from reportgen.vocab import (
+    ASSIGNMENT_LABELS,
+    COLLECTION_LABELS,
+    CONTROL_LABELS,
+    DEFAULT_ACCENT,
+    DEFAULT_PRIMARY,
+    EXCEPTION_STATE_LABELS,
+    INSTITUTION_LABELS,
+    METHOD_LABELS,
+    POLICY_STATE_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    Status,
+    count,
+    label,
+    labels,
+)
 from reportgen.workflow.view import pdf_context
 
 from .chart import trend_chart
 from .condense import group_affected
 from .engagement import context as engagement_context
-from .pdftext import (HTTPS_RE, as_list, cap, human_size, human_time, ident, paragraphs, pct, reference,
-                      safe_color, short_time, text)
+from .pdftext import (
+    HTTPS_RE,
+    as_list,
+    cap,
+    human_size,
+    human_time,
+    ident,
+    paragraphs,
+    pct,
+    reference,
+    safe_color,
+    short_time,
+    text,
+)
 from .sources import GRAPH_SOURCES, source_name
 
 POLICY_ROWS = 60          # Conditional Access policies listed

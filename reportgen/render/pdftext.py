@@ -130,7 +130,7 @@ def ident(value: Any) -> Markup:
     return Markup(_BREAK_AFTER_RE.sub(r"\1" + ZWSP, str(escaped)))
 
 
-_LONG_RUN_RE = re.compile(r"\S{%d,}" % (MAX_RUN + 1))
+_LONG_RUN_RE = re.compile(rf"\S{{{MAX_RUN + 1},}}")
 
 
 def _clip_run(match: re.Match[str]) -> str:

@@ -7,8 +7,9 @@ working when that folder is moved or copied as a whole.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -18,9 +19,28 @@ from openpyxl.utils import get_column_letter
 from reportgen.vocab import COLLECTION_LABELS, INSTITUTION_LABELS, READINESS_LABELS, label
 
 from . import output
-from .xlsxutil import (AMBER, BOLD, GREY, PERCENT_FORMAT, STATUS_COLOURS, TITLE_FONT, WRAP, Col, by_label,
-                       clean_text, excel_time, fraction, header_footer, parse_timestamp, save_deterministic,
-                       set_properties, status_style, text_cell, value_cell, write_table_sheet)
+from .xlsxutil import (
+    AMBER,
+    BOLD,
+    GREY,
+    PERCENT_FORMAT,
+    STATUS_COLOURS,
+    TITLE_FONT,
+    WRAP,
+    Col,
+    by_label,
+    clean_text,
+    excel_time,
+    fraction,
+    header_footer,
+    parse_timestamp,
+    save_deterministic,
+    set_properties,
+    status_style,
+    text_cell,
+    value_cell,
+    write_table_sheet,
+)
 
 # Where the review workflow records a client's draft/final state in its batch entry; the column
 # stays empty until it does.

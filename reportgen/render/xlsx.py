@@ -8,8 +8,9 @@ labels (not raw enums), Excel dates, % formats; every printed page is marked Con
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -17,17 +18,59 @@ from openpyxl.styles import Font
 
 from reportgen.report import ReportData
 from reportgen.view import ReportView, view_of
-from reportgen.vocab import (ASSIGNMENT_LABELS, BINDING_LABELS, CAUSE_LABELS, COLLECTION_LABELS, CONTROL_LABELS,
-                             DEFAULT_PRIMARY, EXCEPTION_STATE_LABELS, FRAMEWORK_STATUS_LABELS, INSTITUTION_LABELS,
-                             METHOD_LABELS, OPEN_SEVERITIES, POLICY_STATE_LABELS, READINESS_LABELS, SEVERITY_LABELS,
-                             REGULATORY_CONTROL_LABELS, STATUS_LABELS, MET_FOR_WHAT_IS_TESTED, Status, label, labels)
+from reportgen.vocab import (
+    ASSIGNMENT_LABELS,
+    BINDING_LABELS,
+    CAUSE_LABELS,
+    COLLECTION_LABELS,
+    CONTROL_LABELS,
+    DEFAULT_PRIMARY,
+    EXCEPTION_STATE_LABELS,
+    FRAMEWORK_STATUS_LABELS,
+    INSTITUTION_LABELS,
+    MET_FOR_WHAT_IS_TESTED,
+    METHOD_LABELS,
+    OPEN_SEVERITIES,
+    POLICY_STATE_LABELS,
+    READINESS_LABELS,
+    REGULATORY_CONTROL_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    Status,
+    label,
+    labels,
+)
 
 from . import RenderOptions
 from .xlsx_actions import write_action_plan
-from .xlsxutil import (BOLD, GREY, HEADING_FONT, NONE_TEXT, PERCENT_FORMAT, SEVERITY_COLOURS, STATUS_COLOURS,
-                       TITLE_FONT, UNKNOWN_TEXT, WRAP, YES_GOOD, Col, by_label, excel_date, excel_time, fill,
-                       fraction, header_footer, parse_timestamp, save_deterministic, set_properties, status_style,
-                       text_cell, value_cell, write_table_sheet, yes_no)
+from .xlsxutil import (
+    BOLD,
+    GREY,
+    HEADING_FONT,
+    NONE_TEXT,
+    PERCENT_FORMAT,
+    SEVERITY_COLOURS,
+    STATUS_COLOURS,
+    TITLE_FONT,
+    UNKNOWN_TEXT,
+    WRAP,
+    YES_GOOD,
+    Col,
+    by_label,
+    excel_date,
+    excel_time,
+    fill,
+    fraction,
+    header_footer,
+    parse_timestamp,
+    save_deterministic,
+    set_properties,
+    status_style,
+    text_cell,
+    value_cell,
+    write_table_sheet,
+    yes_no,
+)
 
 SHEETS = ("Summary", "Action plan", "Controls", "Checks", "Findings", "Users", "Privileged users", "Emergency access",
           "Conditional Access policies", "Phase 2 sign-ins", "Exceptions")

@@ -6,7 +6,8 @@ these same headers, so they are defined there, once.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -15,8 +16,7 @@ from reportgen.vocab import SEVERITY_LABELS, label
 from reportgen.workflow.actions import STATUS_LABELS, STATUSES
 from reportgen.workflow.responses import COLUMNS, SHEET
 
-from .xlsxutil import (DATE_FORMAT, SEVERITY_COLOURS, STATUS_COLOURS, Col, by_label, excel_date, write_table_sheet,
-                       yes_no)
+from .xlsxutil import DATE_FORMAT, SEVERITY_COLOURS, STATUS_COLOURS, Col, by_label, excel_date, write_table_sheet, yes_no
 
 _WIDTHS = {"finding_key": 16, "severity": 11, "action": 60, "closes": 30, "affected": 10, "open_since": 11,
            "overdue": 10, "owner": 26, "target_date": 13, "response": 50, "status": 15}

@@ -18,10 +18,11 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -29,8 +30,8 @@ from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.xml.functions import tostring
 
 from reportgen.dates import parse_iso
@@ -114,7 +115,7 @@ def by_label(labels: dict, palette: dict[str, tuple[str, str]]) -> dict[str, tup
 def excel_time(value: Any) -> datetime | None:
     """An ISO 8601 timestamp as the naive UTC datetime Excel stores (it has no time zones)."""
     moment = parse_iso(value) if not isinstance(value, datetime) else value
-    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def excel_date(value: Any) -> date | None:
@@ -350,7 +351,7 @@ def parse_timestamp(value: str | None) -> datetime:
     except ValueError:
         return fallback
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     dt = dt.replace(microsecond=0)
     return max(dt, fallback)
 

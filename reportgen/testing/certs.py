@@ -21,7 +21,7 @@ def make_test_pkcs12(path: Path, password: str | None, *, common_name: str, days
     ``not_before`` in the past with a small ``days`` to make an already expired certificate.
     """
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    start = not_before or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     if organization:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))

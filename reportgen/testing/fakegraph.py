@@ -170,7 +170,7 @@ def _name(cn: str) -> x509.Name:
 
 def make_tls(directory: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1/localhost: (ca.pem, server.pem, server.key)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("reportgen test CA")).issuer_name(_name("reportgen test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -202,7 +202,7 @@ def make_tls(directory: Path) -> tuple[Path, Path, Path]:
 
 def make_client_certificate(directory: Path) -> tuple[Path, Path]:
     """An RSA key and self-signed certificate for certificate (client assertion) auth: (key.pem, cert.pem)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = (x509.CertificateBuilder().subject_name(_name("reportgen collector")).issuer_name(_name("reportgen collector"))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -264,7 +264,7 @@ class FakeGraph:
         self.ca_bundle_path = ""
 
     # ---- lifecycle ------------------------------------------------------------------------------
-    def __enter__(self) -> "FakeGraph":
+    def __enter__(self) -> FakeGraph:
         self.start()
         return self
 

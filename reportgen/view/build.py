@@ -7,12 +7,33 @@ from reportgen.checks import headline
 from reportgen.dates import parse_iso
 from reportgen.report import ReportData
 from reportgen.results import CheckResult, ControlResult
-from reportgen.vocab import (BINDING_LABELS, FRAMEWORK_STATUS_LABELS, READINESS_LABELS, SEVERITY_LABELS,
-                             STATUS_LABELS, Readiness, Severity, Status, control_label, label)
+from reportgen.vocab import (
+    BINDING_LABELS,
+    FRAMEWORK_STATUS_LABELS,
+    READINESS_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    Readiness,
+    Severity,
+    Status,
+    control_label,
+    label,
+)
 from reportgen.wording import ReportWording, report_wording
 
-from .model import (SEVERITY_RANK, STATUS_RANK, ControlCheck, ControlView, Finding, FrameworkView, Registration,
-                    ReportView, SeverityTally, Tallies, Verdict)
+from .model import (
+    SEVERITY_RANK,
+    STATUS_RANK,
+    ControlCheck,
+    ControlView,
+    Finding,
+    FrameworkView,
+    Registration,
+    ReportView,
+    SeverityTally,
+    Tallies,
+    Verdict,
+)
 from .story import bottom_line
 
 

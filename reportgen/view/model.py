@@ -20,8 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportgen.results import Affected, CheckResult, EvidenceRef
-from reportgen.vocab import (FINDING_STATUSES, OPEN_SEVERITIES, OPEN_STATUSES, Cause, ControlStatus, Coverage,
-                             Readiness, Severity, Status)
+from reportgen.vocab import (
+    FINDING_STATUSES,
+    OPEN_SEVERITIES,
+    OPEN_STATUSES,
+    Cause,
+    ControlStatus,
+    Coverage,
+    Readiness,
+    Severity,
+    Status,
+)
 
 SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
 STATUS_RANK = {Status.FAIL: 0, Status.WARN: 1, Status.EXCEPTED: 2, Status.MANUAL: 3, Status.NOT_EVALUATED: 4,

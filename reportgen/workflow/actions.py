@@ -8,9 +8,10 @@ management response and status stay beside the finding until it is resolved, whe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from reportgen.checks.rootcause import RootCause
 from reportgen.results import CheckResult, Results
@@ -37,7 +38,7 @@ class Answer:
                 "status": self.status, "open_since": self.open_since}
 
     @classmethod
-    def from_json(cls, doc: Any) -> "Answer | None":
+    def from_json(cls, doc: Any) -> Answer | None:
         if not isinstance(doc, dict):
             return None
         text = lambda k, n: doc[k][:n] if isinstance(doc.get(k), str) else ""  # noqa: E731

@@ -44,7 +44,7 @@ class WorkflowInputs:
                 "previous_period": self.previous_period, "client_logo": self.client_logo}
 
     @classmethod
-    def from_json(cls, doc: Any) -> "WorkflowInputs":
+    def from_json(cls, doc: Any) -> WorkflowInputs:
         if not isinstance(doc, dict):
             return cls()
 

@@ -8,9 +8,10 @@ and only the four columns the client fills are read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from reportgen.readback import BadCell, ErrorCell, FormulaCell, ReadBackError, csv_rows, xlsx_rows
 from reportgen.workflow.actions import KEY_RE, STATUS_LABELS, STATUSES, Answer
