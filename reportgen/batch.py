@@ -26,13 +26,14 @@ from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any, TextIO
 
-from reportgen.batch_outputs import batch_doc, entry_figures, publish_batch, write_batch, write_shard
+from reportgen.batch_outputs import batch_doc, publish_batch, write_batch, write_shard
 from reportgen.batch_progress import Progress
 from reportgen.batch_worker import WORKER_NAME, warm, worker_main
 from reportgen.display import terminal
 from reportgen.package import clean_leftovers
 from reportgen.resume import reusable
 from reportgen.vocab import count
+from reportgen.workflow.portfolio import entry_figures
 
 # the commands' entry points; worker, progress display and batch files live in batch_worker,
 # batch_progress and batch_outputs

@@ -11,24 +11,6 @@ from reportgen import __version__
 from reportgen.dates import iso_z
 from reportgen.dates import now as clock
 from reportgen.package import write_json
-from reportgen.workflow.portfolio import workflow_fields
-
-FIGURES = ("open", "not_evaluated", "open_findings", "open_affected")   # view.ReportView.figures()
-
-
-def entry_figures(doc: dict[str, Any]) -> dict[str, Any]:
-    """A client's batch entry figures, as its results.json's summary gives them (the view model's:
-    ``view.ReportView.batch_entry``); a folder written before the summary carried them is counted
-    the way its report was."""
-    summary = doc["summary"]
-    figures = {k: summary[k] for k in FIGURES if k in summary}
-    if "open" not in figures or "not_evaluated" not in figures:
-        from reportgen.history import summarize
-        s = summarize(doc)
-        figures = {"open": s["open"], "not_evaluated": s["not_evaluated"]}
-    return {"phase1": doc["readiness"]["mandatory_mfa_phase1"], "phase2": doc["readiness"]["mandatory_mfa_phase2"],
-            "mfa_registered_pct": summary["mfa_registered_pct"], **figures,
-            "collection_status": doc["collection"]["status"], **workflow_fields(doc)}
 
 
 def batch_doc(period: str, clients: list[dict[str, Any]], duration: float, **extra: Any) -> dict[str, Any]:

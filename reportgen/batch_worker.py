@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from reportgen.batch_outputs import entry_figures
+from reportgen.workflow.portfolio import entry_figures
 
 MAX_ERROR = 500
 

@@ -191,9 +191,9 @@ def _shard_clients(doc: dict[str, Any], where: str, count: int, index: int) -> l
 
 def _from_folder(period_dir: Path, c: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
     """The client's entry with its figures read from its own folder, which must verify."""
-    from reportgen.batch_outputs import entry_figures
     from reportgen.package import verify
     from reportgen.readback import read_json
+    from reportgen.workflow.portfolio import entry_figures
     folder = period_dir / c["slug"]
     if folder.is_symlink() or not (folder / "manifest.json").is_file():
         problems.append(f"{where}: the folder of client {c['slug']} is not in {period_dir}")

@@ -79,6 +79,8 @@ def hostile_tenant() -> tuple[demo.Tenant, dict[str, tuple[str, str]]]:
     for i, p in enumerate(t.objects["conditionalAccessPolicies"]):
         p["displayName"] = HOSTILE[(2 * i + 2) % len(HOSTILE)] + " " + HOSTILE[(2 * i + 3) % len(HOSTILE)]
     t.objects["conditionalAccessPolicies"][0]["displayName"] = "<img src=file:///etc/passwd> " + LONG
+    # CJK and right-to-left text where the PDF always lists it (a list of users is cut at ten rows)
+    t.objects["conditionalAccessPolicies"][1]["displayName"] = HOSTILE[-1] + " " + HOSTILE[-3]
     t.objects["namedLocations"][0]["displayName"] = "<link rel=attachment href=file:///etc/passwd>"
     t.objects["organization"][0]["displayName"] = "<img src=file:///etc/passwd>" + CONTROL
     for a in t.objects["roleAssignments"]:

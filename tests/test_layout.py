@@ -12,7 +12,7 @@ from tests.pdfboxes import Word, overlaps, words_by_page
 PERIOD = "2026-11"
 # A typical community bank reads its report in one sitting; the largest demo client (Harbor: 14
 # findings, 137 affected accounts) still fits a board pack.
-PAGE_BUDGET = {"first-example-bank": 14, "lakeshore-community-bank": 16, "prairie-home-lending": 20,
+PAGE_BUDGET = {"first-example-bank": 14, "lakeshore-community-bank": 17, "prairie-home-lending": 20,
                "summit-auto-finance": 20, "harbor-federal-cu": 24}
 
 

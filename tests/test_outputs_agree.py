@@ -48,8 +48,13 @@ def _pdf_figures(text: str) -> dict:
         rows[sev] = {"fail": int(m[1]), "warn": int(m[2]), "not_evaluated": int(m[3])}
     after = text[text.index("OPEN FINDINGS"):].splitlines()[1:]
     kpi = next(line for line in after if len(line.split()) >= 3)   # the KPI row (the draft mark's letters aside)
-    readiness = {p: re.search(rf"^\s*Phase {n} — .*?\s{{2,}}({'|'.join(READINESS_LABELS.values())})\s", text, re.M)[1]
-                 for p, n in (("phase1", 1), ("phase2", 2))}
+    # the summary's readiness table: the verdict stands alone in its column, within a few lines of the
+    # row's label (the draft mark's letters can push it down a line)
+    labels = "|".join(READINESS_LABELS.values())
+    readiness = {}
+    for p, row in (("phase1", r"^\s*Mandatory MFA phase 1\b"), ("phase2", r"^\s*Phase 2 — ")):
+        start = re.search(row, text, re.M).end()
+        readiness[p] = re.search(rf"\s{{2,}}({labels})(?:\s{{2,}}|\n)", text[start:start + 1500])[1]
     affected = {}
     for m in re.finditer(r"^\s*Affected \(([\d,]+)\)", text, re.M):
         before = text[:m.start()]
