@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from reportgen.collect.credentials import ManagedIdentityApp, client_credential
+from reportgen.collect.credentials import ManagedIdentityApp, TimeoutSession, client_credential
 from reportgen.collect.errors import CollectionError, describe_network_error
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class TokenProvider:
         session = requests.Session()       # TLS verified; REQUESTS_CA_BUNDLE honoured by requests
         session.verify = True
         session.trust_env = True
-        http = _TimeoutSession(session, timeout)
+        http = TimeoutSession(session, timeout)
         try:
             self.app = msal.ConfidentialClientApplication(
                 g.client_id, client_credential=credential, authority=self.authority,
@@ -176,23 +176,3 @@ class TokenProvider:
             self.app.http_client.close()
         except Exception:
             pass
-
-
-class _TimeoutSession:
-    """A requests.Session for msal with a default timeout and no redirects."""
-
-    def __init__(self, session: requests.Session, timeout: float):
-        self._s, self._timeout = session, (timeout, timeout)
-
-    def get(self, url, **kw):
-        kw.setdefault("timeout", self._timeout)
-        kw.setdefault("allow_redirects", False)
-        return self._s.get(url, **kw)
-
-    def post(self, url, **kw):
-        kw.setdefault("timeout", self._timeout)
-        kw.setdefault("allow_redirects", False)
-        return self._s.post(url, **kw)
-
-    def close(self):
-        self._s.close()

@@ -108,16 +108,11 @@ def federated_expiry_problem(path: Path) -> str | None:
     return None
 
 
-class _LocalSession:
-    """HTTP to the platform's identity endpoint (link-local or localhost): never through a proxy
-    from HTTP(S)_PROXY; an HTTPS endpoint is still verified (REQUESTS_CA_BUNDLE as requests reads it)."""
+class TimeoutSession:
+    """A requests.Session for msal with a default timeout and no redirects."""
 
-    def __init__(self, timeout: float):
-        import requests
-        self._s = requests.Session()
-        self._s.trust_env = False
-        self._s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self._timeout = (timeout, timeout)
+    def __init__(self, session, timeout: float):
+        self._s, self._timeout = session, (timeout, timeout)
 
     def get(self, url, **kw):
         kw.setdefault("timeout", self._timeout)
@@ -131,6 +126,18 @@ class _LocalSession:
 
     def close(self):
         self._s.close()
+
+
+class _LocalSession(TimeoutSession):
+    """HTTP to the platform's identity endpoint (link-local or localhost): never through a proxy
+    from HTTP(S)_PROXY; an HTTPS endpoint is still verified (REQUESTS_CA_BUNDLE as requests reads it)."""
+
+    def __init__(self, timeout: float):
+        import requests
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        super().__init__(session, timeout)
 
 
 class ManagedIdentityApp:
