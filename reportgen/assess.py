@@ -97,7 +97,8 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
                                approved_on=e.approved_on.isoformat(),
                                expires_on=e.expires_on.isoformat() if e.expires_on else None,
                                compensating_control=e.compensating_control, reference=e.reference,
-                               state=e.state_on(day), applied=applied.get(e.id, False)) for e in client.exceptions]
+                               state=e.state_on(day), applied=applied.get(e.id, False),
+                               check_phrase=e.checks_phrase) for e in client.exceptions]
     wording = report_wording(client.institution_type, day, phase1, phase2,
                              headline.metrics(checks, headline.PHASE1_COVERAGE),
                              institution=catalogs.wording, readiness=catalogs.readiness, timeline=catalogs.timeline)

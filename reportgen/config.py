@@ -124,6 +124,14 @@ class ExceptionEntry(StrictModel):
         """The checks it names, as a reader sees them (two ids joined by a comma, or "all checks")."""
         return "all checks" if self.checks == "all" else ", ".join(self.checks or [self.check or ""])
 
+    @property
+    def checks_phrase(self) -> str:
+        """As a sentence names them: "check X", "checks X, Y" or "all checks"."""
+        if self.checks == "all":
+            return "all checks"
+        ids = self.checks or [self.check or ""]
+        return f"{'check' if len(ids) == 1 else 'checks'} {', '.join(ids)}"
+
     @field_validator("expires_on")
     @classmethod
     def _expires_after_approval(cls, v: date | None, info: ValidationInfo) -> date | None:

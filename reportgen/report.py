@@ -99,6 +99,7 @@ class ExceptionRow:
     reference: str
     state: str                       # in_force | expired | not_yet_valid
     applied: bool                    # covered at least one failing subject this period
+    check_phrase: str = ""           # "check X", "checks X, Y" or "all checks", as the PDF prints it
 
 
 @dataclass

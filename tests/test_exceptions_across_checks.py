@@ -69,3 +69,9 @@ def test_config_errors_name_file_and_line(tmp_path, capsys, names, expect):
     assert main(["check", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}:14:" in err and expect in err, err
+
+
+def test_the_register_names_one_check_several_or_all_in_words():
+    assert _exc(check="MFA-01").checks_phrase == "check MFA-01"
+    assert _exc(checks=["MFA-01", "MMFA-01"]).checks_phrase == "checks MFA-01, MMFA-01"
+    assert _exc(checks="all").checks_phrase == "all checks"   # not "checks all checks"
