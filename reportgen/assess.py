@@ -8,6 +8,7 @@ from pathlib import Path
 from reportgen import __version__
 from reportgen.checks import Context, Inputs, apply_exceptions, headline, readiness, run_checks, summarize
 from reportgen.checks.rootcause import root_causes
+from reportgen.checks.tailor import tailor
 from reportgen.controls import Catalogs, evaluate_controls, frameworks_for
 from reportgen.dates import iso_z
 from reportgen.evidence import EvidenceReader
@@ -82,6 +83,7 @@ def assess(evidence: Path, client: ClientFacts, inp: Inputs, catalogs: Catalogs,
     itext = catalogs.wording.for_type(client.institution_type) if catalogs.wording else None
     applied = apply_exceptions(checks, list(client.exceptions), day, **(
         {"all_covered": itext.exception_all, "some_covered": itext.exception_some} if itext else {}))
+    words = tailor(words, checks)   # each finding's remediation without the steps this tenant has taken
     frameworks = [fw.resolved(day, catalogs.timeline)
                   for fw in frameworks_for(catalogs, client.institution_type, client.frameworks)]
     phase1, phase2 = readiness(checks, posture)

@@ -187,6 +187,7 @@ def _unknown_keys(aaguids: list[str]) -> str:
 def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
     known, unknown = _ea_registrations(ctx)
     fails, unsure, keys = [], [], []
+    fido2_off = 0   # failing accounts the FIDO2 method is not known to be enabled for (remediation step 1)
     for u, reg in known:
         grade, cba, note, strange = _emergency_methods(ctx, u, reg)
         if grade:
@@ -203,10 +204,11 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
             keys.append(affected(u, f"{detail}; {_unknown_keys(strange)}"))
         else:
             (unsure if cba is None else fails).append(affected(u, detail))
+            fido2_off += cba is not None and ctx.method_enabled_for("fido2", u) is not True
     if fails:
         return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'has', 'have')} no FIDO2 "
                              "security key, device-bound passkey on a key, or certificate-based authentication.",
-                       fails + keys + unsure + unknown, {})
+                       fails + keys + unsure + unknown, {"fido2_method_not_enabled": fido2_off})
     if unsure or unknown:
         n = len(unsure) + len(unknown)
         return Outcome(NOT_EVALUATED, f"Whether {count(n, 'emergency access account')} {verb(n, 'has', 'have')} an "
@@ -224,12 +226,14 @@ def emergency_accounts_have_phishing_resistant_method(ctx: Context) -> Outcome:
 def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
     known, unknown = _ea_registrations(ctx)
     fails, warns = [], []
+    need_key = len(unknown)     # accounts that still need an emergency-grade method (remediation step 1)
     for u, reg in known:
         methods = methods_by_aaguid(reg)[0]
         soft = sorted(methods & m.SOFT_OR_PHONE_METHODS)
         if not soft:
             continue
         grade, _, _, strange = _emergency_methods(ctx, u, reg)
+        need_key += not grade
         other = sorted(methods - m.SOFT_OR_PHONE_METHODS - NOT_A_SECOND_FACTOR - set(grade)
                        - {"sms", "voiceMobile", "voiceAlternateMobile", "voiceOffice"})
         if grade:
@@ -240,16 +244,18 @@ def emergency_accounts_avoid_single_device_methods(ctx: Context) -> Outcome:
                                      "either (see EA-02)"))
         else:
             fails.append(affected(u, f"relies on {methods_text(soft)}, held on one person's phone or one device"))
+    metrics = {"without_emergency_method": need_key}
     if fails:
         return Outcome(FAIL, f"{count(len(fails), 'emergency access account')} {verb(len(fails), 'relies', 'rely')} for MFA "
-                             "on a phone, soft token or single device that one person holds.", fails + warns + unknown, {})
+                             "on a phone, soft token or single device that one person holds.", fails + warns + unknown,
+                       metrics)
     if unknown:
         return Outcome(NOT_EVALUATED, f"The methods of {count(len(unknown), 'emergency access account')} could not be "
                                       "read.",
                        unknown, {}, Cause.NOT_COLLECTED)
     if warns:
         return Outcome(WARN, f"{count(len(warns), 'emergency access account')} also {verb(len(warns), 'holds', 'hold')} a "
-                             "phone, soft-token or single-device method beside another one.", warns, {})
+                             "phone, soft-token or single-device method beside another one.", warns, metrics)
     return Outcome(PASS, "No emergency access account holds a Microsoft Authenticator, software token, SMS, voice or "
                          "Windows Hello method.", [], {})
 
@@ -307,7 +313,8 @@ def emergency_access_exclusions_are_exact(ctx: Context) -> Outcome:
             (unknown if cba is None or strange else weak).append(affected(u, f"{how}, but has no FIDO2 security key, device-bound "
                                                                   "passkey or certificate-based authentication (methods: "
                                                                   f"{methods_text(reg.methods)})" + (f"; {note}" if note else "")))
-    metrics = {"excluded_accounts": len(excluded), "other_users_reached": len(others)}
+    metrics = {"excluded_accounts": len(excluded), "other_users_reached": len(others),
+               "excluded_without_emergency_method": len(weak) + len(unknown)}
     if others or weak:
         parts = []
         if others:

@@ -23,7 +23,10 @@ from reportgen.yamlsrc import CatalogError, ValidatedFile
 CHECKS_FILE = "checks.yaml"
 
 _FIELDS = {"title": True, "pass_title": True, "severity": True, "rationale": True, "remediation": True,
-           "references": True, "area": False, "regulatory": False}
+           "references": True, "area": False, "regulatory": False, "steps_done_when": False}
+# How a remediation step is known to be in place already: a metric of the check that is exactly 0, or
+# another check that passed. Anything else (a missing metric, a check not judged) leaves the step in.
+_STEP_CONDITIONS = {"metric_zero": False, "check_passes": False}
 _REGULATORY_FIELDS = {"rationale": False, "remediation": False, "references": False}
 
 
@@ -32,6 +35,13 @@ class RegulatoryText:
     rationale: str = ""
     remediation: str = ""
     references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepDone:
+    step: int                   # the remediation's numbered step
+    metric_zero: str = ""       # in place when this metric of the check's result is exactly 0
+    check_passes: str = ""      # in place when this other check passed
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class CheckMeta:
     area: str = ""
     pass_title: Text = ""       # the pass condition, used when the check passes
     regulatory: dict[str, RegulatoryText] = field(default_factory=dict)
+    steps_done: tuple[StepDone, ...] = ()   # steps a tenant may already have taken (see checks.tailor)
 
     @property
     def unresolved(self) -> bool:
@@ -116,6 +127,7 @@ def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[
             references=tuple(f.text_list(entry["references"], at + ("references",), f"{cid}.references")),
             area=f.text(entry.get("area"), at + ("area",), f"{cid}.area", required=False),
             regulatory=_regulatory(f, entry.get("regulatory"), at + ("regulatory",), cid),
+            steps_done=_steps_done(f, entry.get("steps_done_when"), at + ("steps_done_when",), cid, known),
         )
         if timeline_ids is not None:
             for name, text in _texts(meta[cid]):
@@ -136,6 +148,26 @@ def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[
     return CheckMetaFile(checks=meta, version=version, sha256=f.sha256, path=path)
 
 
+def _steps_done(f: ValidatedFile, value, at: tuple, cid: str, known: set[str]) -> tuple[StepDone, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise f.err(at, f"{cid}.steps_done_when must map a step number to metric_zero: or check_passes:")
+    out = []
+    for step, cond in value.items():
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 20:
+            raise f.err(at, f"{cid}.steps_done_when: {step!r} is not a step number (1 to 20)")
+        cond = f.mapping(cond, at + (step,), f"{cid}.steps_done_when.{step}", _STEP_CONDITIONS)
+        if len(cond) != 1:
+            raise f.err(at + (step,), f"{cid}.steps_done_when.{step} needs exactly one of metric_zero:, check_passes:")
+        (kind, name), = cond.items()
+        name = f.text(name, at + (step, kind), f"{cid}.steps_done_when.{step}.{kind}")
+        if kind == "check_passes" and name not in known:
+            raise f.err(at + (step, kind), f"{cid}.steps_done_when.{step}: unknown check id {name!r}")
+        out.append(StepDone(step=step, **{kind: name}))
+    return tuple(out)
+
+
 def _regulatory(f: ValidatedFile, value, at: tuple, cid: str) -> dict[str, RegulatoryText]:
     if value is None:
         return {}
@@ -151,4 +183,4 @@ def _regulatory(f: ValidatedFile, value, at: tuple, cid: str) -> dict[str, Regul
     return out
 
 
-__all__ = ["CHECKS_FILE", "CatalogError", "CheckMeta", "CheckMetaFile", "RegulatoryText", "load_check_meta"]
+__all__ = ["CHECKS_FILE", "CatalogError", "CheckMeta", "CheckMetaFile", "RegulatoryText", "StepDone", "load_check_meta"]
