@@ -21,6 +21,10 @@ class Status(StrEnum):
 
 STATUS_LABELS = {Status.PASS: "Pass", Status.FAIL: "Fail", Status.WARN: "Warning", Status.EXCEPTED: "Excepted",
                  Status.NOT_EVALUATED: "Not evaluated", Status.MANUAL: "Manual review"}
+# A pass that holds only because a date of Microsoft's timeline went by (the check sets this metric to 1):
+# the report says it "no longer applies", never that the client resolved it.
+LAPSED_METRIC = "no_longer_applies"
+LAPSED_LABEL = "No longer applies"
 OPEN_STATUSES = (Status.FAIL, Status.WARN)                       # an open finding
 FINDING_STATUSES = (Status.FAIL, Status.WARN, Status.EXCEPTED)   # shown as a finding in the report
 UNKNOWN_STATUSES = (Status.NOT_EVALUATED, Status.MANUAL)         # no verdict from the data

@@ -20,7 +20,7 @@ from reportgen.checks.registry import Outcome, check
 from reportgen.facts import FACTS
 from reportgen.model import SignIn, User
 from reportgen.results import Affected
-from reportgen.vocab import Cause, Status, count, verb
+from reportgen.vocab import LAPSED_METRIC, Cause, Status, count, verb
 
 PASS, FAIL, WARN, NOT_EVALUATED, MANUAL = Status.PASS, Status.FAIL, Status.WARN, Status.NOT_EVALUATED, Status.MANUAL
 SD_ON = "Security defaults are on"
@@ -337,7 +337,7 @@ def phase2_not_postponed(ctx: Context) -> Outcome:
         stale = (" The client's attestation that phase 2 was postponed is out of date: no postponement runs past that "
                  "date.") if v is True else ""
         return Outcome(PASS, f"Postponement no longer applies: the window for postponing phase 2 closed on {deadline}, "
-                             f"and Microsoft's roll-out reaches the tenant without it.{stale}", [], {})
+                             f"and Microsoft's roll-out reaches the tenant without it.{stale}", [], {LAPSED_METRIC: 1})
     if v is True:
         return Outcome(FAIL, f"The client attests that phase 2 enforcement was postponed (possible until {deadline}); "
                              "Microsoft strongly discourages it.", [], {})

@@ -57,6 +57,5 @@ def context(data: ReportData, workflow: dict[str, Any]) -> dict[str, Any]:
         "responses": len(answered), "actions": len(actions),
         "response_lines": RESPONSE_LINES,
         "reviewer_statement": bool(signoff.get("final") and signoff.get("reviewed_by")),
-        "date_driven": list(text.get("date_driven") or ()),
         "ready_notes": ready_notes(data),
     }}

@@ -91,7 +91,7 @@ def _check_view(f: Finding, data: ReportData, max_rows: int) -> dict[str, Any]:
     return {
         "id": f.id, "anchor": "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", f.id), "title": f.title,
         "severity": f.severity, "severity_label": f.severity_label, "status": f.status,
-        "status_label": f.status_label, "reason": f.reason,
+        "status_label": f.status_label, "lapsed": f.lapsed, "reason": f.reason,
         "rationale": paragraphs(meta.rationale if meta else ""),
         "remediation": paragraphs(meta.remediation if meta else ""),
         "references": [reference(r) for r in (meta.references if meta else ())],
@@ -255,6 +255,7 @@ def _figures(data: ReportData, view: ReportView, views: list[dict[str, Any]]) ->
         "top_findings": [by_id[f.id] for f in view.top_findings()],
         "changes": _changes(data, by_id), "chart": trend_chart(data.trend), "walkthrough": _walkthrough(data, by_id),
         "findings": [v for v, f in zip(views, view.findings) if f.shown_as_finding],
+        "lapsed_ids": [f.id for f in view.findings if f.lapsed],
         "all_checks": views, "frameworks": _frameworks(view),
     }
 

@@ -10,6 +10,8 @@ from reportgen.results import CheckResult, ControlResult
 from reportgen.vocab import (
     BINDING_LABELS,
     FRAMEWORK_STATUS_LABELS,
+    LAPSED_LABEL,
+    LAPSED_METRIC,
     READINESS_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -41,7 +43,9 @@ def finding(check: CheckResult) -> Finding:
     adj = check.adjustment
     adjusted = bool(adj and adj.severity and adj.severity != check.severity)
     severity = check.effective_severity
-    return Finding(id=check.id, title=check.title, status=check.status, status_label=STATUS_LABELS[check.status],
+    lapsed = check.status == Status.PASS and check.metrics.get(LAPSED_METRIC) == 1
+    return Finding(id=check.id, title=check.title, status=check.status,
+                   status_label=LAPSED_LABEL if lapsed else STATUS_LABELS[check.status], lapsed=lapsed,
                    severity=severity, severity_label=SEVERITY_LABELS[severity], evaluated_severity=check.severity,
                    adjusted=adjusted, adjustment_note=adj.note if adj else "", adjustment_by=adj.by if adj else "",
                    reason=check.reason, affected=tuple(check.affected), cause=check.cause,

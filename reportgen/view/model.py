@@ -55,6 +55,7 @@ class Finding:
     cause: Cause | None
     evidence: tuple[EvidenceRef, ...]
     check: CheckResult = field(repr=False, compare=False)   # the typed result, for what is not summarised here
+    lapsed: bool = False          # passes only because a date went by: "no longer applies"
 
     @property
     def affected_count(self) -> int:
