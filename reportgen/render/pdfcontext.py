@@ -56,7 +56,7 @@ from .pdftext import (
     short_time,
     text,
 )
-from .sources import GRAPH_SOURCES, source_name
+from .sources import GRAPH_SOURCES, SIGN_IN_APPS, source_name
 
 POLICY_ROWS = 60          # Conditional Access policies listed
 EMERGENCY_ROWS = 50
@@ -237,7 +237,7 @@ def _collection(data: ReportData, moment: datetime) -> dict[str, Any]:
         "collection_status": collection.status, "collection_label": COLLECTION_LABELS[collection.status],
         "collection_complete": collection.complete, "gaps": collection.gaps,
         "gap_groups": _gap_groups(collection.gaps), "notes": collection.notes, "permissions": permissions,
-        "lookback_days": collection.lookback_days, "graph_sources": GRAPH_SOURCES,
+        "lookback_days": collection.lookback_days, "graph_sources": GRAPH_SOURCES, "sign_in_apps": SIGN_IN_APPS,
     }
 
 

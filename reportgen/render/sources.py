@@ -5,15 +5,10 @@ from __future__ import annotations
 from reportgen import datasets
 from reportgen.model import SIGNIN_APPS
 
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-GRAPH_SOURCES = [
-    *((_capital(d.label), d.request + (f" (needs {d.licence})" if d.licence else "")) for d in datasets.REGISTRY),
-    *((f"Sign-ins read as {name}", app_id) for app_id, name in SIGNIN_APPS.items()),
-]
+# (what was read, in the registry's words and case, the request); the apps sign-ins are matched by,
+# (name, application id)
+GRAPH_SOURCES = [(d.label, d.request + (f" (needs {d.licence})" if d.licence else "")) for d in datasets.REGISTRY]
+SIGN_IN_APPS = list((name, app_id) for app_id, name in SIGNIN_APPS.items())
 
 
 def source_name(source: str) -> str:
