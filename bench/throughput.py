@@ -11,8 +11,8 @@
 3. The bench mix (``bench/run.py``: 88 % typical) through the real CLI at each ``--jobs``: tenants per
    minute, and seconds per tenant-core (wall × jobs / tenants) divided by the reference.
 
-``--write`` puts the table into bench/RESULTS.md under "Throughput against the reference document"
-(replacing that section of an earlier run, keeping the rest).
+``--write`` puts the table at the end of bench/RESULTS.md's "Throughput against the reference document"
+section as "Latest run" (replacing an earlier latest run, keeping the history above it).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from bench.reference import time_reference  # noqa: E402
 
 PERIOD = "2026-11"
 HEADING = "## Throughput against the reference document"
+LATEST = "### Latest run"       # what --write replaces; the history above it is kept by hand
 
 
 def whole_run(repeat: int) -> dict:
@@ -78,7 +79,7 @@ def batches(tenants: int, jobs: list[int]) -> list[dict]:
 
 def table(ref: dict, one: dict, runs: list[dict], ref_s: float) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [HEADING, "",
+    lines = [LATEST, "",
              f"Measured by `python bench/throughput.py` on {now}, load average {os.getloadavg()[0]:.2f} at the end. "
              f"Reference: `bench/reference.py`, {ref['pages']} Letter pages, warm WeasyPrint render, "
              f"median {ref_s:.2f} s (before: {ref['before']}, after: {ref['after']}).", "",
@@ -93,15 +94,17 @@ def table(ref: dict, one: dict, runs: list[dict], ref_s: float) -> str:
 
 
 def write_section(text: str) -> None:
+    """Put ``text`` (the latest run) at the end of the throughput section, replacing an earlier latest run
+    and keeping the curated history before it."""
     path = BENCH / "RESULTS.md"
     doc = path.read_text() if path.is_file() else "# reportgen benchmark results\n"
-    if HEADING in doc:
-        head, _, rest = doc.partition(HEADING)
-        nxt = rest.find("\n## ")
-        doc = head + text + (rest[nxt + 1:] if nxt >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    if HEADING not in doc:
+        doc = doc.rstrip("\n") + f"\n\n{HEADING}\n"
+    head, _, rest = doc.partition(HEADING)
+    nxt = rest.find("\n## ")
+    section, after = (rest[:nxt + 1], rest[nxt + 1:]) if nxt >= 0 else (rest, "")
+    section = section.split(LATEST)[0].rstrip("\n") + "\n\n" + text
+    path.write_text(head + HEADING + section + ("\n" + after if after else ""))
 
 
 def main() -> int:
