@@ -21,13 +21,26 @@ def catalog() -> dict[str, Any]:
     return yaml.safe_load((CATALOG_DIR / ENGAGEMENT_FILE).read_text(encoding="utf-8"))
 
 
-def regulator_name(data: ReportData) -> str:
+def _regulator_key(data: ReportData) -> str:
     """The regulator the client named (`regulator:`), else the one its institution type implies, else ""."""
-    text = catalog()
     client = data.results.client
-    key = (getattr(client, "regulator", None) or getattr(data, "regulator", None)
-           or text.get("default_regulator", {}).get(client.institution_type or "", ""))
-    return text.get("regulators", {}).get(str(key or ""), "")
+    return str(getattr(client, "regulator", None) or getattr(data, "regulator", None)
+               or catalog().get("default_regulator", {}).get(client.institution_type or "", "") or "")
+
+
+def regulator_name(data: ReportData) -> str:
+    return catalog().get("regulators", {}).get(_regulator_key(data), "")
+
+
+def records_for(data: ReportData) -> str:
+    """Who may see the program's records, in the board summary's words ("for examination by the NCUA");
+    "" where no regulator is known."""
+    key, name = _regulator_key(data), regulator_name(data)
+    if not name:
+        return ""
+    phrases = catalog().get("records_for") or {}
+    phrase = str(phrases.get(key) or phrases.get("default") or "for examination by {regulator}")
+    return phrase.format(regulator=name if name.startswith("the ") else "the " + name)
 
 
 def ready_notes(data: ReportData) -> dict[str, str]:
@@ -48,7 +61,7 @@ def context(data: ReportData, workflow: dict[str, Any]) -> dict[str, Any]:
     answered = [a for a in actions if a.get("response")]
     signoff = workflow.get("signoff") or {}
     return {"engagement": {
-        "regulator": regulator_name(data),
+        "regulator": regulator_name(data), "records_for": records_for(data),
         "scope_in": text["scope"]["in"], "scope_out": text["scope"]["out"],
         "limitations": text["scope"]["limitations"], "procedures": text["procedures"],
         "severity": [{"value": s, "label": SEVERITY_LABELS[s], "meaning": text["severity"].get(str(s), "")}
