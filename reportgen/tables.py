@@ -168,10 +168,10 @@ def _policy_row(pol: CAPolicy, p: Posture) -> PolicyRow:
         app_text += "; " + "; ".join(applicability.condition_words(c, p.named_locations) for c in pol.conditions)
     g = pol.grant
     grant = [label(GRANT_LABELS, c) for c in sorted(g.controls)]
-    grant += [f"terms of use ({len(g.terms_of_use)})"] if g.terms_of_use else []
-    grant += [f"custom control ({len(g.custom_factors)})"] if g.custom_factors else []
-    if g.strength is not None:
-        grant.append(f"strength '{g.strength.name}'")
+    grant += [f"Terms of use ({len(g.terms_of_use)})"] if g.terms_of_use else []
+    grant += [f"Custom control ({len(g.custom_factors)})"] if g.custom_factors else []
+    if g.strength is not None:   # worded like the other grant controls ("Require MFA")
+        grant.append(f"Require authentication strength '{g.strength.name}'")
     if pol.workload:
         users = "workload identities (service principals) only"
     return PolicyRow(name=pol.name, state=pol.state, users=users, applications=app_text,
