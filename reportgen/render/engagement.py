@@ -35,7 +35,8 @@ def regulator_name(data: ReportData) -> str:
 def records_for(data: ReportData) -> str:
     """Who may see the program's records, in the board summary's words ("for examination by the NCUA");
     "" where no regulator is known."""
-    key, name = _regulator_key(data), regulator_name(data)
+    key = _regulator_key(data)
+    name = catalog().get("regulators", {}).get(key, "")
     if not name:
         return ""
     phrases = catalog().get("records_for") or {}

@@ -8,7 +8,7 @@ from reportgen.model import SIGNIN_APPS
 # (what was read, in the registry's words and case, the request); the apps sign-ins are matched by,
 # (name, application id)
 GRAPH_SOURCES = [(d.label, d.request + (f" (needs {d.licence})" if d.licence else "")) for d in datasets.REGISTRY]
-SIGN_IN_APPS = list((name, app_id) for app_id, name in SIGNIN_APPS.items())
+SIGN_IN_APPS = [(name, app_id) for app_id, name in SIGNIN_APPS.items()]
 
 
 def source_name(source: str) -> str:
