@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 
 from reportgen.checks.metadata import load_check_meta
 from reportgen.checks.registry import registered
-from reportgen.checks.tailor import split_steps, tailor, without_steps
+from reportgen.checks.tailor import tailor, without_steps
 from reportgen.controls import load_catalogs
 from reportgen.results import CheckResult
+from reportgen.steps import first_step, is_list_item, split_steps
 from reportgen.vocab import Severity, Status
 from reportgen.yamlsrc import CatalogError
 from tests.verdicts import evaluate
@@ -92,6 +93,7 @@ def test_a_passing_check_keeps_its_catalog_text():
     ("{1: {metric_zero: x, check_passes: MFA-06}}", "exactly one of"),
     ("{1: {sometimes: x}}", "sometimes"),
     ("[1, 2]", "must map a step number"),
+    ("{5: {check_passes: MFA-06}}", "has no step 5 (its steps are 1 to 3)"),
 ])
 def test_a_malformed_steps_done_when_names_its_line(tmp_path, entry, problem):
     src = Path(load_catalogs().checks_path).read_text()
@@ -103,6 +105,59 @@ def test_a_malformed_steps_done_when_names_its_line(tmp_path, entry, problem):
     with pytest.raises(CatalogError) as e:
         load_check_meta(path, registered())
     assert problem in str(e.value) and "checks.yaml:" in str(e.value)
+
+
+def test_a_remediation_numbered_out_of_order_is_refused_where_steps_are_tailored(tmp_path):
+    src = Path(load_catalogs().checks_path).read_text()
+    bad = src.replace("      3. Complete the migration from the legacy per-user MFA", "      4. Complete the migration from "
+                      "the legacy per-user MFA", 1)
+    assert bad != src
+    path = tmp_path / "checks.yaml"
+    path.write_text(bad)
+    with pytest.raises(CatalogError) as e:
+        load_check_meta(path, registered())
+    assert "MFA-11.remediation numbers its steps [1, 2, 4]" in str(e.value) and "checks.yaml:" in str(e.value)
+
+
+def test_a_condition_must_hold_for_every_institution_types_remediation(tmp_path):
+    """A step that only one institution type's own text adds would be tailored in that type's report
+    and name a step that does not exist in the others'."""
+    src = Path(load_catalogs().checks_path).read_text()
+    at = src.index("  MFA-11:")
+    mfa11 = src[at:src.index("  MFA-07:", at)]
+    bad_mfa11 = (mfa11.replace("      1: {check_passes: MFA-06}\n", "      1: {check_passes: MFA-06}\n      4: {metric_zero: x}\n")
+                 .replace("      bank:\n", "      bank:\n        remediation: \"4. Tell the board.\"\n"))
+    assert bad_mfa11.count("4: {metric_zero: x}") == 1 and bad_mfa11.count("4. Tell the board.") == 1
+    bad = src.replace(mfa11, bad_mfa11)
+    path = tmp_path / "checks.yaml"
+    path.write_text(bad)
+    with pytest.raises(CatalogError) as e:
+        load_check_meta(path, registered())
+    assert "has no step 4 (its steps are 1 to 3)" in str(e.value) and "checks.yaml:" in str(e.value)
+
+
+def test_steps_written_with_a_parenthesis_are_tailored_like_the_others():
+    assert without_steps("1) Register a key.\n2) Test sign-in.", {1}) == "1) Test sign-in."
+    assert split_steps("Intro line.\n\n1. First.\n2. Second.")[0] == "Intro line.\n\n"
+
+
+@pytest.mark.parametrize("text, first", [
+    ("1. Register a key first.\n   Then wait.\n2. Test.", "Register a key first. Then wait."),
+    ("1) Register a key.\n2) Test.", "Register a key."),
+    ("Start here,\nin the admin center.\n\n1. Then this.", "Start here, in the admin center."),
+    ("• Give each account a key.\n• Test.", "Give each account a key."),
+    ("\n\n  - Leading blank lines.\n", "Leading blank lines."),
+    ("", ""),
+])
+def test_the_action_plan_and_the_pdf_read_the_same_first_step(text, first):
+    assert first_step(text) == first
+
+
+def test_a_list_item_starts_with_a_number_or_a_bullet_and_a_blank():
+    for line in ("1. Step", "12) Step", "  - item", "* item", "• item"):
+        assert is_list_item(line), line
+    for line in ("2026. A year", "-5 degrees", "1.5 days", "Step 1. Later", "123. Three digits"):
+        assert not is_list_item(line), line
 
 
 def test_harbor_offers_the_same_fitting_first_step_in_the_pdf_workbook_and_csv(demo_run):

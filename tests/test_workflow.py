@@ -14,10 +14,11 @@ from reportgen import model as m
 from reportgen.checks import Inputs, load_meta, run_checks
 from reportgen.checks.rootcause import root_causes
 from reportgen.results import ClientInfo, Collection, Results, Review, Summary
+from reportgen.steps import first_step
 from reportgen.vocab import CollectionStatus, Readiness, Severity, Status
 from reportgen.workflow.actions import Answer, build_plan, carried_answers, plan_answers
 from reportgen.workflow.commentary import render_markdown
-from reportgen.workflow.prepare import WorkflowInputs, apply_overrides, first_step
+from reportgen.workflow.prepare import WorkflowInputs, apply_overrides
 from reportgen.workflow.responses import read_responses
 from reportgen.workflow.review import decide, next_review
 from tests.postures import (

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from reportgen.steps import step_numbers
 from reportgen.timeline import DatedText, Text, Timeline, bundled_timeline, check_references, parse_text
 from reportgen.vocab import InstitutionType, Severity, Status, verb
 from reportgen.yamlsrc import CatalogError, ValidatedFile
@@ -129,6 +130,7 @@ def load_check_meta(path: Path, registered: Iterable[str], *, timeline_ids: set[
             regulatory=_regulatory(f, entry.get("regulatory"), at + ("regulatory",), cid),
             steps_done=_steps_done(f, entry.get("steps_done_when"), at + ("steps_done_when",), cid, known),
         )
+        _check_step_numbers(f, meta[cid], at + ("steps_done_when",))
         if timeline_ids is not None:
             for name, text in _texts(meta[cid]):
                 check_references(f, text, at + (name,), timeline_ids)
@@ -166,6 +168,35 @@ def _steps_done(f: ValidatedFile, value, at: tuple, cid: str, known: set[str]) -
             raise f.err(at + (step, kind), f"{cid}.steps_done_when.{step}: unknown check id {name!r}")
         out.append(StepDone(step=step, **{kind: name}))
     return tuple(out)
+
+
+def _remediations(meta: CheckMeta) -> list[tuple[str, str]]:
+    """(for whom, text) of every remediation a report can show: before and after a timeline date, and
+    with each institution type's own text appended as ``CheckMeta.resolved`` joins them ("" for whom:
+    every type without its own text)."""
+    def variants(t: Text) -> list[str]:
+        return [t.before, t.after] if isinstance(t, DatedText) else [str(t)]
+    mains = variants(meta.remediation)
+    out = [("", main) for main in mains]
+    for itype, reg in meta.regulatory.items():
+        out += [(f" in a {itype} report", f"{main}\n{extra}") for main in mains for extra in variants(reg.remediation) if extra]
+    return out
+
+
+def _check_step_numbers(f: ValidatedFile, meta: CheckMeta, at: tuple) -> None:
+    """A ``steps_done_when`` step must be a step of every text the report can show, numbered 1 to N:
+    otherwise the condition would silently leave out nothing, or the wrong step."""
+    if not meta.steps_done:
+        return
+    for where, text in _remediations(meta):
+        numbers = step_numbers(text)
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise f.err(at, f"{meta.id}.remediation{where} numbers its steps {numbers or 'not at all'}: "
+                            "steps_done_when needs them numbered 1 to N in order")
+        for cond in meta.steps_done:
+            if cond.step not in numbers:
+                raise f.err(at + (cond.step,), f"{meta.id}.steps_done_when.{cond.step}: the remediation{where} "
+                                               f"has no step {cond.step} (its steps are 1 to {len(numbers)})")
 
 
 def _regulatory(f: ValidatedFile, value, at: tuple, cid: str) -> dict[str, RegulatoryText]:

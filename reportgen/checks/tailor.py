@@ -10,25 +10,14 @@ judged leaves it in.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from reportgen.checks.metadata import CheckMeta, StepDone
 from reportgen.results import CheckResult
+from reportgen.steps import renumber, split_steps
 from reportgen.vocab import Status
 
-_STEP = re.compile(r"^\s*(\d{1,2})\.\s", re.M)
 _SHOWN = (Status.FAIL, Status.WARN, Status.EXCEPTED)
-
-
-def split_steps(text: str) -> tuple[str, list[tuple[int, str]]]:
-    """(text before the first numbered step, [(number, the step's text up to the next step)])."""
-    marks = list(_STEP.finditer(text))
-    if not marks:
-        return text, []
-    steps = [(int(m.group(1)), text[m.start():(marks[i + 1].start() if i + 1 < len(marks) else len(text))])
-             for i, m in enumerate(marks)]
-    return text[:marks[0].start()], steps
 
 
 def _done(cond: StepDone, check: CheckResult, by_id: dict[str, CheckResult]) -> bool:
@@ -39,18 +28,13 @@ def _done(cond: StepDone, check: CheckResult, by_id: dict[str, CheckResult]) -> 
     return other is not None and other.status == Status.PASS
 
 
-def _renumber(step: str, number: int) -> str:
-    m = _STEP.match(step)
-    return step if m is None else step[:m.start(1)] + str(number) + step[m.end(1):]
-
-
 def without_steps(text: str, done: set[int]) -> str:
     """``text`` without the numbered steps in ``done``, the others renumbered from 1."""
     head, steps = split_steps(text)
     kept = [body for n, body in steps if n not in done]
     if not steps or len(kept) == len(steps) or not kept:   # never leave a finding with no step at all
         return text
-    out = [_renumber(body, i) for i, body in enumerate(kept, 1)]
+    out = [renumber(body, i) for i, body in enumerate(kept, 1)]
     return (head + "".join(out)).rstrip("\n")
 
 
@@ -68,4 +52,4 @@ def tailor(words: dict[str, CheckMeta], checks: list[CheckResult]) -> dict[str, 
     return out
 
 
-__all__ = ["split_steps", "tailor", "without_steps"]
+__all__ = ["tailor", "without_steps"]

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from reportgen.dates import day_text, long_day, parse_iso
 from reportgen.display import readable
+from reportgen.steps import is_list_item
 
 MAX_RUN = 160            # longest unbroken run of characters printed (UPN max is 113)
 MAX_VALUE = 3000         # longest single value printed
@@ -70,9 +71,6 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
-_LIST_ITEM_RE = re.compile(r"\s*(\d{1,2}[.)]|[-*•])\s")
-
-
 def paragraphs(value: Any) -> list[str]:
     """Catalog prose (str or list of str) as paragraphs: a blank line or a list marker ("1.", "-")
     starts a new one; other line breaks are YAML wrapping and join with a space."""
@@ -80,7 +78,7 @@ def paragraphs(value: Any) -> list[str]:
     for item in as_list(value):
         current: list[str] = []
         for line in text(item).splitlines():
-            if not line.strip() or _LIST_ITEM_RE.match(line):
+            if not line.strip() or is_list_item(line):
                 if current:
                     out.append(" ".join(current))
                 current = [line.strip()] if line.strip() else []

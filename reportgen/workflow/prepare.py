@@ -17,6 +17,7 @@ from typing import Any
 from reportgen.checks.rootcause import RootCause
 from reportgen.readback import MAX_JSON, ReadBackError, read_bytes, read_json
 from reportgen.results import Adjustment, Results, Review
+from reportgen.steps import first_step
 from reportgen.workflow.actions import Action, Answer, build_plan, carried_answers, plan_answers
 from reportgen.workflow.responses import read_responses
 
@@ -129,13 +130,6 @@ def apply_overrides(results: Results, overrides: list[Any]) -> None:
         check = results.check(o.check)
         if check is not None:
             check.adjustment = Adjustment(severity=o.severity, note=o.note, by=o.by)
-
-
-def first_step(text: str) -> str:
-    """The first paragraph or numbered step of a remediation text, on one line."""
-    chunks = re.split(r"\n\s*\n|\n(?=\s*(?:\d{1,2}[.)]|[-*])\s)", text or "")
-    first = next((c for c in chunks if c.strip()), "")
-    return re.sub(r"^\s*(?:\d{1,2}[.)]|[-*])\s+", "", " ".join(first.split()))
 
 
 def prepare(results: Results, causes: list[RootCause], meta: dict, client: Any, inputs: WorkflowInputs,
