@@ -244,6 +244,7 @@ def _collection(data: ReportData, moment: datetime) -> dict[str, Any]:
 def _figures(data: ReportData, view: ReportView, views: list[dict[str, Any]]) -> dict[str, Any]:
     """What the view counted and ranked, shaped for the summary and the findings."""
     by_id = {v["id"]: v for v in views}
+    walkthrough = _walkthrough(data, by_id)
     severity_rows = [{"severity": t.severity, "label": t.label, "fail": t.fail, "warn": t.warn,
                       "unknown": t.not_evaluated, "open": t.open} for t in view.tallies.rows]
     return {
@@ -253,8 +254,10 @@ def _figures(data: ReportData, view: ReportView, views: list[dict[str, Any]]) ->
         "severity_rows": severity_rows, "open_total": view.tallies.open_findings,
         "status_counts": {s: view.tallies.by_status(s) for s in Status},
         "top_findings": [by_id[f.id] for f in view.top_findings()],
-        "changes": _changes(data, by_id), "chart": trend_chart(data.trend), "walkthrough": _walkthrough(data, by_id),
+        "changes": _changes(data, by_id), "chart": trend_chart(data.trend), "walkthrough": walkthrough,
         "findings": [v for v, f in zip(views, view.findings) if f.shown_as_finding],
+        # a check the walkthrough already shows with its result is not repeated in the table of the others
+        "walked_ids": sorted({c["id"] for row in walkthrough for c in row["checks"]}),
         "lapsed_ids": [f.id for f in view.findings if f.lapsed],
         "all_checks": views, "frameworks": _frameworks(view),
     }
