@@ -245,6 +245,7 @@ def _figures(data: ReportData, view: ReportView, views: list[dict[str, Any]]) ->
     """What the view counted and ranked, shaped for the summary and the findings."""
     by_id = {v["id"]: v for v in views}
     walkthrough = _walkthrough(data, by_id)
+    walked = {c["id"] for row in walkthrough for c in row["checks"]}
     severity_rows = [{"severity": t.severity, "label": t.label, "fail": t.fail, "warn": t.warn,
                       "unknown": t.not_evaluated, "open": t.open} for t in view.tallies.rows]
     return {
@@ -256,8 +257,8 @@ def _figures(data: ReportData, view: ReportView, views: list[dict[str, Any]]) ->
         "top_findings": [by_id[f.id] for f in view.top_findings()],
         "changes": _changes(data, by_id), "chart": trend_chart(data.trend), "walkthrough": walkthrough,
         "findings": [v for v, f in zip(views, view.findings) if f.shown_as_finding],
-        # a check the walkthrough already shows with its result is not repeated in the table of the others
-        "walked_ids": sorted({c["id"] for row in walkthrough for c in row["checks"]}),
+        # the table of the other checks leaves out those the walkthrough already shows with their result
+        "other_checks": [v for v, f in zip(views, view.findings) if not f.shown_as_finding and v["id"] not in walked],
         "lapsed_ids": [f.id for f in view.findings if f.lapsed],
         "all_checks": views, "frameworks": _frameworks(view),
     }
