@@ -128,9 +128,8 @@ class ExceptionEntry(StrictModel):
     def checks_phrase(self) -> str:
         """As a sentence names them: "check X", "checks X, Y" or "all checks"."""
         if self.checks == "all":
-            return "all checks"
-        ids = self.checks or [self.check or ""]
-        return f"{'check' if len(ids) == 1 else 'checks'} {', '.join(ids)}"
+            return self.checks_text
+        return f"{'check' if len(self.checks or [self.check]) == 1 else 'checks'} {self.checks_text}"
 
     @field_validator("expires_on")
     @classmethod
